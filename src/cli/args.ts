@@ -1,0 +1,55 @@
+/**
+ * argv → options, with node:util's parseArgs doing the parsing and the
+ * library's validators checking the values, so the CLI and the class reject
+ * the same things with the same words.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { NameEchoError } from "../errors.js";
+
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+
+export interface ParsedArgs {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/** A usage error: exits 2 with one line that says what to fix. */
+export function usageError(message: string): NameEchoError {
+  return new NameEchoError("ERR_USAGE", message);
+}
+
+export function parseCommandLine(
+  command: string,
+  argv: string[],
+  options: OptionSpec,
+  maxPositionals: number,
+): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw usageError(`${explainParseError(error)}; see 'name-echo ${command} --help'`);
+  }
+  if (parsed.positionals.length > maxPositionals) {
+    const extra = parsed.positionals.slice(maxPositionals).join(" ");
+    throw usageError(`unexpected argument '${extra}'; see 'name-echo ${command} --help'`);
+  }
+  return parsed as ParsedArgs;
+}
+
+/** parseArgs' messages are long and mention internals; keep the part a user needs. */
+function explainParseError(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const option = /'(-{1,2}[^'\s]+)/.exec(message)?.[1];
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown option '${option ?? message}'`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      if (option && /argument missing/.test(message)) return `option '${option}' needs a value`;
+      if (option) return `option '${option}' takes no value`;
+      return message;
+    default:
+      return message;
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * What the server says to a client on its own initiative. Each is one line
+ * that says what happened, ended with CR LF like every reply, so a person at
+ * telnet reads it and a script can recognise it by its first word.
+ */
+
+export function lineTooLongNotice(limit: number): Buffer {
+  return Buffer.from(`error: line longer than ${limit} bytes; the rest of it was discarded\r\n`);
+}
+
+export function serverFullNotice(limit: number): Buffer {
+  return Buffer.from(`error: server is full (${limit} connections); try again later\r\n`);
+}
+
+export function idleNotice(seconds: number): Buffer {
+  return Buffer.from(`closing: no input for ${seconds} seconds\r\n`);
+}
+
+export const SHUTDOWN_NOTICE = Buffer.from("closing: the server is shutting down\r\n");

@@ -1,0 +1,228 @@
+/**
+ * NameEchoServer: listens, keeps the set of connections, enforces the
+ * connection limit, and stops either gracefully (close) or at once (destroy).
+ * The lifecycle is drawn in docs/lifecycle.md.
+ */
+import { EventEmitter } from "node:events";
+import * as net from "node:net";
+import { Endpoint } from "../endpoint.js";
+import { explainListenError, NameEchoError } from "../errors.js";
+import {
+  DEFAULTS,
+  validateHost,
+  validateInteger,
+  validateName,
+  validatePort,
+  validateSeconds,
+} from "../options.js";
+import { ReplyEncoder } from "../protocol/reply.js";
+import { TcpConnection } from "./connection.js";
+import { serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
+
+export interface NameEchoServerOptions {
+  /** Address to listen on. Default 127.0.0.1 (loopback only); "0.0.0.0" or "::" opens it to the network. */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. Default 8888. */
+  port?: number;
+  /** The name added to every line. Default "Ali". */
+  name?: string;
+  /** Longest accepted line in bytes. Default 8192. */
+  maxLineLength?: number;
+  /** Most clients at once; more are told and closed. Default 10,000. */
+  maxConnections?: number;
+  /** Seconds without input before a client is told and closed; 0 = never. Default 300. */
+  idleTimeout?: number;
+  /** Seconds close() waits for clients before dropping them. Default 10. */
+  shutdownTimeout?: number;
+  /** Unsent reply bytes per client before the server stops reading from it. Default 1 MiB. */
+  maxUnsentBytes?: number;
+  /** Listen backlog (kernel accept queue). Default 4096. */
+  backlog?: number;
+}
+
+export type ResolvedServerOptions = Required<NameEchoServerOptions>;
+
+export interface ListeningAddress {
+  address: string;
+  port: number;
+  family: string;
+}
+
+export type ServerState = "new" | "listening" | "closing" | "closed";
+
+export interface NameEchoServerEvents {
+  listening: [address: ListeningAddress];
+  connection: [connection: TcpConnection];
+  disconnect: [connection: TcpConnection, error: Error | undefined];
+  /** A client was turned away (server full). */
+  rejected: [remote: Endpoint, reason: "max-connections"];
+  /** A problem that did not stop the server (e.g. accept() failed for lack of file descriptors). */
+  warning: [error: Error];
+  close: [];
+}
+
+export function resolveServerOptions(options: NameEchoServerOptions = {}): ResolvedServerOptions {
+  return {
+    host: validateHost(options.host ?? DEFAULTS.host),
+    port: validatePort(options.port ?? DEFAULTS.port),
+    name: validateName(options.name ?? DEFAULTS.name),
+    maxLineLength: validateInteger(options.maxLineLength ?? DEFAULTS.maxLineLength, "maxLineLength", 1, 1 << 30),
+    maxConnections: validateInteger(options.maxConnections ?? DEFAULTS.maxConnections, "maxConnections", 1, 1 << 30),
+    idleTimeout: validateSeconds(options.idleTimeout ?? DEFAULTS.idleTimeoutSeconds, "idleTimeout", 0, 2_000_000),
+    shutdownTimeout: validateSeconds(
+      options.shutdownTimeout ?? DEFAULTS.shutdownTimeoutSeconds,
+      "shutdownTimeout",
+      0,
+      2_000_000,
+    ),
+    maxUnsentBytes: validateInteger(options.maxUnsentBytes ?? DEFAULTS.maxUnsentBytes, "maxUnsentBytes", 1024, 1 << 30),
+    backlog: validateInteger(options.backlog ?? DEFAULTS.backlog, "backlog", 1, 1 << 20),
+  };
+}
+
+export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
+  readonly options: Readonly<ResolvedServerOptions>;
+  private readonly encoder: ReplyEncoder;
+  private readonly netServer: net.Server;
+  private readonly connectionSet = new Set<TcpConnection>();
+  private stateValue: ServerState = "new";
+  private closing: Promise<void> | null = null;
+  private boundAddress: ListeningAddress | null = null;
+
+  constructor(options: NameEchoServerOptions = {}) {
+    super();
+    this.options = Object.freeze(resolveServerOptions(options));
+    this.encoder = new ReplyEncoder(this.options.name);
+    this.netServer = net.createServer({
+      // We end our side ourselves, after the reply to a final unterminated line.
+      allowHalfOpen: true,
+      noDelay: true,
+      // write() returns false past this many unsent bytes: the backpressure bound.
+      highWaterMark: this.options.maxUnsentBytes,
+    });
+    this.netServer.on("connection", (socket) => this.accept(socket));
+  }
+
+  get state(): ServerState {
+    return this.stateValue;
+  }
+
+  /** The address the server is bound to, once listening. */
+  get address(): ListeningAddress | null {
+    return this.boundAddress;
+  }
+
+  /** The open connections. */
+  get connections(): ReadonlySet<TcpConnection> {
+    return this.connectionSet;
+  }
+
+  /** Starts listening; resolves to the bound address (the real port when port was 0). */
+  listen(): Promise<ListeningAddress> {
+    if (this.stateValue !== "new") {
+      return Promise.reject(new NameEchoError("ERR_SERVER_RUNNING", `listen() was already called (server is ${this.stateValue})`));
+    }
+    const { host, port, backlog } = this.options;
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => {
+        this.netServer.off("listening", onListening);
+        reject(explainListenError(error, host, port));
+      };
+      const onListening = (): void => {
+        this.netServer.off("error", onError);
+        // From now on an 'error' is an accept() failure (EMFILE, ENFILE…):
+        // the listening socket is still fine, so report it and carry on.
+        this.netServer.on("error", (error) => this.emit("warning", error));
+        const bound = this.netServer.address() as net.AddressInfo;
+        this.boundAddress = { address: bound.address, port: bound.port, family: bound.family };
+        this.stateValue = "listening";
+        this.emit("listening", this.boundAddress);
+        resolve(this.boundAddress);
+      };
+      this.netServer.once("error", onError);
+      this.netServer.once("listening", onListening);
+      this.netServer.listen({ host, port, backlog });
+    });
+  }
+
+  /**
+   * Graceful stop: stop accepting, let every connection send the replies it
+   * owes and the closing notice, wait for clients to go, and after
+   * shutdownTimeout seconds drop the ones still there. Calling it again
+   * returns the same promise.
+   */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = this.runClose();
+    return this.closing;
+  }
+
+  /** Stops at once: stop accepting and drop every connection. */
+  destroy(): Promise<void> {
+    for (const connection of this.connectionSet) connection.destroy();
+    return this.close();
+  }
+
+  private async runClose(): Promise<void> {
+    const wasListening = this.stateValue === "listening";
+    this.stateValue = "closing";
+    const stopped = wasListening
+      ? new Promise<void>((resolve) => this.netServer.close(() => resolve()))
+      : Promise.resolve();
+    for (const connection of this.connectionSet) connection.shutdown(SHUTDOWN_NOTICE);
+    await this.waitForConnections(this.options.shutdownTimeout * 1000);
+    for (const connection of this.connectionSet) connection.destroy();
+    await stopped;
+    this.stateValue = "closed";
+    this.emit("close");
+  }
+
+  private waitForConnections(timeoutMs: number): Promise<void> {
+    if (this.connectionSet.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const onDisconnect = (): void => {
+        if (this.connectionSet.size === 0) done();
+      };
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.off("disconnect", onDisconnect);
+        resolve();
+      }
+      this.on("disconnect", onDisconnect);
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.stateValue !== "listening") {
+      socket.destroy();
+      return;
+    }
+    if (this.connectionSet.size >= this.options.maxConnections) {
+      this.reject(socket);
+      return;
+    }
+    const connection = new TcpConnection(socket, this.encoder, {
+      maxLineLength: this.options.maxLineLength,
+      idleTimeoutSeconds: this.options.idleTimeout,
+    });
+    this.connectionSet.add(connection);
+    connection.once("close", (error) => {
+      this.connectionSet.delete(connection);
+      this.emit("disconnect", connection, error);
+    });
+    this.emit("connection", connection);
+  }
+
+  /** Tells a client the server is full, then closes it; existing clients are not touched. */
+  private reject(socket: net.Socket): void {
+    const remote = Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
+    socket.on("error", () => {}); // a reset from a client we are turning away is not news
+    socket.end(serverFullNotice(this.options.maxConnections));
+    // Do not wait on a client that never reads the notice.
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.resume();
+    this.emit("rejected", remote, "max-connections");
+  }
+}
