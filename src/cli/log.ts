@@ -22,20 +22,4 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
-/**
- * Client bytes as printable ASCII: printable characters stay, backslash and
- * quotes are escaped, everything else becomes \xHH. Truncated to `max` bytes.
- */
-export function escapeClientBytes(bytes: Uint8Array, max = 80): string {
-  let out = "";
-  const end = Math.min(bytes.length, max);
-  for (let i = 0; i < end; i++) {
-    const byte = bytes[i]!;
-    if (byte === 0x5c) out += "\\\\";
-    else if (byte === 0x22) out += '\\"';
-    else if (byte >= 0x20 && byte < 0x7f) out += String.fromCharCode(byte);
-    else out += `\\x${byte.toString(16).padStart(2, "0")}`;
-  }
-  if (bytes.length > max) out += `…(${bytes.length} bytes)`;
-  return out;
-}
+export { escapeClientBytes } from "../escape.js";

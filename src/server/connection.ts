@@ -57,12 +57,13 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private pausedForBackpressure = false;
   private closeError: Error | undefined;
 
-  constructor(socket: Socket, encoder: ReplyEncoder, limits: ConnectionLimits) {
+  /** `remote` overrides the socket's peer address: the real client named by a PROXY header. */
+  constructor(socket: Socket, encoder: ReplyEncoder, limits: ConnectionLimits, remote?: Endpoint) {
     super();
     this.socket = socket as SocketWithConnection;
     this.limits = limits;
     this.local = Endpoint.from(socket.localAddress, socket.localPort, socket.localFamily);
-    this.remote = Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
+    this.remote = remote ?? Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
     this.framer = new LineFramer(this, limits.maxLineLength);
     this.batch = new ReplyBatch(encoder);
 

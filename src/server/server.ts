@@ -5,8 +5,9 @@
  */
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { Endpoint } from "../endpoint.js";
-import { explainListenError, NameEchoError } from "../errors.js";
+import { explainListenError, invalidOption, NameEchoError } from "../errors.js";
 import {
   DEFAULTS,
   validateHost,
@@ -15,8 +16,10 @@ import {
   validatePort,
   validateSeconds,
 } from "../options.js";
+import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
 import { TcpConnection } from "./connection.js";
+import { runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
 import { serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
 
 export interface NameEchoServerOptions {
@@ -38,9 +41,24 @@ export interface NameEchoServerOptions {
   maxUnsentBytes?: number;
   /** Listen backlog (kernel accept queue). Default 4096. */
   backlog?: number;
+  /**
+   * Every connection must start with a PROXY protocol v1 or v2 header (from
+   * HAProxy, nginx, a cloud load balancer); the client address it carries
+   * becomes TcpConnection.remote. Connections without one are closed. Default false.
+   */
+  proxyProtocol?: boolean;
+  /** Seconds a new connection has for its PROXY header and TLS handshake together. Default 5. */
+  handshakeTimeout?: number;
+  /** Serve TLS: at least `cert` and `key` (PEM), as for tls.createSecureContext(). Default: plain TCP. */
+  tls?: tls.SecureContextOptions;
 }
 
-export type ResolvedServerOptions = Required<NameEchoServerOptions>;
+export type ResolvedServerOptions = Required<Omit<NameEchoServerOptions, "tls">> & {
+  tls: tls.SecureContextOptions | undefined;
+};
+
+/** Why a client was turned away before its connection started. */
+export type RejectReason = "max-connections" | PreambleFailure;
 
 export interface ListeningAddress {
   address: string;
@@ -54,8 +72,8 @@ export interface NameEchoServerEvents {
   listening: [address: ListeningAddress];
   connection: [connection: TcpConnection];
   disconnect: [connection: TcpConnection, error: Error | undefined];
-  /** A client was turned away (server full). */
-  rejected: [remote: Endpoint, reason: "max-connections"];
+  /** A client was turned away: server full, or no valid PROXY header / TLS handshake (detail says what). */
+  rejected: [remote: Endpoint, reason: RejectReason, detail?: string];
   /** A problem that did not stop the server (e.g. accept() failed for lack of file descriptors). */
   warning: [error: Error];
   close: [];
@@ -77,6 +95,9 @@ export function resolveServerOptions(options: NameEchoServerOptions = {}): Resol
     ),
     maxUnsentBytes: validateInteger(options.maxUnsentBytes ?? DEFAULTS.maxUnsentBytes, "maxUnsentBytes", 1024, 1 << 30),
     backlog: validateInteger(options.backlog ?? DEFAULTS.backlog, "backlog", 1, 1 << 20),
+    proxyProtocol: options.proxyProtocol ?? false,
+    handshakeTimeout: validateSeconds(options.handshakeTimeout ?? DEFAULTS.handshakeTimeoutSeconds, "handshakeTimeout", 0.001, 3600),
+    tls: options.tls,
   };
 }
 
@@ -85,6 +106,9 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
   private readonly encoder: ReplyEncoder;
   private readonly netServer: net.Server;
   private readonly connectionSet = new Set<TcpConnection>();
+  /** Sockets still in their PROXY header or TLS handshake; null when neither is on. */
+  private readonly preamble: PreambleOptions | null = null;
+  private readonly pendingSockets = new Set<net.Socket>();
   private stateValue: ServerState = "new";
   private closing: Promise<void> | null = null;
   private boundAddress: ListeningAddress | null = null;
@@ -101,6 +125,14 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
       highWaterMark: this.options.maxUnsentBytes,
     });
     this.netServer.on("connection", (socket) => this.accept(socket));
+    if (this.options.proxyProtocol || this.options.tls) {
+      this.preamble = {
+        proxyProtocol: this.options.proxyProtocol,
+        maxProxyHeaderBytes: DEFAULT_MAX_PROXY_HEADER_BYTES,
+        secureContext: this.options.tls ? createSecureContext(this.options.tls) : undefined,
+        timeoutMs: this.options.handshakeTimeout * 1000,
+      };
+    }
   }
 
   get state(): ServerState {
@@ -169,6 +201,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
     const stopped = wasListening
       ? new Promise<void>((resolve) => this.netServer.close(() => resolve()))
       : Promise.resolve();
+    // A socket still in its header or handshake owes no reply: drop it.
+    for (const socket of this.pendingSockets) socket.destroy();
     for (const connection of this.connectionSet) connection.shutdown(SHUTDOWN_NOTICE);
     await this.waitForConnections(this.options.shutdownTimeout * 1000);
     for (const connection of this.connectionSet) connection.destroy();
@@ -199,14 +233,36 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
       socket.destroy();
       return;
     }
-    if (this.connectionSet.size >= this.options.maxConnections) {
+    if (this.connectionSet.size + this.pendingSockets.size >= this.options.maxConnections) {
       this.reject(socket);
       return;
     }
-    const connection = new TcpConnection(socket, this.encoder, {
-      maxLineLength: this.options.maxLineLength,
-      idleTimeoutSeconds: this.options.idleTimeout,
+    if (this.preamble === null) {
+      this.startConnection(socket, undefined);
+      return;
+    }
+    this.pendingSockets.add(socket);
+    runPreamble(socket, this.preamble, {
+      ready: (ready, remote) => {
+        this.pendingSockets.delete(socket);
+        if (this.stateValue !== "listening") ready.destroy();
+        else this.startConnection(ready, remote);
+      },
+      failed: (reason, detail, remote) => {
+        this.pendingSockets.delete(socket);
+        this.emit("rejected", remote, reason, detail);
+      },
     });
+  }
+
+  /** The data path starts here; `remote` is the client named by a PROXY header, if any. */
+  private startConnection(socket: net.Socket, remote: Endpoint | undefined): void {
+    const connection = new TcpConnection(
+      socket,
+      this.encoder,
+      { maxLineLength: this.options.maxLineLength, idleTimeoutSeconds: this.options.idleTimeout },
+      remote,
+    );
     this.connectionSet.add(connection);
     connection.once("close", (error) => {
       this.connectionSet.delete(connection);
@@ -224,5 +280,16 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
     socket.setTimeout(5000, () => socket.destroy());
     socket.resume();
     this.emit("rejected", remote, "max-connections");
+  }
+}
+
+/** A bad certificate or key is an option error at construction, not a failure per client later. */
+function createSecureContext(options: tls.SecureContextOptions): tls.SecureContext {
+  if (!options.cert || !options.key) throw invalidOption("tls needs both a certificate (cert) and its private key (key)");
+  try {
+    return tls.createSecureContext(options);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw invalidOption(`tls certificate or key cannot be used: ${reason}`);
   }
 }
