@@ -2,7 +2,9 @@
 import { DEFAULTS } from "../options.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../server/server.js";
 import { parseCommandLine, type OptionSpec } from "./args.js";
-import { createLogger, type Logger } from "./log.js";
+import { applyEnvironment, attributeToEnvironment, environmentHelp } from "./config.js";
+import type { Logger } from "./log.js";
+import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps } from "./serve-ops.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
 
@@ -19,7 +21,7 @@ Options:
   --idle-timeout SECONDS    close clients silent this long, 0 = never (default ${DEFAULTS.idleTimeoutSeconds})
   --shutdown-timeout SECONDS  how long a graceful stop waits for clients (default ${DEFAULTS.shutdownTimeoutSeconds})
   --quiet                   log warnings and errors only (no line per connection)
-  -h, --help                show this help
+${OPS_HELP}  -h, --help                show this help
 `;
 
 const SERVE_OPTIONS: OptionSpec = {
@@ -31,6 +33,7 @@ const SERVE_OPTIONS: OptionSpec = {
   "idle-timeout": { type: "string" },
   "shutdown-timeout": { type: "string" },
   quiet: { type: "boolean" },
+  ...OPS_OPTIONS,
   help: { type: "boolean", short: "h" },
 };
 
@@ -61,39 +64,66 @@ export function flagSpelling(message: string): string {
     .replace(/^maxLineLength\b/, "--max-line-length")
     .replace(/^maxConnections\b/, "--max-connections")
     .replace(/^idleTimeout\b/, "--idle-timeout")
-    .replace(/^shutdownTimeout\b/, "--shutdown-timeout");
+    .replace(/^shutdownTimeout\b/, "--shutdown-timeout")
+    .replace(/^handshakeTimeout\b/, "--handshake-timeout")
+    .replace(/^tls\b/, "--tls-cert/--tls-key");
 }
 
 export async function serve(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine("serve", argv, SERVE_OPTIONS, 0);
-  if (values.help) {
-    process.stdout.write(SERVE_HELP);
+  const parsed = parseCommandLine("serve", argv, SERVE_OPTIONS, 0);
+  if (parsed.values.help) {
+    process.stdout.write(SERVE_HELP + environmentHelp(SERVE_OPTIONS));
     return 0;
   }
-  const log = createLogger(values.quiet ? "warn" : "info");
-  const server = new NameEchoServer(serverOptionsFromArgs(values));
+  // NAME_ECHO_* variables fill in what the command line left out.
+  const { values, fromEnvironment } = applyEnvironment(SERVE_OPTIONS, parsed.values);
+  const log = loggerFromArgs(values);
+  let server: NameEchoServer;
+  try {
+    server = new NameEchoServer({ ...serverOptionsFromArgs(values), ...opsServerOptions(values) });
+  } catch (error) {
+    throw attributeToEnvironment(error, fromEnvironment, OPTION_FLAGS);
+  }
   watchServer(server, log);
   const address = await server.listen();
+  const ops = await startOps(server, values).catch(async (error: unknown) => {
+    await server.destroy();
+    throw error;
+  });
   const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
   const stopHint = process.stdin.isTTY ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
   process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
+  log.info(`started on ${where}${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}${ops.metricsUrl ? `, metrics on ${ops.metricsUrl}` : ""}`, {
+    event: "start",
+    address: address.address,
+    port: address.port,
+    name: server.options.name,
+    tls: server.options.tls !== undefined,
+    proxyProtocol: server.options.proxyProtocol,
+    metrics: ops.metricsUrl,
+  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string): void => {
       if (stopping) {
-        log.warn(`${why} again: dropping ${server.connections.size} client(s) now`);
+        log.warn(`${why} again: dropping ${server.connections.size} client(s) now`, { event: "stop-now", clients: server.connections.size });
         void server.destroy();
         return;
       }
       stopping = true;
-      log.info(`${why}: stopping; ${server.connections.size} client(s) connected`);
-      server.close().then(() => {
-        process.off("SIGINT", onSigint);
-        process.off("SIGTERM", onSigterm);
-        log.info("stopped");
-        resolve(0);
-      });
+      log.info(`${why}: stopping; ${server.connections.size} client(s) connected`, { event: "stopping", signal: why, clients: server.connections.size });
+      // /readyz answers 503 from here on (the server is "closing") and the
+      // metrics port stays up until the last client is gone.
+      server
+        .close()
+        .then(() => ops.close())
+        .then(() => {
+          process.off("SIGINT", onSigint);
+          process.off("SIGTERM", onSigterm);
+          log.info("stopped", { event: "stop" });
+          resolve(0);
+        });
     };
     const onSigint = (): void => stop("Ctrl-C");
     const onSigterm = (): void => stop("SIGTERM");
@@ -102,20 +132,54 @@ export async function serve(argv: string[]): Promise<number> {
   });
 }
 
+/** Server option → flag, to name the right variable when an environment value is refused. */
+const OPTION_FLAGS: Record<string, string> = {
+  port: "port",
+  host: "host",
+  name: "name",
+  maxLineLength: "max-line-length",
+  maxConnections: "max-connections",
+  idleTimeout: "idle-timeout",
+  shutdownTimeout: "shutdown-timeout",
+  handshakeTimeout: "handshake-timeout",
+};
+
 function watchServer(server: NameEchoServer, log: Logger): void {
-  server.on("connection", (connection) => {
-    log.info(`connect ${connection.remote} (${server.connections.size} open)`);
-  });
-  server.on("disconnect", (connection, error) => {
-    const seconds = ((Date.now() - connection.connectedAt) / 1000).toFixed(1);
-    const { lines, bytesIn, bytesOut } = connection.stats;
-    const how = error ? ` (${(error as NodeJS.ErrnoException).code ?? error.message})` : "";
-    log.info(`disconnect ${connection.remote} after ${seconds}s, ${lines} lines, ${bytesIn} bytes in, ${bytesOut} out${how}`);
-  });
-  server.on("rejected", (remote, reason) => {
-    log.warn(`rejected ${remote}: ${reason} (${server.options.maxConnections})`);
+  // Per-connection lines only when they would be written: at --log-level warn
+  // a connection costs the logger nothing at all.
+  if (log.enabled("info")) {
+    server.on("connection", (connection) => {
+      const remote = String(connection.remote);
+      log.info(`connect ${remote} (${server.connections.size} open)`, { event: "connect", remote, open: server.connections.size });
+      connection.on("lineTooLong", () => {
+        log.info(`line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind: "line-too-long", remote });
+      });
+      connection.once("idle", () => {
+        log.info(`idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind: "idle-timeout", remote });
+      });
+    });
+    server.on("disconnect", (connection, error) => {
+      const seconds = (Date.now() - connection.connectedAt) / 1000;
+      const { lines, bytesIn, bytesOut } = connection.stats;
+      const code = error ? ((error as NodeJS.ErrnoException).code ?? error.message) : undefined;
+      const how = code ? ` (${code})` : "";
+      log.info(`disconnect ${connection.remote} after ${seconds.toFixed(1)}s, ${lines} lines, ${bytesIn} bytes in, ${bytesOut} out${how}`, {
+        event: "disconnect",
+        remote: String(connection.remote),
+        seconds,
+        lines,
+        bytesIn,
+        bytesOut,
+        ...(code ? { error: code } : {}),
+      });
+    });
+  }
+  server.on("rejected", (remote, reason, detail) => {
+    const why = reason === "max-connections" ? `${reason} (${server.options.maxConnections})` : `${reason}: ${detail ?? ""}`;
+    log.warn(`rejected ${remote}: ${why}`, { event: "limit", kind: reason, remote: String(remote), ...(detail ? { detail } : {}) });
   });
   server.on("warning", (error) => {
-    log.warn(`accept failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
+    const code = (error as NodeJS.ErrnoException).code ?? error.message;
+    log.warn(`accept failed: ${code}`, { event: "warning", error: code });
   });
 }
