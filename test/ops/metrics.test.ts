@@ -17,7 +17,7 @@ function value(body: string, metric: string): number {
   return Number(line.split(" ")[1]);
 }
 
-describe("metrics and health", () => {
+describe("metrics and health", { timeout: 30_000 }, () => {
   it("counters move as a client talks, and /readyz turns 503 while stopping", async () => {
     const server = new NameEchoServer({ port: 0, maxLineLength: 10, shutdownTimeout: 5 });
     const { port } = await server.listen();

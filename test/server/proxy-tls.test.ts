@@ -23,7 +23,7 @@ async function withServer(options: NameEchoServerOptions, body: (server: NameEch
 const SOURCE = { address: "203.0.113.7", port: 41234, family: "IPv4" as const };
 const DEST = { address: "127.0.0.1", port: 8888, family: "IPv4" as const };
 
-describe("--proxy-protocol", () => {
+describe("--proxy-protocol", { timeout: 30_000 }, () => {
   for (const [name, header] of [
     ["v1", encodeProxyV1(SOURCE, DEST)],
     ["v2", encodeProxyV2(SOURCE, DEST)],
@@ -138,7 +138,7 @@ describe("--proxy-protocol", () => {
   });
 });
 
-describe("TLS", () => {
+describe("TLS", { timeout: 60_000 }, () => {
   let certificate: TestCertificate | undefined;
   const skip = skipUnless(haveCommand("openssl"), "openssl");
   before(() => {
