@@ -128,13 +128,18 @@ describe("NameEchoServer on real sockets", { timeout: 60_000 }, () => {
 
   test("a client that never reads is paused and does not slow another", async () => {
     const { server, port } = await start({ maxUnsentBytes: 64 * 1024 });
+    const accepted = once(server, "connection") as Promise<[TcpConnection]>;
     const stuck = await connect(port, { read: false });
+    const [stuckConnection] = await accepted;
     const line = Buffer.from("x".repeat(1000) + "\n");
     const burst = Buffer.concat(Array.from({ length: 1000 }, () => line)); // 1 MB per write
-    // Keep writing until the server stops reading this client and TCP pushes back on us.
-    const stuckConnection = [...server.connections][0]!;
-    for (let i = 0; i < 200 && !stuckConnection.isPausedForBackpressure; i++) {
-      if (!stuck.socket.write(burst)) await once(stuck.socket, "drain");
+    // Keep writing until the server stops reading this client. Our own writes
+    // may stall first (TCP pushes back), so wait for whichever comes first.
+    const paused = once(stuckConnection, "paused");
+    let isPaused = false;
+    void paused.then(() => (isPaused = true));
+    for (let i = 0; i < 200 && !isPaused; i++) {
+      if (!stuck.socket.write(burst)) await Promise.race([once(stuck.socket, "drain"), paused]);
     }
     assert.equal(stuckConnection.isPausedForBackpressure, true, "the server paused the client that does not read");
     assert.ok(stuckConnection.unsentBytes <= 64 * 1024 + 2 * burst.length, `unsent ${stuckConnection.unsentBytes}`);
