@@ -17,3 +17,8 @@ export { DEFAULTS, MAX_NAME_BYTES } from "./options.js";
 export { LineFramer } from "./protocol/line-framer.js";
 export type { LineSink } from "./protocol/line-framer.js";
 export { ReplyBatch, ReplyEncoder } from "./protocol/reply.js";
+export { TelnetSession } from "./protocol/telnet-session.js";
+export { TelnetParser, MAX_SUBNEGOTIATION_BYTES } from "./protocol/telnet-parser.js";
+export type { TelnetEventSink } from "./protocol/telnet-parser.js";
+export { TelnetOptions } from "./protocol/telnet-options.js";
+export type { NegotiationOutput } from "./protocol/telnet-options.js";
