@@ -9,8 +9,8 @@
 # The binary is installed into a cache folder (NODE_VERSIONS_DIR, default
 # ~/.cache/name-echo/node-VERSION) and put first on PATH, so the test runner
 # and every server the tests start (they use process.execPath) run on it.
-# The compiled JavaScript is the same on every version: tsc runs once, here,
-# with the project's own TypeScript.
+# `npm test` itself (tsc, then node --test) runs under that node, so the
+# command is exactly the one the README gives.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +39,4 @@ fi
 
 export PATH="$(dirname "$node_bin"):$PATH"
 echo "test-on-node: running the suite on node $(node --version) ($node_bin)"
-npx tsc -p tsconfig.json
-# The same command as `npm test`, on this node.
-node --test --test-concurrency=1 dist/test/
+npm test

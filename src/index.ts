@@ -24,3 +24,8 @@ export { instrumentServer, MetricsServer } from "./ops/metrics.js";
 export type { MetricsOptions, MetricsServerOptions } from "./ops/metrics.js";
 export { ProxyHeaderParser, encodeProxyV1, encodeProxyV2 } from "./protocol/proxy-protocol.js";
 export type { ProxyHeader, ProxyAddress, ProxyParseResult } from "./protocol/proxy-protocol.js";
+export { TelnetSession } from "./protocol/telnet-session.js";
+export { TelnetParser, MAX_SUBNEGOTIATION_BYTES } from "./protocol/telnet-parser.js";
+export type { TelnetEventSink } from "./protocol/telnet-parser.js";
+export { TelnetOptions } from "./protocol/telnet-options.js";
+export type { NegotiationOutput } from "./protocol/telnet-options.js";
