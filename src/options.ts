@@ -23,6 +23,8 @@ export const DEFAULTS = Object.freeze({
   backlog: 4096,
   /** Seconds a new connection has for its PROXY header and TLS handshake: a proxy sends its header at once, and a TLS handshake takes a few round trips. */
   handshakeTimeoutSeconds: 5,
+  /** The metrics port answers on loopback only unless told otherwise: metrics are for the operator, not the clients. */
+  metricsHost: "127.0.0.1",
 });
 
 /** The longest name accepted, in UTF-8 bytes. */

@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs";
 import { DEFAULTS, validateHost, validatePort } from "../options.js";
 import { invalidOption } from "../errors.js";
-import { DEFAULT_METRICS_HOST, instrumentServer, MetricsServer } from "../ops/metrics.js";
 import type { NameEchoServer, NameEchoServerOptions } from "../server/server.js";
 import type { OptionSpec, ParsedArgs } from "./args.js";
 import { usageError } from "./args.js";
@@ -26,7 +25,7 @@ export const OPS_OPTIONS: OptionSpec = {
 export const OPS_HELP = `  --log-level LEVEL         debug, info, warn, error or silent (default info; --quiet means warn)
   --log-format FORMAT       auto, pretty or json (default auto: pretty at a terminal, JSON otherwise)
   --metrics-port PORT       serve Prometheus /metrics, /healthz and /readyz on this port (default: off)
-  --metrics-host HOST       address for the metrics port (default ${DEFAULT_METRICS_HOST})
+  --metrics-host HOST       address for the metrics port (default ${DEFAULTS.metricsHost})
   --proxy-protocol          every connection starts with a PROXY v1/v2 header (HAProxy send-proxy);
                             connections without one are closed
   --handshake-timeout SECONDS  time for the PROXY header and TLS handshake (default ${DEFAULTS.handshakeTimeoutSeconds})
@@ -80,7 +79,9 @@ export interface RunningOps {
 export async function startOps(server: NameEchoServer, values: Values): Promise<RunningOps> {
   if (values["metrics-port"] === undefined) return { metricsUrl: null, close: async () => {} };
   const port = validatePort(values["metrics-port"], "--metrics-port");
-  const host = validateHost(values["metrics-host"] ?? DEFAULT_METRICS_HOST, "--metrics-host");
+  const host = validateHost(values["metrics-host"] ?? DEFAULTS.metricsHost, "--metrics-host");
+  // Loaded only when asked for: prom-client adds ~90 ms to start-up.
+  const { instrumentServer, MetricsServer } = await import("../ops/metrics.js");
   const metrics = new MetricsServer(server, instrumentServer(server), { host, port });
   const bound = await metrics.listen();
   const where = bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;

@@ -17,9 +17,10 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import { NameEchoError } from "../errors.js";
+import { DEFAULTS } from "../options.js";
 import type { NameEchoServer } from "../server/server.js";
 
-export const DEFAULT_METRICS_HOST = "127.0.0.1";
+export const DEFAULT_METRICS_HOST = DEFAULTS.metricsHost;
 
 export interface MetricsOptions {
   /** Also export Node's process metrics (event-loop lag, memory, GC, fds). Default true. */
