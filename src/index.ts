@@ -17,3 +17,5 @@ export { DEFAULTS, MAX_NAME_BYTES } from "./options.js";
 export { LineFramer } from "./protocol/line-framer.js";
 export type { LineSink } from "./protocol/line-framer.js";
 export { ReplyBatch, ReplyEncoder } from "./protocol/reply.js";
+export { NameEchoClient } from "./client/client.js";
+export type { ClientState, ClientTarget, NameEchoClientEvents, NameEchoClientOptions } from "./client/client.js";
