@@ -2,6 +2,8 @@
 import { DEFAULTS } from "../options.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../server/server.js";
 import { parseCommandLine, type OptionSpec } from "./args.js";
+import { isCtrlC, isEscape } from "../terminal/keys.js";
+import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
 import { createLogger, type Logger } from "./log.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
@@ -75,31 +77,53 @@ export async function serve(argv: string[]): Promise<number> {
   watchServer(server, log);
   const address = await server.listen();
   const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-  const stopHint = process.stdin.isTTY ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
+  // Only a terminal has an Esc key. A pipe or /dev/null on stdin is never
+  // read, so its EOF cannot stop the server (systemd, nohup, CI, &).
+  const keyboard = process.stdin.isTTY === true;
+  const stopHint = keyboard ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
   process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (why: string): void => {
-      if (stopping) {
-        log.warn(`${why} again: dropping ${server.connections.size} client(s) now`);
-        void server.destroy();
-        return;
-      }
-      stopping = true;
-      log.info(`${why}: stopping; ${server.connections.size} client(s) connected`);
-      server.close().then(() => {
+  // Undone in reverse order on every way out: stopped, or an exception.
+  const cleanups: Array<() => void> = [];
+  try {
+    return await new Promise<number>((resolve) => {
+      let stopping = false;
+      // Esc, Ctrl-C (a key in raw mode, a signal otherwise) and SIGTERM all land here.
+      const stop = (why: string): void => {
+        if (stopping) {
+          log.warn(`${why} again: dropping ${server.connections.size} client(s) now`);
+          void server.destroy();
+          return;
+        }
+        stopping = true;
+        log.info(`${why}: stopping; ${server.connections.size} client(s) connected`);
+        void server.close().then(() => {
+          log.info("stopped");
+          resolve(0);
+        });
+      };
+      const onSigint = (): void => stop("Ctrl-C");
+      const onSigterm = (): void => stop("SIGTERM");
+      process.on("SIGINT", onSigint);
+      process.on("SIGTERM", onSigterm);
+      cleanups.push(() => {
         process.off("SIGINT", onSigint);
         process.off("SIGTERM", onSigterm);
-        log.info("stopped");
-        resolve(0);
       });
-    };
-    const onSigint = (): void => stop("Ctrl-C");
-    const onSigterm = (): void => stop("SIGTERM");
-    process.on("SIGINT", onSigint);
-    process.on("SIGTERM", onSigterm);
-  });
+      if (keyboard) {
+        const stopKeys: StopWatching = watchKeys(process.stdin, (key) => {
+          if (isEscape(key)) stop("Esc");
+          // Raw mode turns Ctrl-C into a byte; it means what SIGINT means.
+          else if (isCtrlC(key)) stop("Ctrl-C");
+          // Anything else (arrows, F-keys, Alt-x, text) is not a request to stop.
+        });
+        // Gives the terminal back its mode (echo, line editing, Ctrl-C as SIGINT).
+        cleanups.push(stopKeys);
+      }
+    });
+  } finally {
+    for (const cleanup of cleanups.reverse()) cleanup();
+  }
 }
 
 function watchServer(server: NameEchoServer, log: Logger): void {
