@@ -292,6 +292,7 @@ export class NameEchoClient extends EventEmitter<NameEchoClientEvents> {
   /** Drops the connection now; every owed send fails with `error` (default ERR_CONNECTION_CLOSED). */
   destroy(error?: NameEchoError): Promise<void> {
     if (error) this.failure ??= error;
+    if (this.stateValue === "open") this.stateValue = "closing";
     this.rejectOwed(error ?? new NameEchoError("ERR_CONNECTION_CLOSED", "the connection was closed by destroy()"));
     this.socket.destroy();
     return this.closed;
