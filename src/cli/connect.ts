@@ -127,6 +127,19 @@ async function piped(host: string, port: number): Promise<number> {
   };
 
   const input = readline.createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+  let inputDone = false;
+  input.once("close", () => (inputDone = true));
+  // The server going away while we wait on stdin ends the session now, not at stdin's EOF.
+  client.once("close", (error) => {
+    if (lost === undefined && !inputDone) {
+      lost = error ?? new NameEchoError("ERR_CONNECTION_CLOSED", `${client.remote} closed the connection`);
+      input.close();
+      process.stdin.destroy();
+    }
+  });
+  client.on("notice", (notice) => {
+    if (notice.startsWith("closing: ")) lost ??= new NameEchoError("ERR_CONNECTION_CLOSED", `${client.remote} closed the connection (${notice})`);
+  });
   let last: Promise<void> = Promise.resolve();
   const inFlight: Promise<void>[] = [];
   for await (const line of input) {
@@ -137,6 +150,7 @@ async function piped(host: string, port: number): Promise<number> {
     if (inFlight.length >= PIPELINE_WINDOW) await inFlight.splice(0, PIPELINE_WINDOW / 2).at(-1);
   }
   input.close();
+  process.stdin.pause();
   await last;
   flush();
   await client.close();
