@@ -75,52 +75,65 @@ export async function serve(argv: string[]): Promise<number> {
   const log = createLogger(values.quiet ? "warn" : "info");
   const server = new NameEchoServer(serverOptionsFromArgs(values));
   watchServer(server, log);
-  const address = await server.listen();
-  const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-  // Only a terminal has an Esc key. A pipe or /dev/null on stdin is never
-  // read, so its EOF cannot stop the server (systemd, nohup, CI, &).
-  const keyboard = process.stdin.isTTY === true;
-  const stopHint = keyboard ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
-  process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
 
   // Undone in reverse order on every way out: stopped, or an exception.
   const cleanups: Array<() => void> = [];
-  try {
-    return await new Promise<number>((resolve) => {
-      let stopping = false;
-      // Esc, Ctrl-C (a key in raw mode, a signal otherwise) and SIGTERM all land here.
-      const stop = (why: string): void => {
-        if (stopping) {
-          log.warn(`${why} again: dropping ${server.connections.size} client(s) now`);
-          void server.destroy();
-          return;
-        }
-        stopping = true;
-        log.info(`${why}: stopping; ${server.connections.size} client(s) connected`);
-        void server.close().then(() => {
-          log.info("stopped");
-          resolve(0);
-        });
-      };
-      const onSigint = (): void => stop("Ctrl-C");
-      const onSigterm = (): void => stop("SIGTERM");
-      process.on("SIGINT", onSigint);
-      process.on("SIGTERM", onSigterm);
-      cleanups.push(() => {
-        process.off("SIGINT", onSigint);
-        process.off("SIGTERM", onSigterm);
-      });
-      if (keyboard) {
-        const stopKeys: StopWatching = watchKeys(process.stdin, (key) => {
-          if (isEscape(key)) stop("Esc");
-          // Raw mode turns Ctrl-C into a byte; it means what SIGINT means.
-          else if (isCtrlC(key)) stop("Ctrl-C");
-          // Anything else (arrows, F-keys, Alt-x, text) is not a request to stop.
-        });
-        // Gives the terminal back its mode (echo, line editing, Ctrl-C as SIGINT).
-        cleanups.push(stopKeys);
-      }
+  let stopping = false;
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  // Esc, Ctrl-C (a key in raw mode, a signal otherwise) and SIGTERM all land here.
+  const stop = (why: string): void => {
+    if (stopping) {
+      log.warn(`${why} again: dropping ${server.connections.size} client(s) now`);
+      void server.destroy();
+      return;
+    }
+    stopping = true;
+    log.info(`${why}: stopping; ${server.connections.size} client(s) connected`);
+    void server.close().then(() => {
+      log.info("stopped");
+      stopped();
     });
+  };
+  try {
+    // Signals are taken before listening, so a SIGTERM at any moment is a
+    // graceful stop rather than the default instant death.
+    const onSigint = (): void => stop("Ctrl-C");
+    const onSigterm = (): void => stop("SIGTERM");
+    process.on("SIGINT", onSigint);
+    process.on("SIGTERM", onSigterm);
+    cleanups.push(() => {
+      process.off("SIGINT", onSigint);
+      process.off("SIGTERM", onSigterm);
+    });
+
+    let address;
+    try {
+      address = await server.listen();
+    } catch (error) {
+      // Told to stop while the port was being bound: that is a clean stop.
+      if (stopping && (error as { code?: string }).code === "ERR_SERVER_NOT_RUNNING") return 0;
+      throw error;
+    }
+    const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+    // Only a terminal has an Esc key. A pipe or /dev/null on stdin is never
+    // read, so its EOF cannot stop the server (systemd, nohup, CI, &).
+    const keyboard = process.stdin.isTTY === true;
+    const stopHint = keyboard ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
+    process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
+
+    if (keyboard && !stopping) {
+      const stopKeys: StopWatching = watchKeys(process.stdin, (key) => {
+        if (isEscape(key)) stop("Esc");
+        // Raw mode turns Ctrl-C into a byte; it means what SIGINT means.
+        else if (isCtrlC(key)) stop("Ctrl-C");
+        // Anything else (arrows, F-keys, Alt-x, text) is not a request to stop.
+      });
+      // Gives the terminal back its mode (echo, line editing, Ctrl-C as SIGINT).
+      cleanups.push(stopKeys);
+    }
+    await done;
+    return 0;
   } finally {
     for (const cleanup of cleanups.reverse()) cleanup();
   }
