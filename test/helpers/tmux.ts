@@ -4,6 +4,8 @@
  * name (-L), so it never sees or touches anyone else's tmux sessions.
  */
 import { execFile, execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -31,7 +33,7 @@ export function tmuxSkip(): string | false {
 }
 
 export class Tmux {
-  readonly socket = `name-echo-test-${process.pid}-${Date.now()}-${counter++}`;
+  readonly socket = `name-echo-client-e2e-${process.pid}-${Date.now()}-${counter++}`;
   private started = false;
 
   /** Starts one window running `command` (through sh) in `cwd`. */
@@ -68,6 +70,9 @@ export class Tmux {
     if (!this.started) return;
     this.started = false;
     await this.tmux("kill-server").catch(() => {});
+    // tmux leaves its socket file behind; it is ours alone, so remove it.
+    const dir = process.env.TMUX_TMPDIR ?? "/tmp";
+    rmSync(join(dir, `tmux-${process.getuid?.() ?? 0}`, this.socket), { force: true });
   }
 
   private tmux(...args: string[]): Promise<{ stdout: string; stderr: string }> {
