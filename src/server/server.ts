@@ -185,19 +185,19 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
     // back once every socket it accepted is gone, turned-away ones included.
     for (const connection of this.connectionSet) connection.destroy();
     for (const socket of this.rejectedSockets) socket.destroy();
-    // Destroyed sockets close within a tick; wait for their 'disconnect'
-    // events so that 'close' is the server's last word, after every one.
-    await this.waitForConnections();
+    // Dropped sockets close on the next turn of the event loop; wait for
+    // that, so that close() resolves (and 'close' is emitted) with every
+    // connection gone and its 'disconnect' emitted.
+    await this.waitForConnections(1000);
     await stopped;
     this.stateValue = "closed";
     this.emit("close");
   }
 
-  /** Resolves when no connection is left, or after timeoutMs (no bound when omitted). */
-  private waitForConnections(timeoutMs?: number): Promise<void> {
+  private waitForConnections(timeoutMs: number): Promise<void> {
     if (this.connectionSet.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs);
+      const timer = setTimeout(done, timeoutMs);
       const onDisconnect = (): void => {
         if (this.connectionSet.size === 0) done();
       };

@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { NameEchoServer } from "../../src/server/server.js";
 import { BIN, REPO } from "../helpers/cli.js";
-import { Tmux, tmuxSkip } from "../helpers/tmux.js";
+import { TmuxPane as Tmux, tmuxSkip } from "../helpers/tmux-pane.js";
 
 const skip = tmuxSkip();
 

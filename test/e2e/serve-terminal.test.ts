@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { NameEchoClient } from "../../src/client/client.js";
 import { BIN, portIsFree, REPO } from "../helpers/cli.js";
-import { Tmux, tmuxSkip } from "../helpers/tmux.js";
+import { TmuxPane as Tmux, tmuxSkip } from "../helpers/tmux-pane.js";
 
 const skip = tmuxSkip();
 

@@ -1,81 +1,66 @@
 /**
- * A private tmux server per test: a real terminal (pty) for the Esc key,
- * raw mode and the interactive client. Each instance has its own socket
- * name (-L), so it never sees or touches anyone else's tmux sessions.
+ * A real terminal for end-to-end tests: a private tmux server (its own -L
+ * socket, so tests never touch anyone else's tmux), keys sent with
+ * send-keys, the screen read with capture-pane.
  */
-import { execFile, execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
-import { join } from "node:path";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
-let counter = 0;
-
-/** Why tmux tests cannot run here, or null when they can. */
-export function tmuxMissing(): string | null {
-  try {
-    execFileSync("tmux", ["-V"], { stdio: "ignore" });
-    return null;
-  } catch {
-    return "tmux is not installed (apt-get install tmux); the real-terminal tests need it";
-  }
-}
-
-/**
- * The `skip` option for a test that needs tmux: skipped with the reason
- * normally, but under CI=true a missing tmux is a failure, not a skip.
- */
-export function tmuxSkip(): string | false {
-  const missing = tmuxMissing();
-  if (missing === null) return false;
-  if (process.env.CI === "true") throw new Error(`CI=true and ${missing}`);
-  return missing;
-}
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 
 export class Tmux {
-  readonly socket = `name-echo-client-e2e-${process.pid}-${Date.now()}-${counter++}`;
-  private started = false;
+  readonly socketName = `name-echo-test-${process.pid}-${randomBytes(3).toString("hex")}`;
 
-  /** Starts one window running `command` (through sh) in `cwd`. */
-  async start(command: string, cwd: string): Promise<void> {
-    await this.tmux("new-session", "-d", "-s", "test", "-x", "120", "-y", "40", "-c", cwd, command);
-    this.started = true;
+  private run(args: string[]): string {
+    return execFileSync("tmux", ["-L", this.socketName, ...args], { encoding: "utf8" });
   }
 
-  /** Key names as tmux spells them: "Escape", "Up", "F1", "C-c", "M-x", "Enter", or literal text with literal = true. */
-  async sendKeys(keys: string[], literal = false): Promise<void> {
-    await this.tmux("send-keys", "-t", "test", ...(literal ? ["-l"] : []), ...keys);
+  /** Starts `command` (a shell command line) in a new detached session named `name`. */
+  start(name: string, command: string, size = { width: 120, height: 40 }): void {
+    this.run(["new-session", "-d", "-s", name, "-x", String(size.width), "-y", String(size.height), command]);
+    // Keep the pane after the program exits so its last words can still be read.
+    this.run(["set-option", "-t", name, "remain-on-exit", "on"]);
   }
 
-  async capture(): Promise<string> {
-    const { stdout } = await this.tmux("capture-pane", "-p", "-J", "-t", "test", "-S", "-200");
-    return stdout;
+  /** Types text literally (no key-name lookup). */
+  type(name: string, text: string): void {
+    this.run(["send-keys", "-t", name, "-l", text]);
   }
 
-  /** Polls the screen until `pattern` matches, failing after `timeoutMs`. */
-  async waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    let screen = "";
+  /** Presses named keys: Enter, Escape, Up, BSpace, C-c, C-], … */
+  press(name: string, ...keys: string[]): void {
+    this.run(["send-keys", "-t", name, ...keys]);
+  }
+
+  screen(name: string): string {
+    return this.run(["capture-pane", "-p", "-t", name]);
+  }
+
+  /** Whether the program in the pane has exited, and its exit status. */
+  paneStatus(name: string): { dead: boolean; status: number | null } {
+    const [dead, status] = this.run(["display-message", "-p", "-t", name, "#{pane_dead} #{pane_dead_status}"]).trim().split(" ");
+    return { dead: dead === "1", status: status ? Number(status) : null };
+  }
+
+  /** Polls the screen until `predicate` holds; throws with the screen after `ms`. */
+  async waitForScreen(name: string, predicate: (screen: string) => boolean, what: string, ms = 10_000): Promise<string> {
+    const deadline = Date.now() + ms;
     for (;;) {
-      screen = await this.capture();
-      const match = pattern.exec(screen);
-      if (match) return match;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}; screen:\n${screen}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      const screen = this.screen(name);
+      if (predicate(screen)) return screen;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the screen shows:\n${screen}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
-  /** Ends the tmux server and with it everything it runs (they get SIGHUP). */
-  async kill(): Promise<void> {
-    if (!this.started) return;
-    this.started = false;
-    await this.tmux("kill-server").catch(() => {});
-    // tmux leaves its socket file behind; it is ours alone, so remove it.
-    const dir = process.env.TMUX_TMPDIR ?? "/tmp";
-    rmSync(join(dir, `tmux-${process.getuid?.() ?? 0}`, this.socket), { force: true });
+  waitForText(name: string, text: string, ms?: number): Promise<string> {
+    return this.waitForScreen(name, (screen) => screen.includes(text), JSON.stringify(text), ms);
   }
 
-  private tmux(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-    return run("tmux", ["-L", this.socket, "-f", "/dev/null", ...args], { env: { ...process.env, TMUX: "" } });
+  /** Ends the private tmux server and every program in it. */
+  kill(): void {
+    try {
+      this.run(["kill-server"]);
+    } catch {
+      // Already gone.
+    }
   }
 }
