@@ -110,6 +110,9 @@ describe("the real telnet client", () => {
     const pane = await open();
     await pane.type("Hello");
     await pane.keys(["Enter"]);
+    // Wait for the reply before typing on: otherwise the reply may land in
+    // the middle of the next line as telnet's local echo draws it.
+    await pane.waitFor((s) => s.includes("Hello Ali"), "the first reply");
     await pane.type("two words");
     await pane.keys(["Enter"]);
     const screen = await pane.waitFor((s) => s.includes("two words Ali"), "the second reply");
