@@ -29,3 +29,5 @@ export { TelnetParser, MAX_SUBNEGOTIATION_BYTES } from "./protocol/telnet-parser
 export type { TelnetEventSink } from "./protocol/telnet-parser.js";
 export { TelnetOptions } from "./protocol/telnet-options.js";
 export type { NegotiationOutput } from "./protocol/telnet-options.js";
+export { NameEchoClient } from "./client/client.js";
+export type { ClientState, ClientTarget, NameEchoClientEvents, NameEchoClientOptions } from "./client/client.js";

@@ -2,9 +2,11 @@
 import { DEFAULTS } from "../options.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../server/server.js";
 import { parseCommandLine, type OptionSpec } from "./args.js";
+import { isCtrlC, isEscape } from "../terminal/keys.js";
+import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
 import { applyEnvironment, attributeToEnvironment, environmentHelp } from "./config.js";
 import type { Logger } from "./log.js";
-import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps } from "./serve-ops.js";
+import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, type RunningOps } from "./serve-ops.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
 
@@ -85,51 +87,88 @@ export async function serve(argv: string[]): Promise<number> {
     throw attributeToEnvironment(error, fromEnvironment, OPTION_FLAGS);
   }
   watchServer(server, log);
-  const address = await server.listen();
-  const ops = await startOps(server, values).catch(async (error: unknown) => {
-    await server.destroy();
-    throw error;
-  });
-  const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-  const stopHint = process.stdin.isTTY ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
-  process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
-  log.info(`started on ${where}${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}${ops.metricsUrl ? `, metrics on ${ops.metricsUrl}` : ""}`, {
-    event: "start",
-    address: address.address,
-    port: address.port,
-    name: server.options.name,
-    tls: server.options.tls !== undefined,
-    proxyProtocol: server.options.proxyProtocol,
-    metrics: ops.metricsUrl,
-  });
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (why: string): void => {
-      if (stopping) {
-        log.warn(`${why} again: dropping ${server.connections.size} client(s) now`, { event: "stop-now", clients: server.connections.size });
-        void server.destroy();
-        return;
-      }
-      stopping = true;
-      log.info(`${why}: stopping; ${server.connections.size} client(s) connected`, { event: "stopping", signal: why, clients: server.connections.size });
-      // /readyz answers 503 from here on (the server is "closing") and the
-      // metrics port stays up until the last client is gone.
-      server
-        .close()
-        .then(() => ops.close())
-        .then(() => {
-          process.off("SIGINT", onSigint);
-          process.off("SIGTERM", onSigterm);
-          log.info("stopped", { event: "stop" });
-          resolve(0);
-        });
-    };
+  // Undone in reverse order on every way out: stopped, or an exception.
+  const cleanups: Array<() => void> = [];
+  let stopping = false;
+  let ops: RunningOps | undefined;
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  // Esc, Ctrl-C (a key in raw mode, a signal otherwise) and SIGTERM all land here.
+  const stop = (why: string): void => {
+    if (stopping) {
+      log.warn(`${why} again: dropping ${server.connections.size} client(s) now`, { event: "stop-now", clients: server.connections.size });
+      void server.destroy();
+      return;
+    }
+    stopping = true;
+    log.info(`${why}: stopping; ${server.connections.size} client(s) connected`, { event: "stopping", signal: why, clients: server.connections.size });
+    // /readyz answers 503 from here on (the server is "closing") and the
+    // metrics port stays up until the last client is gone.
+    void server
+      .close()
+      .then(() => ops?.close())
+      .then(() => {
+        log.info("stopped", { event: "stop" });
+        stopped();
+      });
+  };
+  try {
+    // Signals are taken before listening, so a SIGTERM at any moment is a
+    // graceful stop rather than the default instant death.
     const onSigint = (): void => stop("Ctrl-C");
     const onSigterm = (): void => stop("SIGTERM");
     process.on("SIGINT", onSigint);
     process.on("SIGTERM", onSigterm);
-  });
+    cleanups.push(() => {
+      process.off("SIGINT", onSigint);
+      process.off("SIGTERM", onSigterm);
+    });
+
+    let address;
+    try {
+      address = await server.listen();
+    } catch (error) {
+      // Told to stop while the port was being bound: that is a clean stop.
+      if (stopping && (error as { code?: string }).code === "ERR_SERVER_NOT_RUNNING") return 0;
+      throw error;
+    }
+    ops = await startOps(server, values).catch(async (error: unknown) => {
+      await server.destroy();
+      throw error;
+    });
+    const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+    // Only a terminal has an Esc key. A pipe or /dev/null on stdin is never
+    // read, so its EOF cannot stop the server (systemd, nohup, CI, &).
+    const keyboard = process.stdin.isTTY === true;
+    const stopHint = keyboard ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
+    process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
+    const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}`;
+    log.info(`started on ${where}${extras}${ops.metricsUrl ? `, metrics on ${ops.metricsUrl}` : ""}`, {
+      event: "start",
+      address: address.address,
+      port: address.port,
+      name: server.options.name,
+      tls: server.options.tls !== undefined,
+      proxyProtocol: server.options.proxyProtocol,
+      metrics: ops.metricsUrl,
+    });
+
+    if (keyboard && !stopping) {
+      const stopKeys: StopWatching = watchKeys(process.stdin, (key) => {
+        if (isEscape(key)) stop("Esc");
+        // Raw mode turns Ctrl-C into a byte; it means what SIGINT means.
+        else if (isCtrlC(key)) stop("Ctrl-C");
+        // Anything else (arrows, F-keys, Alt-x, text) is not a request to stop.
+      });
+      // Gives the terminal back its mode (echo, line editing, Ctrl-C as SIGINT).
+      cleanups.push(stopKeys);
+    }
+    await done;
+    return 0;
+  } finally {
+    for (const cleanup of cleanups.reverse()) cleanup();
+  }
 }
 
 /** Server option → flag, to name the right variable when an environment value is refused. */

@@ -109,6 +109,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
   /** Sockets still in their PROXY header or TLS handshake; null when neither is on. */
   private readonly preamble: PreambleOptions | null = null;
   private readonly pendingSockets = new Set<net.Socket>();
+  /** Clients turned away (server full) whose notice is still going out; close() must not wait on them for ever. */
+  private readonly rejectedSockets = new Set<net.Socket>();
   private stateValue: ServerState = "new";
   private closing: Promise<void> | null = null;
   private boundAddress: ListeningAddress | null = null;
@@ -162,6 +164,13 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
       };
       const onListening = (): void => {
         this.netServer.off("error", onError);
+        if (this.closing) {
+          // close() was called while the port was being bound: do not
+          // start serving after being told to stop; give the port back.
+          this.netServer.close();
+          reject(new NameEchoError("ERR_SERVER_NOT_RUNNING", "close() was called before listen() finished"));
+          return;
+        }
         // From now on an 'error' is an accept() failure (EMFILE, ENFILE…):
         // the listening socket is still fine, so report it and carry on.
         this.netServer.on("error", (error) => this.emit("warning", error));
@@ -192,6 +201,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
   /** Stops at once: stop accepting and drop every connection. */
   destroy(): Promise<void> {
     for (const connection of this.connectionSet) connection.destroy();
+    for (const socket of this.rejectedSockets) socket.destroy();
     return this.close();
   }
 
@@ -205,9 +215,13 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
     for (const socket of this.pendingSockets) socket.destroy();
     for (const connection of this.connectionSet) connection.shutdown(SHUTDOWN_NOTICE);
     await this.waitForConnections(this.options.shutdownTimeout * 1000);
-    // Dropped sockets close on the next turn of the event loop; wait for
-    // that, so that close() resolves with every connection gone.
+    // Past the bound: drop whoever is left. netServer.close() only calls
+    // back once every socket it accepted is gone, turned-away ones included.
     for (const connection of this.connectionSet) connection.destroy();
+    for (const socket of this.rejectedSockets) socket.destroy();
+    // Dropped sockets close on the next turn of the event loop; wait for
+    // that, so that close() resolves (and 'close' is emitted) with every
+    // connection gone and its 'disconnect' emitted.
     await this.waitForConnections(1000);
     await stopped;
     this.stateValue = "closed";
@@ -278,6 +292,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
   private reject(socket: net.Socket): void {
     const remote = Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
     socket.on("error", () => {}); // a reset from a client we are turning away is not news
+    this.rejectedSockets.add(socket);
+    socket.once("close", () => this.rejectedSockets.delete(socket));
     socket.end(serverFullNotice(this.options.maxConnections));
     // Do not wait on a client that never reads the notice.
     socket.setTimeout(5000, () => socket.destroy());
