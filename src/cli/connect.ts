@@ -13,7 +13,9 @@
  *
  * Status and errors go to stderr, so stdout carries only what the server sent.
  */
+import { readFileSync } from "node:fs";
 import * as net from "node:net";
+import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import * as readline from "node:readline";
 import { NameEchoClient } from "../client/client.js";
 import { Endpoint } from "../endpoint.js";
@@ -39,6 +41,9 @@ Options:
   --raw        plain TCP, like nc: send stdin as it is, print whatever the
                server sends until it closes (works with any TCP server)
                    printf 'GET / HTTP/1.0\\r\\n\\r\\n' | name-echo connect --raw example.com 80
+  --tls        talk TLS to a server started with --tls-cert/--tls-key; the
+               server's certificate is verified (system CAs, NODE_EXTRA_CA_CERTS)
+  --tls-ca FILE  trust this CA or self-signed certificate (PEM) for --tls
   -h, --help   show this help
 
 Exit status: 0 when done, 1 when the server cannot be reached or the
@@ -47,6 +52,8 @@ connection fails, 2 for a usage error.
 
 const CONNECT_OPTIONS: OptionSpec = {
   raw: { type: "boolean" },
+  tls: { type: "boolean" },
+  "tls-ca": { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -64,9 +71,26 @@ export async function connect(argv: string[]): Promise<number> {
     return 0;
   }
   const { host, port } = targetFromArgs(positionals);
-  if (values.raw) return raw(host, port);
-  if (process.stdin.isTTY) return interactive(host, port);
-  return piped(host, port);
+  const tls = tlsFromArgs(values);
+  if (values.raw) {
+    if (tls) throw usageError("--tls is not available with --raw; use 'openssl s_client -connect HOST:PORT' for raw TLS");
+    return raw(host, port);
+  }
+  if (process.stdin.isTTY) return interactive(host, port, tls);
+  return piped(host, port, tls);
+}
+
+function tlsFromArgs(values: Record<string, string | boolean | undefined>): TlsConnectionOptions | undefined {
+  const caFile = values["tls-ca"];
+  if (typeof caFile === "string") {
+    if (!values.tls) throw usageError("--tls-ca needs --tls; see 'name-echo connect --help'");
+    try {
+      return { ca: readFileSync(caFile) };
+    } catch (error) {
+      throw usageError(`cannot read --tls-ca ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  return values.tls ? {} : undefined;
 }
 
 /** [HOST] [PORT]; a lone number is a port (a host name cannot be all digits in practice). */
@@ -99,8 +123,8 @@ function writeOut(text: string): void {
   if (!process.stdout.destroyed) process.stdout.write(text);
 }
 
-async function piped(host: string, port: number): Promise<number> {
-  const client = await NameEchoClient.connect({ host, port });
+async function piped(host: string, port: number, tls: TlsConnectionOptions | undefined): Promise<number> {
+  const client = await NameEchoClient.connect({ host, port }, { tls });
   process.stdout.on("error", () => void client.destroy());
   let failures = 0;
   let lost: NameEchoError | undefined;
@@ -161,8 +185,8 @@ async function piped(host: string, port: number): Promise<number> {
   return failures > 0 ? 1 : 0;
 }
 
-async function interactive(host: string, port: number): Promise<number> {
-  const client = await NameEchoClient.connect({ host, port });
+async function interactive(host: string, port: number, tls: TlsConnectionOptions | undefined): Promise<number> {
+  const client = await NameEchoClient.connect({ host, port }, { tls });
   const stdout = process.stdout;
   const rl = readline.createInterface({
     input: process.stdin,

@@ -36,8 +36,10 @@
  */
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
+import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { Endpoint } from "../endpoint.js";
 import { explainClientError, NameEchoError, type NameEchoErrorCode } from "../errors.js";
+import { openSocket } from "../transport.js";
 import { DEFAULTS, validateHost, validateInteger, validatePort, validateSeconds } from "../options.js";
 
 /** Where to connect: what NameEchoServer.listen() resolves to fits as it is. */
@@ -59,6 +61,12 @@ export interface NameEchoClientOptions {
   replyTimeout?: number;
   /** Longest line accepted from the server, in bytes; a longer one is a protocol error. Default 1 MiB. */
   maxLineLength?: number;
+  /**
+   * Talk TLS (a server started with --tls-cert/--tls-key): true to verify the
+   * server against the system's CAs (and NODE_EXTRA_CA_CERTS), or tls.connect()
+   * options such as `{ ca }` for a private CA or a self-signed certificate.
+   */
+  tls?: boolean | TlsConnectionOptions;
 }
 
 export type ClientState = "connecting" | "open" | "closing" | "closed";
@@ -144,6 +152,13 @@ export class NameEchoClient extends EventEmitter<NameEchoClientEvents> {
       validateInteger(options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH, "maxLineLength", 1, 1 << 30);
     } catch (error) {
       return Promise.reject(error);
+    }
+    if (options.tls !== undefined && options.tls !== false) {
+      // The TLS handshake, its timeout and its errors live in one place, shared with the CLI.
+      return openSocket(host, port, { tls: options.tls, timeoutMs: connectTimeout * 1000 }).then((socket) => {
+        socket.setNoDelay(true);
+        return new NameEchoClient(socket, options);
+      });
     }
     const where = new Endpoint(host, port).toString();
     return new Promise((resolve, reject) => {
