@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { NameEchoError } from "../errors.js";
 import { usageError } from "./args.js";
+import { bench } from "./bench.js";
 import { flagSpelling, serve } from "./serve.js";
 
 export const MAIN_HELP = `Usage: name-echo <command> [options]
@@ -10,6 +11,7 @@ A TCP line server that replies to every line with a name added.
 
 Commands:
   serve      run the server (name-echo serve --help)
+  bench      load a server and measure it (name-echo bench --help)
 
 Options:
   -h, --help     show this help
@@ -20,6 +22,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   serve,
+  bench,
 };
 
 export function version(): string {
