@@ -2,7 +2,6 @@
 import { readFileSync } from "node:fs";
 import { NameEchoError } from "../errors.js";
 import { usageError } from "./args.js";
-import { bench } from "./bench.js";
 import { flagSpelling, serve } from "./serve.js";
 
 export const MAIN_HELP = `Usage: name-echo <command> [options]
@@ -22,7 +21,9 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   serve,
-  bench,
+  // Loaded on demand: the load generator and its histogram library cost
+  // start-up time and memory that `serve` should not pay.
+  bench: async (argv) => (await import("./bench.js")).bench(argv),
 };
 
 export function version(): string {

@@ -1,8 +1,9 @@
 /** `name-echo serve`: run the server in the foreground until Esc, Ctrl-C or SIGTERM. */
-import { DEFAULTS } from "../options.js";
-import { NameEchoServer, type NameEchoServerOptions } from "../server/server.js";
-import { parseCommandLine, type OptionSpec } from "./args.js";
+import { DEFAULTS, validateInteger } from "../options.js";
+import { NameEchoServer, resolveServerOptions, type NameEchoServerOptions } from "../server/server.js";
+import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
 import { createLogger, type Logger } from "./log.js";
+import { BALANCES, isWorker, leaveCluster, runPrimary, runWorker, type Balance } from "./workers.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
 
@@ -18,6 +19,8 @@ Options:
   --max-connections N       most clients at once (default ${DEFAULTS.maxConnections})
   --idle-timeout SECONDS    close clients silent this long, 0 = never (default ${DEFAULTS.idleTimeoutSeconds})
   --shutdown-timeout SECONDS  how long a graceful stop waits for clients (default ${DEFAULTS.shutdownTimeoutSeconds})
+  --workers N               run N processes sharing the port (default 1); one stop stops all
+  --balance round-robin|kernel  how workers share connections (default round-robin)
   --quiet                   log warnings and errors only (no line per connection)
   -h, --help                show this help
 `;
@@ -31,6 +34,8 @@ const SERVE_OPTIONS: OptionSpec = {
   "idle-timeout": { type: "string" },
   "shutdown-timeout": { type: "string" },
   quiet: { type: "boolean" },
+  workers: { type: "string" },
+  balance: { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -71,11 +76,30 @@ export async function serve(argv: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger(values.quiet ? "warn" : "info");
-  const server = new NameEchoServer(serverOptionsFromArgs(values));
-  watchServer(server, log);
-  const address = await server.listen();
-  const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+  const workers = validateInteger(values.workers ?? 1, "--workers", 1, 1024);
+  const balance = values.balance ?? "round-robin";
+  if (!BALANCES.includes(balance as Balance)) {
+    throw usageError(`--balance must be one of ${BALANCES.join(", ")}, not "${String(balance)}"`);
+  }
   const stopHint = process.stdin.isTTY ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
+  const serverOptions = serverOptionsFromArgs(values);
+  if (workers > 1 && !isWorker()) {
+    // Validate here, so a bad option is one line from the primary, not one per worker.
+    const { shutdownTimeout } = resolveServerOptions(serverOptions);
+    return runPrimary({
+      workers,
+      balance: balance as Balance,
+      log,
+      shutdownTimeoutSeconds: shutdownTimeout,
+      announce: (where, name) =>
+        process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers) — ${stopHint}\n`),
+    }).done;
+  }
+  const server = new NameEchoServer(serverOptions);
+  watchServer(server, log);
+  const address = await server.listen().catch(leaveCluster);
+  const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+  if (isWorker()) return runWorker(server, where, log);
   process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
 
   return new Promise<number>((resolve) => {
