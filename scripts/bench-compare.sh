@@ -32,7 +32,7 @@ make -C "$work" >/dev/null
 target="name-echo=node $repo/bin/name-echo serve --port {port} --name {name} --quiet"
 out=$repo/bench/results/$(date +%Y-%m-%d_%H%M).md
 mkdir -p "$repo/bench/results"
-(cd "$work" && ./compare.py --target "$target" --out "$work/results/run" "$@") > "$out.tmp"
+(cd "$work" && ./compare.py --target "$target" --hold-big-servers c-epoll,go,node-readline,name-echo --out "$work/results/run" "$@") > "$out.tmp"
 {
   echo "<!-- npm run bench:compare $*; $(date -u +%Y-%m-%dT%H:%MZ); $(nproc) CPUs; node $(node --version) -->"
   cat "$out.tmp"
