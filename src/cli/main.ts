@@ -12,6 +12,7 @@ A TCP line server that replies to every line with a name added.
 Commands:
   serve      run the server (name-echo serve --help)
   connect    connect to a server and send it lines (name-echo connect --help)
+  bench      load a server and measure it (name-echo bench --help)
 
 Options:
   -h, --help     show this help
@@ -23,6 +24,9 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   serve,
   connect,
+  // Loaded on demand: the load generator and its histogram library cost
+  // start-up time and memory that `serve` should not pay.
+  bench: async (argv) => (await import("./bench.js")).bench(argv),
 };
 
 export function version(): string {

@@ -1,12 +1,13 @@
 /** `name-echo serve`: run the server in the foreground until Esc, Ctrl-C or SIGTERM. */
-import { DEFAULTS } from "../options.js";
-import { NameEchoServer, type NameEchoServerOptions } from "../server/server.js";
-import { parseCommandLine, type OptionSpec } from "./args.js";
+import { DEFAULTS, validateInteger } from "../options.js";
+import { NameEchoServer, resolveServerOptions, type NameEchoServerOptions } from "../server/server.js";
 import { isCtrlC, isEscape } from "../terminal/keys.js";
 import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
+import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
 import { applyEnvironment, attributeToEnvironment, environmentHelp } from "./config.js";
 import type { Logger } from "./log.js";
 import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, type RunningOps } from "./serve-ops.js";
+import { BALANCES, isWorker, leaveCluster, runPrimary, runWorker, type Balance } from "./workers.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
 
@@ -22,6 +23,8 @@ Options:
   --max-connections N       most clients at once (default ${DEFAULTS.maxConnections})
   --idle-timeout SECONDS    close clients silent this long, 0 = never (default ${DEFAULTS.idleTimeoutSeconds})
   --shutdown-timeout SECONDS  how long a graceful stop waits for clients (default ${DEFAULTS.shutdownTimeoutSeconds})
+  --workers N               run N processes sharing the port (default 1); one stop stops all
+  --balance round-robin|kernel  how workers share connections (default round-robin)
   --quiet                   log warnings and errors only (no line per connection)
 ${OPS_HELP}  -h, --help                show this help
 `;
@@ -35,6 +38,8 @@ const SERVE_OPTIONS: OptionSpec = {
   "idle-timeout": { type: "string" },
   "shutdown-timeout": { type: "string" },
   quiet: { type: "boolean" },
+  workers: { type: "string" },
+  balance: { type: "string" },
   ...OPS_OPTIONS,
   help: { type: "boolean", short: "h" },
 };
@@ -80,13 +85,57 @@ export async function serve(argv: string[]): Promise<number> {
   // NAME_ECHO_* variables fill in what the command line left out.
   const { values, fromEnvironment } = applyEnvironment(SERVE_OPTIONS, parsed.values);
   const log = loggerFromArgs(values);
+  const workers = validateInteger(values.workers ?? 1, "--workers", 1, 1024);
+  const balance = values.balance ?? "round-robin";
+  if (!BALANCES.includes(balance as Balance)) {
+    throw usageError(`--balance must be one of ${BALANCES.join(", ")}, not "${String(balance)}"`);
+  }
+  if (workers > 1 && values["metrics-port"] !== undefined) {
+    throw usageError("--metrics-port works with one process only for now; drop --workers or --metrics-port");
+  }
+  const serverOptions: NameEchoServerOptions = { ...serverOptionsFromArgs(values), ...opsServerOptions(values) };
+  // Only a terminal has an Esc key, and only the process that owns it watches
+  // it. A pipe or /dev/null on stdin is never read, so its EOF cannot stop
+  // the server (systemd, nohup, CI, &).
+  const keyboard = process.stdin.isTTY === true && !isWorker();
+  const stopHint = keyboard ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
+
+  if (workers > 1 && !isWorker()) {
+    // Validate here, so a bad option is one line from the primary, not one per worker.
+    let shutdownTimeout: number;
+    try {
+      ({ shutdownTimeout } = resolveServerOptions(serverOptions));
+    } catch (error) {
+      throw attributeToEnvironment(error, fromEnvironment, OPTION_FLAGS);
+    }
+    const primary = runPrimary({
+      workers,
+      balance: balance as Balance,
+      log,
+      shutdownTimeoutSeconds: shutdownTimeout,
+      announce: (where, name) =>
+        process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers) — ${stopHint}\n`),
+    });
+    const stopKeys = keyboard ? watchStopKeys(primary.stop) : undefined;
+    try {
+      return await primary.done;
+    } finally {
+      stopKeys?.();
+    }
+  }
+
   let server: NameEchoServer;
   try {
-    server = new NameEchoServer({ ...serverOptionsFromArgs(values), ...opsServerOptions(values) });
+    server = new NameEchoServer(serverOptions);
   } catch (error) {
     throw attributeToEnvironment(error, fromEnvironment, OPTION_FLAGS);
   }
   watchServer(server, log);
+  if (isWorker()) {
+    const address = await server.listen().catch(leaveCluster);
+    const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+    return runWorker(server, where, log);
+  }
 
   // Undone in reverse order on every way out: stopped, or an exception.
   const cleanups: Array<() => void> = [];
@@ -138,10 +187,6 @@ export async function serve(argv: string[]): Promise<number> {
       throw error;
     });
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-    // Only a terminal has an Esc key. A pipe or /dev/null on stdin is never
-    // read, so its EOF cannot stop the server (systemd, nohup, CI, &).
-    const keyboard = process.stdin.isTTY === true;
-    const stopHint = keyboard ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
     process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
     const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}`;
     log.info(`started on ${where}${extras}${ops.metricsUrl ? `, metrics on ${ops.metricsUrl}` : ""}`, {
@@ -154,21 +199,23 @@ export async function serve(argv: string[]): Promise<number> {
       metrics: ops.metricsUrl,
     });
 
-    if (keyboard && !stopping) {
-      const stopKeys: StopWatching = watchKeys(process.stdin, (key) => {
-        if (isEscape(key)) stop("Esc");
-        // Raw mode turns Ctrl-C into a byte; it means what SIGINT means.
-        else if (isCtrlC(key)) stop("Ctrl-C");
-        // Anything else (arrows, F-keys, Alt-x, text) is not a request to stop.
-      });
-      // Gives the terminal back its mode (echo, line editing, Ctrl-C as SIGINT).
-      cleanups.push(stopKeys);
-    }
+    // Gives the terminal back its mode (echo, line editing, Ctrl-C as SIGINT) on the way out.
+    if (keyboard && !stopping) cleanups.push(watchStopKeys(stop));
     await done;
     return 0;
   } finally {
     for (const cleanup of cleanups.reverse()) cleanup();
   }
+}
+
+/** Esc and Ctrl-C at the server's terminal: the same stop as SIGINT and SIGTERM. */
+function watchStopKeys(stop: (why: string) => void): StopWatching {
+  return watchKeys(process.stdin, (key) => {
+    if (isEscape(key)) stop("Esc");
+    // Raw mode turns Ctrl-C into a byte; it means what SIGINT means.
+    else if (isCtrlC(key)) stop("Ctrl-C");
+    // Anything else (arrows, F-keys, Alt-x, text) is not a request to stop.
+  });
 }
 
 /** Server option → flag, to name the right variable when an environment value is refused. */

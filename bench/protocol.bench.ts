@@ -1,0 +1,98 @@
+/**
+ * Micro benchmark of the protocol path alone, on Buffers, no sockets: chunks
+ * of lines go through the LineFramer into a ReplyBatch, and take() builds
+ * the one buffer a read's replies are written with. This is the CPU a
+ * server spends per line on top of the kernel's socket work; compare its
+ * lines/s with the shared yardstick's pipeline figure to see which side
+ * limits.
+ *
+ * Run: npm run bench:protocol  (or node dist/bench/protocol.bench.js [seconds per case])
+ */
+import { performance } from "node:perf_hooks";
+import { LineFramer, type LineSink } from "../src/protocol/line-framer.js";
+import { ReplyBatch, ReplyEncoder } from "../src/protocol/reply.js";
+
+interface Case {
+  name: string;
+  /** The chunks one "read" delivers, cycled through. */
+  chunks: Buffer[];
+  lines: number;
+}
+
+/** `count` lines of `length` bytes each, ended by `eol`, as one buffer. */
+function lines(count: number, length: number, eol: string): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const body = `L${String(i).padStart(6, "0")}.`.padEnd(length, "abcdefghijklmnopqrstuvwxyz"[i % 26]);
+    parts.push(Buffer.from(body + eol, "latin1"));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Splits a buffer into chunks of `size` bytes, as a byte stream may arrive. */
+function split(buffer: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < buffer.length; at += size) out.push(buffer.subarray(at, at + size));
+  return out;
+}
+
+const CASES: Case[] = [
+  // pingpong: one 24-byte line per read.
+  { name: "1 line x 24 B per chunk (pingpong)", chunks: [lines(1, 24, "\r\n")], lines: 1 },
+  // pipeline: what the yardstick's pipeline workload delivers per read (~50-64 lines).
+  { name: "64 lines x 24 B per chunk (pipeline)", chunks: [lines(64, 24, "\r\n")], lines: 64 },
+  { name: "64 lines x 24 B, LF only", chunks: [lines(64, 24, "\n")], lines: 64 },
+  // A full 64 KiB read of short lines: the upper bound of lines per read.
+  { name: "2,520 lines x 24 B in one 64 KiB chunk", chunks: [lines(2520, 24, "\r\n")], lines: 2520 },
+  // Lines cut across chunk boundaries: the pending-line copy path.
+  { name: "64 lines x 24 B cut into 100 B chunks", chunks: split(lines(64, 24, "\r\n"), 100), lines: 64 },
+  // Long lines: memchr territory.
+  { name: "8 lines x 1,000 B per chunk", chunks: [lines(8, 1000, "\r\n")], lines: 8 },
+];
+
+/** Runs one case for about `seconds`; returns lines per second. */
+function run(testCase: Case, seconds: number, encoder: ReplyEncoder): { linesPerSecond: number; bytesOut: number } {
+  const batch = new ReplyBatch(encoder);
+  const sink: LineSink = {
+    line: (line) => batch.addReply(line),
+    lineTooLong: () => {},
+  };
+  const framer = new LineFramer(sink, 8192);
+  let bytesOut = 0;
+  let rounds = 0;
+  const chunks = testCase.chunks;
+  // The batch is taken once per round (per "read" of all the case's chunks),
+  // as the connection does once per socket read.
+  const round = (): void => {
+    for (let i = 0; i < chunks.length; i++) framer.push(chunks[i]!);
+    const out = batch.take();
+    if (out !== null) bytesOut += out.length;
+  };
+  // Warm-up, so the JIT has optimised the path before it is timed.
+  for (let i = 0; i < 2000; i++) round();
+  bytesOut = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  let now = started;
+  while (now < deadline) {
+    for (let i = 0; i < 256; i++) round();
+    rounds += 256;
+    now = performance.now();
+  }
+  const elapsed = (now - started) / 1000;
+  return { linesPerSecond: (rounds * testCase.lines) / elapsed, bytesOut };
+}
+
+function main(): void {
+  const seconds = Number(process.argv[2] ?? 1);
+  const encoder = new ReplyEncoder("Ali");
+  const format = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+  process.stdout.write(`protocol path: LineFramer -> ReplyBatch -> one buffer per read (${seconds} s per case, node ${process.version})\n\n`);
+  process.stdout.write("| case | lines/s | ns per line |\n|---|---|---|\n");
+  for (const testCase of CASES) {
+    const { linesPerSecond } = run(testCase, seconds, encoder);
+    process.stdout.write(`| ${testCase.name} | ${format.format(linesPerSecond)} | ${(1e9 / linesPerSecond).toFixed(0)} |\n`);
+  }
+}
+
+main();

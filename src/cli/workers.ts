@@ -1,0 +1,189 @@
+/**
+ * `serve --workers N`: N processes that share one listening port (node:cluster),
+ * stopped together.
+ *
+ * The primary only supervises: it forks the workers (each runs the same
+ * `serve` command line), prints one "listening" line when all of them listen,
+ * and turns SIGINT/SIGTERM (and Esc, through stop()) into one graceful stop
+ * for all: it tells every worker to close, waits for them, and exits. The
+ * workers ignore the terminal: their stdin is not the terminal (so they never
+ * watch for Esc), and they ignore SIGINT, which Ctrl-C sends to the whole
+ * foreground process group; only the primary decides when to stop.
+ *
+ * Node 20 has no SO_REUSEPORT (`reusePort` came in Node 22/23), so the port
+ * is shared through cluster in one of two ways:
+ *   - round-robin (default): the primary accepts every connection and passes
+ *     it to a worker over IPC. Even spread, but each accept costs the primary
+ *     an IPC message and a file-descriptor pass.
+ *   - kernel: the primary hands the listening socket to every worker and
+ *     they all accept() from it. No primary in the path, but the kernel wakes
+ *     workers unevenly, so under light load one worker may get most clients.
+ * README "Performance" has the measurements behind the default.
+ */
+import cluster, { type Worker } from "node:cluster";
+import type { NameEchoServer } from "../server/server.js";
+import type { Logger } from "./log.js";
+
+/** IPC messages between the primary and its workers. */
+type ToWorker = { nameEcho: "stop" } | { nameEcho: "drop" };
+type FromWorker = { nameEcho: "listening"; where: string; name: string } | { nameEcho: "stopped" };
+
+export type Balance = "round-robin" | "kernel";
+
+export const BALANCES: readonly Balance[] = ["round-robin", "kernel"];
+
+/** True in a process forked by runPrimary(). */
+export function isWorker(): boolean {
+  return cluster.isWorker && process.env.NAME_ECHO_WORKER === "1";
+}
+
+export interface PrimaryOptions {
+  workers: number;
+  balance: Balance;
+  log: Logger;
+  /** Seconds a graceful stop may take in a worker (its --shutdown-timeout); the primary waits a little longer. */
+  shutdownTimeoutSeconds: number;
+  /** Prints the one "listening" line; given the address and name the workers report. */
+  announce: (where: string, name: string) => void;
+}
+
+/**
+ * Runs the supervising process. Resolves with the exit code once every
+ * worker has exited: 0 after a requested stop, 1 if workers failed to start.
+ * The returned `stop` is what Esc calls in the primary.
+ */
+export function runPrimary(options: PrimaryOptions): { done: Promise<number>; stop: (why: string) => void } {
+  const { log } = options;
+  // Must be set before the first fork; it is final afterwards.
+  cluster.schedulingPolicy = options.balance === "kernel" ? cluster.SCHED_NONE : cluster.SCHED_RR;
+  // stdin "ignore": a worker must never see the terminal (no Esc, no raw mode);
+  // stdout/stderr are shared so every worker's log reaches the operator.
+  cluster.setupPrimary({ stdio: ["ignore", "inherit", "inherit", "ipc"] });
+
+  const workers = new Set<Worker>();
+  let listening = 0;
+  let announced = false;
+  let stopping = false;
+  let failed = false;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((resolve) => (resolveDone = resolve));
+  let killTimer: NodeJS.Timeout | undefined;
+
+  const send = (message: ToWorker): void => {
+    for (const worker of workers) {
+      if (worker.isConnected()) worker.send(message);
+    }
+  };
+
+  const stop = (why: string): void => {
+    if (stopping) {
+      log.warn(`${why} again: dropping the clients of ${workers.size} worker(s) now`);
+      send({ nameEcho: "drop" });
+      return;
+    }
+    stopping = true;
+    log.info(`${why}: stopping ${workers.size} worker(s)`);
+    send({ nameEcho: "stop" });
+    // A worker stuck past its own shutdown timeout is killed, so the stop is bounded.
+    killTimer = setTimeout(() => {
+      for (const worker of workers) {
+        log.warn(`worker ${worker.process.pid} did not stop in time; killing it`);
+        worker.process.kill("SIGKILL");
+      }
+    }, (options.shutdownTimeoutSeconds + 5) * 1000);
+    killTimer.unref();
+  };
+
+  const onSigint = (): void => stop("Ctrl-C");
+  const onSigterm = (): void => stop("SIGTERM");
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
+
+  const fork = (): void => {
+    const worker = cluster.fork({ NAME_ECHO_WORKER: "1" });
+    workers.add(worker);
+    worker.on("message", (message: FromWorker) => {
+      if (message?.nameEcho !== "listening") return;
+      listening++;
+      if (!announced && listening === options.workers) {
+        announced = true;
+        options.announce(message.where, message.name);
+      }
+    });
+    worker.on("exit", (code, signal) => {
+      workers.delete(worker);
+      if (!stopping) {
+        // A worker that dies before all have listened cannot be fixed by
+        // trying again (bad port, port in use: it already said why).
+        if (!announced) {
+          failed = true;
+          stop("a worker failed to start");
+        } else {
+          log.warn(`worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`);
+          fork();
+        }
+      }
+      if (workers.size === 0) {
+        clearTimeout(killTimer);
+        process.off("SIGINT", onSigint);
+        process.off("SIGTERM", onSigterm);
+        log.info("stopped");
+        resolveDone(failed ? 1 : 0);
+      }
+    });
+  };
+  for (let i = 0; i < options.workers; i++) fork();
+  return { done, stop };
+}
+
+/**
+ * A worker whose server could not listen: leave the IPC channel (which would
+ * keep the process alive) and pass the error on, to be reported and exit.
+ */
+export function leaveCluster(error: unknown): never {
+  if (isWorker() && process.connected) process.disconnect();
+  throw error;
+}
+
+/**
+ * Runs inside a worker once its server listens: reports to the primary and
+ * waits for its word to stop. Resolves with the exit code.
+ */
+export function runWorker(server: NameEchoServer, where: string, log: Logger): Promise<number> {
+  // Ctrl-C reaches every process of the foreground group; the primary turns
+  // it into a "stop" message, so the worker itself ignores it.
+  process.on("SIGINT", () => {});
+  process.send?.({ nameEcho: "listening", where, name: server.options.name } satisfies FromWorker);
+  return new Promise<number>((resolve) => {
+    let closing = false;
+    const close = (): void => {
+      if (closing) return;
+      closing = true;
+      void server.close().then(() => {
+        process.off("message", onMessage);
+        process.off("SIGTERM", close);
+        // Leaving the IPC channel lets the process exit by itself.
+        if (process.connected) process.disconnect();
+        resolve(0);
+      });
+    };
+    const onMessage = (message: ToWorker): void => {
+      if (message?.nameEcho === "stop") close();
+      else if (message?.nameEcho === "drop") {
+        close();
+        void server.destroy();
+      }
+    };
+    process.on("message", onMessage);
+    // SIGTERM sent to this worker alone (or to the whole group by a service
+    // manager) is a graceful stop of this worker.
+    process.on("SIGTERM", close);
+    // The primary is gone (killed): do not serve on unsupervised.
+    process.once("disconnect", () => {
+      if (!closing) {
+        log.warn("the primary process is gone; stopping");
+        close();
+      }
+    });
+  });
+}
