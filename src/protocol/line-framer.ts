@@ -22,6 +22,12 @@ const NUL = 0x00;
 
 /** The smallest buffer allocated for a partial line; it grows by doubling. */
 const MIN_PENDING_CAPACITY = 64;
+/**
+ * push(): a line up to this long is checked for a CR by a JS loop rather
+ * than a native indexOf (measured: below ~64 bytes the loop is cheaper than
+ * the call into C++).
+ */
+const SHORT_LINE = 64;
 
 export interface LineSink {
   /**
@@ -76,28 +82,49 @@ export class LineFramer {
       const first = chunk[0];
       if (first === LF || first === NUL) start = 1;
     }
-    // Two native scans, each advanced only when passed: a chunk of LF-only
-    // lines costs one failed CR search, not a loop over every byte in JS.
+    // One native LF scan per line. The CR question ("is there a CR before
+    // this LF?") is answered without a second native call per line, which
+    // cost as much as the LF scan itself on CR LF traffic:
+    //  - crScan keeps the result of the last native CR scan; -1 means no CR
+    //    anywhere in the rest of the chunk (LF-only traffic: one failed scan
+    //    per chunk), an index >= start is still valid;
+    //  - once passed (every CR LF line passes its CR), a short line is
+    //    checked by a JS loop over its own bytes, which is cheaper than a
+    //    native call for the 20-100 byte lines this server sees; a long one
+    //    gets a native scan again.
     let nextLF = chunk.indexOf(LF, start);
-    let nextCR = chunk.indexOf(CR, start);
+    let crScan = chunk.indexOf(CR, start);
     while (start < end) {
-      let lineEnd: number;
-      if (nextCR !== -1 && (nextLF === -1 || nextCR < nextLF)) {
-        lineEnd = nextCR;
-        this.completeLine(chunk, start, lineEnd);
-        if (lineEnd + 1 === end) {
+      if (nextLF !== -1 && nextLF < start) nextLF = chunk.indexOf(LF, start);
+      const limit = nextLF === -1 ? end : nextLF;
+      // The first CR in [start, limit), or -1.
+      let cr = -1;
+      if (crScan === -1) {
+        // No CR left in this chunk.
+      } else if (crScan >= start) {
+        if (crScan < limit) cr = crScan;
+      } else if (limit - start <= SHORT_LINE) {
+        for (let i = start; i < limit; i++) {
+          if (chunk[i] === CR) {
+            cr = i;
+            break;
+          }
+        }
+      } else {
+        crScan = chunk.indexOf(CR, start);
+        if (crScan !== -1 && crScan < limit) cr = crScan;
+      }
+      if (cr !== -1) {
+        this.completeLine(chunk, start, cr);
+        if (cr + 1 === end) {
           this.afterCR = true;
           return;
         }
-        const after = chunk[lineEnd + 1];
-        start = after === LF || after === NUL ? lineEnd + 2 : lineEnd + 1;
-        nextCR = chunk.indexOf(CR, start);
-        if (nextLF !== -1 && nextLF < start) nextLF = chunk.indexOf(LF, start);
+        const after = chunk[cr + 1];
+        start = after === LF || after === NUL ? cr + 2 : cr + 1;
       } else if (nextLF !== -1) {
-        lineEnd = nextLF;
-        this.completeLine(chunk, start, lineEnd);
-        start = lineEnd + 1;
-        nextLF = chunk.indexOf(LF, start);
+        this.completeLine(chunk, start, nextLF);
+        start = nextLF + 1;
       } else {
         break;
       }
