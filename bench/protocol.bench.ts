@@ -55,6 +55,8 @@ function run(testCase: Case, seconds: number, encoder: ReplyEncoder): { linesPer
   const batch = new ReplyBatch(encoder);
   const sink: LineSink = {
     line: (line) => batch.addReply(line),
+    // The span path, as TcpConnection takes lines.
+    lineSpan: (chunk, from, to) => batch.addReplySpan(chunk, from, to),
     lineTooLong: () => {},
   };
   const framer = new LineFramer(sink, 8192);
@@ -64,6 +66,7 @@ function run(testCase: Case, seconds: number, encoder: ReplyEncoder): { linesPer
   // The batch is taken once per round (per "read" of all the case's chunks),
   // as the connection does once per socket read.
   const round = (): void => {
+    batch.expectRepliesTo(chunks.length === 1 ? chunks[0]!.length : 0);
     for (let i = 0; i < chunks.length; i++) framer.push(chunks[i]!);
     const out = batch.take();
     if (out !== null) bytesOut += out.length;

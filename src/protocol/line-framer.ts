@@ -35,6 +35,12 @@ export interface LineSink {
    * chunk given to push(); the framer never writes to it afterwards.
    */
   line(line: Buffer): void;
+  /**
+   * Optional: a complete line that lies whole in one chunk, as `chunk[from, to)`.
+   * Called instead of line() when present, so the hot path makes no view
+   * per line; read the bytes before returning (the chunk is not yours).
+   */
+  lineSpan?(chunk: Buffer, from: number, to: number): void;
   /** The current line passed maxLineLength; the rest of it is being discarded. */
   lineTooLong(): void;
 }
@@ -42,6 +48,8 @@ export interface LineSink {
 export class LineFramer {
   readonly maxLineLength: number;
   private readonly sink: LineSink;
+  /** The sink takes lines as spans (looked up once, not per line). */
+  private readonly spans: boolean;
   /** The start of a line that has not ended yet (copied: a chunk is never kept alive). */
   private pending: Buffer | null = null;
   private pendingLength = 0;
@@ -55,6 +63,7 @@ export class LineFramer {
       throw new RangeError(`maxLineLength must be a whole number of bytes >= 1, not ${maxLineLength}`);
     }
     this.sink = sink;
+    this.spans = typeof sink.lineSpan === "function";
     this.maxLineLength = maxLineLength;
   }
 
@@ -212,7 +221,8 @@ export class LineFramer {
       return;
     }
     if (this.pendingLength === 0) {
-      this.sink.line(chunk.subarray(from, to));
+      if (this.spans) this.sink.lineSpan!(chunk, from, to);
+      else this.sink.line(chunk.subarray(from, to));
       return;
     }
     this.copyIntoPending(chunk, from, to);

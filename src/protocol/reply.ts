@@ -26,55 +26,111 @@ export class ReplyEncoder {
 
 /**
  * The bytes owed to one client from one read, in order: replies, and any
- * other bytes (notices, telnet answers, echo) between them. Keeps views only
- * and copies them once, in take(). Reusable: take() empties it.
+ * other bytes (notices, telnet answers, echo) between them. Bytes are copied
+ * straight into one output buffer as they are added (no list of views, no
+ * second pass), so a read costs one allocation and one copy per line.
+ * take() hands that buffer over and the next read starts a new one: the
+ * socket owns what it was given, and an idle connection holds no buffer.
  */
 export class ReplyBatch {
-  private readonly encoder: ReplyEncoder;
-  private readonly parts: Buffer[] = [];
-  private byteCount = 0;
+  private readonly suffix: Buffer;
+  private readonly emptyLineReply: Buffer;
+  private out: Buffer | null = null;
+  private used = 0;
+  /** Size for the next output buffer (from expect()), allocated on the first byte. */
+  private sizeHint = 0;
 
   constructor(encoder: ReplyEncoder) {
-    this.encoder = encoder;
+    this.suffix = encoder.suffix;
+    this.emptyLineReply = encoder.emptyLineReply;
   }
 
   get isEmpty(): boolean {
-    return this.parts.length === 0;
+    return this.used === 0;
   }
 
   get length(): number {
-    return this.byteCount;
+    return this.used;
+  }
+
+  /**
+   * The next take() will hold the replies to about `inputBytes` of input:
+   * size its buffer once for that instead of growing it. Only a hint
+   * (guessing a line per 16 input bytes, each gaining the suffix); nothing
+   * is allocated until a byte is added, and it grows if the guess was short.
+   */
+  expectRepliesTo(inputBytes: number): void {
+    this.sizeHint = inputBytes + ((inputBytes + 15) >>> 4) * this.suffix.length;
   }
 
   addReply(line: Buffer): void {
-    if (line.length === 0) {
-      this.add(this.encoder.emptyLineReply);
+    this.addReplySpan(line, 0, line.length);
+  }
+
+  /** The reply to the line `source[from, to)`, copied from there (no view made). */
+  addReplySpan(source: Buffer, from: number, to: number): void {
+    if (from === to) {
+      this.add(this.emptyLineReply);
       return;
     }
-    this.add(line);
-    this.add(this.encoder.suffix);
+    const suffix = this.suffix;
+    const out = this.reserve(to - from + suffix.length);
+    let at = this.used;
+    at = copyBytes(source, from, to, out, at);
+    this.used = copyBytes(suffix, 0, suffix.length, out, at);
   }
 
   /** Raw bytes that go out as they are (the caller owns their meaning). */
   add(bytes: Buffer): void {
     if (bytes.length === 0) return;
-    this.parts.push(bytes);
-    this.byteCount += bytes.length;
+    const out = this.reserve(bytes.length);
+    this.used = copyBytes(bytes, 0, bytes.length, out, this.used);
   }
 
   /** Everything gathered since the last take(), as one buffer; null if nothing. */
   take(): Buffer | null {
-    const parts = this.parts;
-    if (parts.length === 0) return null;
-    const out = Buffer.allocUnsafe(this.byteCount);
-    let offset = 0;
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!;
-      part.copy(out, offset);
-      offset += part.length;
-    }
-    parts.length = 0;
-    this.byteCount = 0;
-    return out;
+    const out = this.out;
+    if (out === null || this.used === 0) return null;
+    const taken = this.used === out.length ? out : out.subarray(0, this.used);
+    this.out = null;
+    this.used = 0;
+    this.sizeHint = 0;
+    return taken;
   }
+
+  /** The output buffer, with room for `bytes` more (grown by doubling). */
+  private reserve(bytes: number): Buffer {
+    const needed = this.used + bytes;
+    const out = this.out;
+    if (out !== null && out.length >= needed) return out;
+    let capacity = Math.max(needed, this.sizeHint, MIN_OUTPUT_BYTES);
+    if (out !== null) capacity = Math.max(capacity, out.length * 2);
+    // allocUnsafe: every byte handed out by take() is written first. Below
+    // 4 KiB this comes from Node's shared pool, so a small read's replies
+    // cost no allocation of their own.
+    const grown = Buffer.allocUnsafe(capacity);
+    if (out !== null) out.copy(grown, 0, 0, this.used);
+    this.out = grown;
+    return grown;
+  }
+}
+
+/** The smallest output buffer: one typical reply and then some. */
+const MIN_OUTPUT_BYTES = 128;
+/**
+ * Copies up to this many bytes with a JS loop: Buffer#copy of part of a
+ * buffer makes a Uint8Array view and crosses into C++, which costs more
+ * than the loop for a 24-byte line or a 6-byte suffix.
+ */
+const SHORT_COPY = 64;
+
+/** Copies source[from, to) into target at `at`; returns the offset after it. */
+function copyBytes(source: Buffer, from: number, to: number, target: Buffer, at: number): number {
+  const length = to - from;
+  if (length <= SHORT_COPY) {
+    for (let i = from; i < to; i++) target[at++] = source[i]!;
+    return at;
+  }
+  target.set(from === 0 && to === source.length ? source : source.subarray(from, to), at);
+  return at + length;
 }

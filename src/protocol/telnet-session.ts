@@ -68,6 +68,8 @@ const CARET: readonly Buffer[] = Array.from({ length: 0x20 }, (_, byte) => Buffe
 
 export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutput {
   private readonly sink: LineSink;
+  /** The sink takes lines as spans: pass them on without making a view. */
+  private readonly spans: boolean;
   private readonly out: ReplyBatch;
   private readonly parser: TelnetParser;
   private readonly options: TelnetOptions;
@@ -82,6 +84,7 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
    */
   constructor(sink: LineSink, out: ReplyBatch, maxLineLength: number) {
     this.sink = sink;
+    this.spans = typeof sink.lineSpan === "function";
     this.out = out;
     this.parser = new TelnetParser(this);
     this.options = new TelnetOptions(this);
@@ -203,6 +206,13 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     // is not written over what they typed.
     if (this.echoing) this.out.add(CRLF);
     this.sink.line(line);
+  }
+
+  /** The same as line(), for a line that lies whole in the chunk (the hot path). */
+  lineSpan(chunk: Buffer, from: number, to: number): void {
+    if (this.echoing) this.out.add(CRLF);
+    if (this.spans) this.sink.lineSpan!(chunk, from, to);
+    else this.sink.line(chunk.subarray(from, to));
   }
 
   lineTooLong(): void {

@@ -128,6 +128,12 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.batch.addReply(line);
   }
 
+  /** A line as a span of the chunk being read: its reply is copied from there, no view made. */
+  lineSpan(chunk: Buffer, from: number, to: number): void {
+    this.stats.lines++;
+    this.batch.addReplySpan(chunk, from, to);
+  }
+
   lineTooLong(): void {
     this.stats.linesTooLong++;
     this.batch.add(lineTooLongNotice(this.limits.maxLineLength));
@@ -138,6 +144,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   receive(chunk: Buffer): void {
     if (this.stateValue !== "open") return;
     this.stats.bytesIn += chunk.length;
+    this.batch.expectRepliesTo(chunk.length);
     this.input.receive(chunk);
     this.flush();
   }
