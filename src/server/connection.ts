@@ -18,7 +18,10 @@ const kConnection = Symbol("name-echo connection");
 
 export interface ConnectionLimits {
   maxLineLength: number;
-  /** Seconds; 0 turns the idle timeout off. */
+  /**
+   * Seconds; 0 turns the idle timeout off. Enforced by the owner's sweep
+   * calling sweepIdle() (NameEchoServer does), not by a timer per socket.
+   */
   idleTimeoutSeconds: number;
 }
 
@@ -62,6 +65,16 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   /** Reading stopped because the client is not taking its replies. */
   private pausedForBackpressure = false;
   private closeError: Error | undefined;
+  /**
+   * Idle bookkeeping for sweepIdle(): a flag set on every read and write
+   * (cheaper than a clock read per chunk, and no Timeout object and refresh()
+   * per socket, as socket.setTimeout costs), the time of the sweep that last
+   * saw activity, and the unsent byte count it saw (a change means writes
+   * completed or were queued: the client is taking its replies).
+   */
+  private touched = false;
+  private quietSince = this.connectedAt;
+  private unsentAtSweep = 0;
 
   /** `remote` overrides the socket's peer address: the real client named by a PROXY header. */
   constructor(socket: Socket, encoder: ReplyEncoder, limits: ConnectionLimits, remote?: Endpoint) {
@@ -75,11 +88,9 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
     this.socket[kConnection] = this;
     socket.setNoDelay(true);
-    if (limits.idleTimeoutSeconds > 0) socket.setTimeout(limits.idleTimeoutSeconds * 1000);
     socket.on("data", socketOnData);
     socket.on("end", socketOnEnd);
     socket.on("drain", socketOnDrain);
-    socket.on("timeout", socketOnTimeout);
     socket.on("error", socketOnError);
     socket.on("close", socketOnClose);
   }
@@ -142,6 +153,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** @internal bytes from the socket */
   receive(chunk: Buffer): void {
+    // Input counts as activity in every state, as it did for socket.setTimeout.
+    this.touched = true;
     if (this.stateValue !== "open") return;
     this.stats.bytesIn += chunk.length;
     this.batch.expectRepliesTo(chunk.length);
@@ -151,6 +164,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** @internal the client half-closed: answer its last unterminated line, then finish. */
   receiveEnd(): void {
+    this.touched = true;
     if (this.stateValue !== "open") return;
     this.input.finish();
     this.flush();
@@ -160,11 +174,33 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** @internal the socket may take more bytes */
   writable(): void {
+    this.touched = true;
     if (this.pausedForBackpressure) {
       this.pausedForBackpressure = false;
       this.socket.resume();
       this.emit("resumed");
     }
+  }
+
+  /**
+   * @internal called by the owner's periodic sweep (NameEchoServer: every
+   * quarter of the idle timeout, at most 1 s apart), with the sweep's clock.
+   * No activity since the last sweep for idleMs: idle(). The timeout thus
+   * fires between idleMs and idleMs + one sweep interval after the last
+   * activity. A second quiet period (during closing) destroys, as before.
+   */
+  sweepIdle(now: number, idleMs: number): void {
+    const unsent = this.socket.writableLength;
+    if (this.touched || unsent !== this.unsentAtSweep) {
+      this.touched = false;
+      this.unsentAtSweep = unsent;
+      this.quietSince = now;
+      return;
+    }
+    if (now - this.quietSince < idleMs) return;
+    // The next quiet period (the one that ends in destroy()) starts now.
+    this.quietSince = now;
+    this.idle();
   }
 
   /** @internal no traffic for idleTimeoutSeconds */
@@ -192,6 +228,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private flush(): void {
     const bytes = this.batch.take();
     if (bytes === null) return;
+    this.touched = true;
     this.stats.bytesOut += bytes.length;
     // write() returns false once the socket holds more unsent bytes than its
     // highWaterMark (the server's maxUnsentBytes): stop reading this client
@@ -223,10 +260,6 @@ function socketOnEnd(this: SocketWithConnection): void {
 
 function socketOnDrain(this: SocketWithConnection): void {
   connectionOf(this).writable();
-}
-
-function socketOnTimeout(this: SocketWithConnection): void {
-  connectionOf(this).idle();
 }
 
 function socketOnError(this: SocketWithConnection, error: Error): void {

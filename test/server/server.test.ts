@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import * as net from "node:net";
 import * as os from "node:os";
 import { afterEach, describe, test } from "node:test";
 import { NameEchoServer, TcpConnection, type NameEchoServerOptions } from "../../src/index.js";
@@ -209,6 +210,40 @@ describe("NameEchoServer on real sockets", { timeout: 60_000 }, () => {
     client.send("hi\n");
     await client.waitForEnd();
     assert.equal(client.text, "hi Ali\r\nclosing: no input for 0.2 seconds\r\n");
+  });
+
+  test("an idle client that never closes its side is dropped after a second idle period", async () => {
+    const { server, port } = await start({ idleTimeout: 0.2 });
+    const accepted = once(server, "connection");
+    // allowHalfOpen: the server's FIN does not make this client end its side.
+    const client = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    let text = "";
+    client.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
+    client.on("error", () => {});
+    const [connection] = (await accepted) as [TcpConnection];
+    const started = Date.now();
+    // The client never ends its side: only the second quiet period can free the connection.
+    const [, error] = (await once(server, "disconnect")) as [TcpConnection, Error | undefined];
+    const elapsed = Date.now() - started;
+    assert.equal(error, undefined);
+    assert.equal(connection.state, "closed");
+    assert.equal(text, "closing: no input for 0.2 seconds\r\n");
+    client.destroy();
+    // Two quiet periods of 0.2 s, each noticed within one sweep (50 ms) of its end.
+    assert.ok(elapsed >= 350 && elapsed < 2000, `closed after ${elapsed} ms`);
+  });
+
+  test("activity keeps an idle timeout from firing", async () => {
+    const { port } = await start({ idleTimeout: 0.3 });
+    const client = await connect(port);
+    for (let i = 0; i < 6; i++) {
+      client.send(`tick ${i}\n`);
+      await client.waitForText(`tick ${i} Ali\r\n`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(!client.text.includes("closing"), client.text);
+    await client.waitForEnd();
+    assert.ok(client.text.endsWith("tick 5 Ali\r\nclosing: no input for 0.3 seconds\r\n"), client.text);
   });
 
   test("close() answers owed lines, tells each client, closes them and frees the port", async () => {
