@@ -35,6 +35,11 @@ export interface ConnectionStats {
   linesTooLong: number;
 }
 
+/** Who is told first when a connection closes (the server), without a listener closure per connection. */
+export interface ConnectionOwner {
+  connectionClosed(connection: TcpConnection, error: Error | undefined): void;
+}
+
 type SocketWithConnection = Socket & { [kConnection]?: TcpConnection };
 
 export interface TcpConnectionEvents {
@@ -48,13 +53,21 @@ export interface TcpConnectionEvents {
 }
 
 export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements LineSink {
-  /** The server's end of the connection. */
-  readonly local: Endpoint;
-  /** The client's end of the connection. */
-  readonly remote: Endpoint;
   /** When the connection was accepted (ms since the epoch). */
   readonly connectedAt = Date.now();
-  readonly stats: ConnectionStats = { bytesIn: 0, bytesOut: 0, lines: 0, linesTooLong: 0 };
+  // The counters behind `stats`, as plain fields: no object of their own per connection.
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private lines = 0;
+  private linesTooLong = 0;
+  /**
+   * The endpoints, looked up on first use (two syscalls and four objects
+   * that most connections never need), or at accept when capture was asked
+   * for: see the constructor.
+   */
+  private localValue: Endpoint | undefined;
+  private remoteValue: Endpoint | undefined;
+  private readonly owner: ConnectionOwner | undefined;
 
   private readonly socket: SocketWithConnection;
   /** Telnet commands, line editing, echo and framing: all of the input side. */
@@ -76,13 +89,32 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private quietSince = this.connectedAt;
   private unsentAtSweep = 0;
 
-  /** `remote` overrides the socket's peer address: the real client named by a PROXY header. */
-  constructor(socket: Socket, encoder: ReplyEncoder, limits: ConnectionLimits, remote?: Endpoint) {
+  /**
+   * @param remote overrides the socket's peer address: the real client named by a PROXY header.
+   * @param captureEndpoints look `local` and `remote` up now rather than on
+   *   first use. Needed when someone may first read them after the close
+   *   (the socket can no longer tell then, and a reset peer cannot be asked
+   *   even before): the server asks for it when anyone listens for its
+   *   'connection' or 'disconnect' events.
+   * @param owner told of the close before the 'close' event.
+   */
+  constructor(
+    socket: Socket,
+    encoder: ReplyEncoder,
+    limits: ConnectionLimits,
+    remote?: Endpoint,
+    captureEndpoints = true,
+    owner?: ConnectionOwner,
+  ) {
     super();
     this.socket = socket as SocketWithConnection;
     this.limits = limits;
-    this.local = Endpoint.from(socket.localAddress, socket.localPort, socket.localFamily);
-    this.remote = remote ?? Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
+    this.owner = owner;
+    this.remoteValue = remote;
+    if (captureEndpoints) {
+      void this.local;
+      void this.remote;
+    }
     this.batch = new ReplyBatch(encoder);
     this.input = new TelnetSession(this, this.batch, limits.maxLineLength);
 
@@ -93,6 +125,23 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     socket.on("drain", socketOnDrain);
     socket.on("error", socketOnError);
     socket.on("close", socketOnClose);
+  }
+
+  /** The server's end of the connection. */
+  get local(): Endpoint {
+    const socket = this.socket;
+    return (this.localValue ??= Endpoint.from(socket.localAddress, socket.localPort, socket.localFamily));
+  }
+
+  /** The client's end of the connection. */
+  get remote(): Endpoint {
+    const socket = this.socket;
+    return (this.remoteValue ??= Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily));
+  }
+
+  /** The traffic so far: a snapshot. */
+  get stats(): ConnectionStats {
+    return { bytesIn: this.bytesIn, bytesOut: this.bytesOut, lines: this.lines, linesTooLong: this.linesTooLong };
   }
 
   get state(): ConnectionState {
@@ -135,18 +184,18 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   // LineSink: called by the telnet session, synchronously inside receive().
   line(line: Buffer): void {
-    this.stats.lines++;
+    this.lines++;
     this.batch.addReply(line);
   }
 
   /** A line as a span of the chunk being read: its reply is copied from there, no view made. */
   lineSpan(chunk: Buffer, from: number, to: number): void {
-    this.stats.lines++;
+    this.lines++;
     this.batch.addReplySpan(chunk, from, to);
   }
 
   lineTooLong(): void {
-    this.stats.linesTooLong++;
+    this.linesTooLong++;
     this.batch.add(lineTooLongNotice(this.limits.maxLineLength));
     this.emit("lineTooLong");
   }
@@ -156,7 +205,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     // Input counts as activity in every state, as it did for socket.setTimeout.
     this.touched = true;
     if (this.stateValue !== "open") return;
-    this.stats.bytesIn += chunk.length;
+    this.bytesIn += chunk.length;
     this.batch.expectRepliesTo(chunk.length);
     this.input.receive(chunk);
     this.flush();
@@ -222,6 +271,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   /** @internal */
   closed(): void {
     this.stateValue = "closed";
+    this.owner?.connectionClosed(this, this.closeError);
     this.emit("close", this.closeError);
   }
 
@@ -229,7 +279,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     const bytes = this.batch.take();
     if (bytes === null) return;
     this.touched = true;
-    this.stats.bytesOut += bytes.length;
+    this.bytesOut += bytes.length;
     // write() returns false once the socket holds more unsent bytes than its
     // highWaterMark (the server's maxUnsentBytes): stop reading this client
     // until it has taken its replies ('drain'), so its memory stays bounded.

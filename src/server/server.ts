@@ -18,7 +18,7 @@ import {
 } from "../options.js";
 import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
-import { TcpConnection } from "./connection.js";
+import { type ConnectionLimits, type ConnectionOwner, TcpConnection } from "./connection.js";
 import { runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
 import { serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
 
@@ -101,9 +101,11 @@ export function resolveServerOptions(options: NameEchoServerOptions = {}): Resol
   };
 }
 
-export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
+export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implements ConnectionOwner {
   readonly options: Readonly<ResolvedServerOptions>;
   private readonly encoder: ReplyEncoder;
+  /** One limits object shared by every connection. */
+  private readonly limits: ConnectionLimits;
   private readonly netServer: net.Server;
   private readonly connectionSet = new Set<TcpConnection>();
   /** Sockets still in their PROXY header or TLS handshake; null when neither is on. */
@@ -121,6 +123,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
     super();
     this.options = Object.freeze(resolveServerOptions(options));
     this.encoder = new ReplyEncoder(this.options.name);
+    this.limits = { maxLineLength: this.options.maxLineLength, idleTimeoutSeconds: this.options.idleTimeout };
     this.netServer = net.createServer({
       // We end our side ourselves, after the reply to a final unterminated line.
       allowHalfOpen: true,
@@ -301,18 +304,18 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
 
   /** The data path starts here; `remote` is the client named by a PROXY header, if any. */
   private startConnection(socket: net.Socket, remote: Endpoint | undefined): void {
-    const connection = new TcpConnection(
-      socket,
-      this.encoder,
-      { maxLineLength: this.options.maxLineLength, idleTimeoutSeconds: this.options.idleTimeout },
-      remote,
-    );
+    // Endpoints at accept only if a listener may keep the connection and
+    // read them after it closed; otherwise they are looked up on first use.
+    const captureEndpoints = this.listenerCount("connection") > 0 || this.listenerCount("disconnect") > 0;
+    const connection = new TcpConnection(socket, this.encoder, this.limits, remote, captureEndpoints, this);
     this.connectionSet.add(connection);
-    connection.once("close", (error) => {
-      this.connectionSet.delete(connection);
-      this.emit("disconnect", connection, error);
-    });
     this.emit("connection", connection);
+  }
+
+  /** @internal ConnectionOwner: called by the connection itself, so accept makes no closure. */
+  connectionClosed(connection: TcpConnection, error: Error | undefined): void {
+    this.connectionSet.delete(connection);
+    this.emit("disconnect", connection, error);
   }
 
   /** Tells a client the server is full, then closes it; existing clients are not touched. */
