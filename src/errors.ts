@@ -15,7 +15,8 @@ export type NameEchoErrorCode =
   | "ERR_CONNECTION_RESET"
   | "ERR_CONNECTION_CLOSED"
   | "ERR_TIMEOUT"
-  | "ERR_LINE_TOO_LONG";
+  | "ERR_LINE_TOO_LONG"
+  | "ERR_OUT_OF_FILE_DESCRIPTORS";
 
 export class NameEchoError extends Error {
   readonly code: NameEchoErrorCode;

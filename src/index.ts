@@ -4,6 +4,7 @@ export type {
   ListeningAddress,
   NameEchoServerEvents,
   NameEchoServerOptions,
+  RejectReason,
   ResolvedServerOptions,
   ServerState,
 } from "./server/server.js";

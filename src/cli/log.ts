@@ -17,9 +17,17 @@ export interface Logger {
 
 export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
   const at = (wanted: LogLevel) => (message: string): void => {
-    if (RANK[wanted] >= RANK[level]) write(`${new Date().toISOString()} ${wanted.padEnd(5)} ${message}\n`);
+    // Escaped here as well as at the source: a control character that slips
+    // into any message (an error text quoting client input, say) still cannot
+    // drive the terminal or start a fake log line.
+    if (RANK[wanted] >= RANK[level]) write(`${new Date().toISOString()} ${wanted.padEnd(5)} ${escapeControls(message)}\n`);
   };
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+/** C0 controls, DEL and C1 controls as \xHH; everything else (printable Unicode) stays. */
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /**

@@ -3,6 +3,7 @@ import { DEFAULTS } from "../options.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../server/server.js";
 import { parseCommandLine, type OptionSpec } from "./args.js";
 import { createLogger, type Logger } from "./log.js";
+import { WarningThrottle } from "./warning-throttle.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
 
@@ -17,6 +18,7 @@ Options:
   --max-line-length BYTES   longest accepted line (default ${DEFAULTS.maxLineLength})
   --max-connections N       most clients at once (default ${DEFAULTS.maxConnections})
   --idle-timeout SECONDS    close clients silent this long, 0 = never (default ${DEFAULTS.idleTimeoutSeconds})
+  --max-unsent-bytes BYTES  unsent replies held per client before reading from it pauses (default ${DEFAULTS.maxUnsentBytes})
   --shutdown-timeout SECONDS  how long a graceful stop waits for clients (default ${DEFAULTS.shutdownTimeoutSeconds})
   --quiet                   log warnings and errors only (no line per connection)
   -h, --help                show this help
@@ -30,6 +32,7 @@ const SERVE_OPTIONS: OptionSpec = {
   "max-connections": { type: "string" },
   "idle-timeout": { type: "string" },
   "shutdown-timeout": { type: "string" },
+  "max-unsent-bytes": { type: "string" },
   quiet: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 };
@@ -45,6 +48,7 @@ export function serverOptionsFromArgs(values: Record<string, string | boolean | 
     ["max-connections", "maxConnections"],
     ["idle-timeout", "idleTimeout"],
     ["shutdown-timeout", "shutdownTimeout"],
+    ["max-unsent-bytes", "maxUnsentBytes"],
   ];
   for (const [flag, option] of map) {
     if (values[flag] !== undefined) options[option] = values[flag];
@@ -61,7 +65,8 @@ export function flagSpelling(message: string): string {
     .replace(/^maxLineLength\b/, "--max-line-length")
     .replace(/^maxConnections\b/, "--max-connections")
     .replace(/^idleTimeout\b/, "--idle-timeout")
-    .replace(/^shutdownTimeout\b/, "--shutdown-timeout");
+    .replace(/^shutdownTimeout\b/, "--shutdown-timeout")
+    .replace(/^maxUnsentBytes\b/, "--max-unsent-bytes");
 }
 
 export async function serve(argv: string[]): Promise<number> {
@@ -72,7 +77,8 @@ export async function serve(argv: string[]): Promise<number> {
   }
   const log = createLogger(values.quiet ? "warn" : "info");
   const server = new NameEchoServer(serverOptionsFromArgs(values));
-  watchServer(server, log);
+  const warnings = new WarningThrottle((message) => log.warn(message));
+  watchServer(server, log, warnings);
   const address = await server.listen();
   const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
   const stopHint = process.stdin.isTTY ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
@@ -91,6 +97,7 @@ export async function serve(argv: string[]): Promise<number> {
       server.close().then(() => {
         process.off("SIGINT", onSigint);
         process.off("SIGTERM", onSigterm);
+        warnings.flush();
         log.info("stopped");
         resolve(0);
       });
@@ -102,7 +109,7 @@ export async function serve(argv: string[]): Promise<number> {
   });
 }
 
-function watchServer(server: NameEchoServer, log: Logger): void {
+function watchServer(server: NameEchoServer, log: Logger, warnings: WarningThrottle): void {
   server.on("connection", (connection) => {
     log.info(`connect ${connection.remote} (${server.connections.size} open)`);
   });
@@ -112,10 +119,24 @@ function watchServer(server: NameEchoServer, log: Logger): void {
     const how = error ? ` (${(error as NodeJS.ErrnoException).code ?? error.message})` : "";
     log.info(`disconnect ${connection.remote} after ${seconds}s, ${lines} lines, ${bytesIn} bytes in, ${bytesOut} out${how}`);
   });
+  // A storm of rejections or accept failures is one line now and one summary per window, not a line each.
   server.on("rejected", (remote, reason) => {
-    log.warn(`rejected ${remote}: ${reason} (${server.options.maxConnections})`);
+    const why =
+      reason === "max-connections"
+        ? `server full (--max-connections ${server.options.maxConnections})`
+        : "out of file descriptors";
+    warnings.warn(`rejected: ${why}`, `rejected ${remote}: ${why}`);
   });
   server.on("warning", (error) => {
-    log.warn(`accept failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ERR_OUT_OF_FILE_DESCRIPTORS") {
+      log.warn(error.message);
+      return;
+    }
+    const what = `accept failed: ${code ?? error.message}`;
+    warnings.warn(what, what);
+  });
+  server.on("recovered", (_reason, turnedAway) => {
+    log.info(`file descriptors available again: accepting new clients (${turnedAway} turned away meanwhile)`);
   });
 }

@@ -12,6 +12,10 @@ export function serverFullNotice(limit: number): Buffer {
   return Buffer.from(`error: server is full (${limit} connections); try again later\r\n`);
 }
 
+export function outOfDescriptorsNotice(): Buffer {
+  return Buffer.from("error: server is out of capacity (file descriptors); try again later\r\n");
+}
+
 export function idleNotice(seconds: number): Buffer {
   return Buffer.from(`closing: no input for ${seconds} seconds\r\n`);
 }

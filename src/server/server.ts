@@ -7,6 +7,7 @@ import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import { Endpoint } from "../endpoint.js";
 import { explainListenError, NameEchoError } from "../errors.js";
+import { FdBudget } from "./fd-budget.js";
 import {
   DEFAULTS,
   validateHost,
@@ -17,7 +18,7 @@ import {
 } from "../options.js";
 import { ReplyEncoder } from "../protocol/reply.js";
 import { TcpConnection } from "./connection.js";
-import { serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
+import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
 
 export interface NameEchoServerOptions {
   /** Address to listen on. Default 127.0.0.1 (loopback only); "0.0.0.0" or "::" opens it to the network. */
@@ -54,12 +55,24 @@ export interface NameEchoServerEvents {
   listening: [address: ListeningAddress];
   connection: [connection: TcpConnection];
   disconnect: [connection: TcpConnection, error: Error | undefined];
-  /** A client was turned away (server full). */
-  rejected: [remote: Endpoint, reason: "max-connections"];
-  /** A problem that did not stop the server (e.g. accept() failed for lack of file descriptors). */
+  /** A client was turned away, after being told why. */
+  rejected: [remote: Endpoint, reason: RejectReason];
+  /**
+   * A problem that did not stop the server: accept() failed, or the process
+   * is about to run out of file descriptors (code ERR_OUT_OF_FILE_DESCRIPTORS,
+   * emitted once when it starts turning clients away).
+   */
   warning: [error: Error];
+  /** Descriptors are free again: new clients are accepted; `turnedAway` were refused meanwhile. */
+  recovered: [reason: "file-descriptors", turnedAway: number];
   close: [];
 }
+
+/** Why a client was turned away: the --max-connections limit, or the process is out of file descriptors. */
+export type RejectReason = "max-connections" | "file-descriptors";
+
+/** How long a turned-away client may take to read its notice before it is dropped. */
+const REJECT_LINGER_MS = 5000;
 
 export function resolveServerOptions(options: NameEchoServerOptions = {}): ResolvedServerOptions {
   return {
@@ -88,6 +101,11 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
   private stateValue: ServerState = "new";
   private closing: Promise<void> | null = null;
   private boundAddress: ListeningAddress | null = null;
+  private fdBudget: FdBudget | null = null;
+  /** Turned-away sockets still saying why; they hold descriptors too. */
+  private rejecting = 0;
+  /** Clients refused for lack of descriptors since the shortage began; null when there is none. */
+  private outOfDescriptors: number | null = null;
 
   constructor(options: NameEchoServerOptions = {}) {
     super();
@@ -130,6 +148,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
       };
       const onListening = (): void => {
         this.netServer.off("error", onError);
+        // Counted once listening, so the baseline includes the listening socket.
+        this.fdBudget = new FdBudget();
         // From now on an 'error' is an accept() failure (EMFILE, ENFILE…):
         // the listening socket is still fine, so report it and carry on.
         this.netServer.on("error", (error) => this.emit("warning", error));
@@ -200,8 +220,29 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
       return;
     }
     if (this.connectionSet.size >= this.options.maxConnections) {
-      this.reject(socket);
+      this.reject(socket, "max-connections", serverFullNotice(this.options.maxConnections));
       return;
+    }
+    if (this.fdBudget?.exhausted(this.connectionSet.size + this.rejecting + 1)) {
+      if (this.outOfDescriptors === null) {
+        this.outOfDescriptors = 0;
+        const { limit, reserve } = this.fdBudget;
+        this.emit(
+          "warning",
+          new NameEchoError(
+            "ERR_OUT_OF_FILE_DESCRIPTORS",
+            `out of file descriptors (limit ${limit}, keeping ${reserve} spare): turning new clients away with a notice until some disconnect; raise 'ulimit -n' or lower --max-connections`,
+          ),
+        );
+      }
+      this.outOfDescriptors++;
+      this.reject(socket, "file-descriptors", outOfDescriptorsNotice());
+      return;
+    }
+    if (this.outOfDescriptors !== null) {
+      const turnedAway = this.outOfDescriptors;
+      this.outOfDescriptors = null;
+      this.emit("recovered", "file-descriptors", turnedAway);
     }
     const connection = new TcpConnection(socket, this.encoder, {
       maxLineLength: this.options.maxLineLength,
@@ -210,19 +251,26 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
     this.connectionSet.add(connection);
     connection.once("close", (error) => {
       this.connectionSet.delete(connection);
+      this.fdBudget?.invalidate();
       this.emit("disconnect", connection, error);
     });
     this.emit("connection", connection);
   }
 
-  /** Tells a client the server is full, then closes it; existing clients are not touched. */
-  private reject(socket: net.Socket): void {
+  /** Tells a client why it is turned away, then closes it; existing clients are not touched. */
+  private reject(socket: net.Socket, reason: RejectReason, notice: Buffer): void {
     const remote = Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
+    this.rejecting++;
     socket.on("error", () => {}); // a reset from a client we are turning away is not news
-    socket.end(serverFullNotice(this.options.maxConnections));
+    socket.once("close", () => {
+      this.rejecting--;
+      this.fdBudget?.invalidate();
+    });
+    socket.end(notice);
     // Do not wait on a client that never reads the notice.
-    socket.setTimeout(5000, () => socket.destroy());
+    socket.setTimeout(REJECT_LINGER_MS, () => socket.destroy());
+    // Read and drop whatever it sends, so its FIN is seen and the socket can close.
     socket.resume();
-    this.emit("rejected", remote, "max-connections");
+    this.emit("rejected", remote, reason);
   }
 }
