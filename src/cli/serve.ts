@@ -110,6 +110,7 @@ export async function serve(argv: string[]): Promise<number> {
 }
 
 function watchServer(server: NameEchoServer, log: Logger, warnings: WarningThrottle): void {
+  const recoveries = new WarningThrottle((message) => log.info(message), { windowMs: warnings.windowMs });
   server.on("connection", (connection) => {
     log.info(`connect ${connection.remote} (${server.connections.size} open)`);
   });
@@ -121,22 +122,22 @@ function watchServer(server: NameEchoServer, log: Logger, warnings: WarningThrot
   });
   // A storm of rejections or accept failures is one line now and one summary per window, not a line each.
   server.on("rejected", (remote, reason) => {
-    const why =
-      reason === "max-connections"
-        ? `server full (--max-connections ${server.options.maxConnections})`
-        : "out of file descriptors";
+    // Clients refused for lack of descriptors are counted in the "available
+    // again" line; the shortage itself was announced once ('warning').
+    if (reason !== "max-connections") return;
+    const why = `server full (--max-connections ${server.options.maxConnections})`;
     warnings.warn(`rejected: ${why}`, `rejected ${remote}: ${why}`);
   });
   server.on("warning", (error) => {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ERR_OUT_OF_FILE_DESCRIPTORS") {
-      log.warn(error.message);
-      return;
-    }
-    const what = `accept failed: ${code ?? error.message}`;
-    warnings.warn(what, what);
+    // Keyed by code: a server hovering at its descriptor limit says so once per window, not once per flap.
+    const what = code === "ERR_OUT_OF_FILE_DESCRIPTORS" ? code : `accept failed: ${code ?? error.message}`;
+    warnings.warn(what, code === "ERR_OUT_OF_FILE_DESCRIPTORS" ? error.message : what);
   });
   server.on("recovered", (_reason, turnedAway) => {
-    log.info(`file descriptors available again: accepting new clients (${turnedAway} turned away meanwhile)`);
+    recoveries.warn(
+      "file descriptors available again",
+      `file descriptors available again: accepting new clients (${turnedAway} turned away meanwhile)`,
+    );
   });
 }
