@@ -17,7 +17,7 @@ export function outOfDescriptorsNotice(): Buffer {
 }
 
 export function idleNotice(seconds: number): Buffer {
-  return Buffer.from(`closing: no input for ${seconds} seconds\r\n`);
+  return Buffer.from(`closing: no input for ${seconds} ${seconds === 1 ? "second" : "seconds"}\r\n`);
 }
 
 export const SHUTDOWN_NOTICE = Buffer.from("closing: the server is shutting down\r\n");
