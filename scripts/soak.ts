@@ -305,6 +305,7 @@ async function main(): Promise<void> {
 
   const sorted = stats.latencies.sort((a, b) => a - b);
   const rssValues = rssSamples.map(([, bytes]) => bytes);
+  const warm = rssSamples.find(([seconds]) => seconds * 1000 >= DURATION_MS / 4) ?? rssSamples.at(-1)!;
   const rssMiB = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
   const lines = [
     "",
@@ -314,7 +315,9 @@ async function main(): Promise<void> {
     `  connections by kind: ${[...stats.connections].map(([kind, n]) => `${kind} ${n}`).join(", ")}`,
     `  notices seen by bad clients: ${[...stats.notices].map(([what, n]) => `${n}× "${what}"`).join("; ") || "none"}`,
     `  client-side errors by kind: ${[...stats.errors].map(([what, n]) => `${what} ${n}`).join(", ") || "none"}`,
-    `  server RSS: start ${rssMiB(rssValues[0]!)}, min ${rssMiB(Math.min(...rssValues))}, max ${rssMiB(Math.max(...rssValues))}, end ${rssMiB(rssEnd)}`,
+    `  server RSS: start ${rssMiB(rssValues[0]!)}, min ${rssMiB(Math.min(...rssValues))}, max ${rssMiB(Math.max(...rssValues))}, end ${rssMiB(rssEnd)}` +
+      // Warm-up (buffers, JIT, V8 heap sizing) is over after the first quarter; growth after that would be a leak.
+      `; after warm-up (t=${warm[0]}s) to end: ${rssEnd >= warm[1] ? "+" : ""}${((rssEnd - warm[1]) / MiB).toFixed(1)} MiB`,
     `  after the soak the server ${finalOk ? "answered normally" : "DID NOT ANSWER"}; it stopped with exit code ${exitCode}` +
       `; its log had ${server.log.length} lines (warnings and errors only)`,
   ];
