@@ -37,6 +37,10 @@ export interface TcpConnectionEvents {
   close: [error: Error | undefined];
   lineTooLong: [];
   idle: [];
+  /** Reading stopped: the client is not taking its replies (backpressure). */
+  paused: [];
+  /** The client caught up; reading goes on. */
+  resumed: [];
 }
 
 export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements LineSink {
@@ -149,6 +153,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (this.pausedForBackpressure) {
       this.pausedForBackpressure = false;
       this.socket.resume();
+      this.emit("resumed");
     }
   }
 
@@ -184,6 +189,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (!this.socket.write(bytes) && !this.pausedForBackpressure) {
       this.pausedForBackpressure = true;
       this.socket.pause();
+      this.emit("paused");
     }
   }
 

@@ -191,7 +191,10 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
       : Promise.resolve();
     for (const connection of this.connectionSet) connection.shutdown(SHUTDOWN_NOTICE);
     await this.waitForConnections(this.options.shutdownTimeout * 1000);
+    // Dropped sockets close on the next turn of the event loop; wait for
+    // that, so that close() resolves with every connection gone.
     for (const connection of this.connectionSet) connection.destroy();
+    await this.waitForConnections(1000);
     await stopped;
     this.stateValue = "closed";
     this.emit("close");

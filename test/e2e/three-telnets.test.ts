@@ -1,0 +1,57 @@
+/**
+ * The student's check, for real: a name-echo server process and three real
+ * `telnet` clients in three terminals at once, each typing its own lines and
+ * seeing only its own replies.
+ */
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { startServerProcess, type RunningServer } from "../helpers/cli.js";
+import { Tmux } from "../helpers/tmux.js";
+import { requireCommands } from "../helpers/tools.js";
+
+const tmux = new Tmux();
+let server: RunningServer | undefined;
+
+after(async () => {
+  tmux.kill();
+  await server?.stop();
+});
+
+test("three telnet clients at once each see only their own replies", { timeout: 60_000 }, async (t) => {
+  if (!requireCommands(t, "telnet", "tmux")) return;
+  server = await startServerProcess();
+  const windows = ["first", "second", "third"];
+  for (const window of windows) tmux.start(window, `telnet 127.0.0.1 ${server.port}`);
+  for (const window of windows) await tmux.waitForText(window, "Escape character is");
+
+  // Interleave: every window types a line before any waits for its reply.
+  for (const round of [1, 2]) {
+    for (const window of windows) {
+      tmux.type(window, `Hello from ${window} ${round}`);
+      tmux.press(window, "Enter");
+    }
+    for (const window of windows) await tmux.waitForText(window, `Hello from ${window} ${round} Ali`);
+  }
+
+  for (const window of windows) {
+    const screen = tmux.screen(window);
+    const replies = screen.split("\n").filter((line) => / Ali\s*$/.test(line));
+    assert.deepEqual(
+      replies.map((line) => line.trimEnd()),
+      [`Hello from ${window} 1 Ali`, `Hello from ${window} 2 Ali`],
+      `window ${window} shows exactly its own two replies:\n${screen}`,
+    );
+  }
+
+  // Telnet's own "quit" closes each session; the server sees three disconnects.
+  for (const window of windows) {
+    tmux.press(window, "C-]");
+    await tmux.waitForText(window, "telnet>");
+    tmux.type(window, "quit");
+    tmux.press(window, "Enter");
+  }
+  for (const window of windows) {
+    await tmux.waitForScreen(window, () => tmux.paneStatus(window).dead, "telnet to exit");
+  }
+  assert.equal(await server.stop(), 0, "the server stops cleanly on SIGTERM");
+});

@@ -1,0 +1,90 @@
+/** Real loopback sockets for tests: a raw client that collects what it receives and awaits it. */
+import * as net from "node:net";
+import { once } from "node:events";
+
+export class RawClient {
+  readonly socket: net.Socket;
+  received = Buffer.alloc(0);
+  ended = false;
+  private waiters: Array<() => void> = [];
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on("data", (chunk: Buffer) => {
+      this.received = Buffer.concat([this.received, chunk]);
+      this.wake();
+    });
+    socket.on("end", () => {
+      this.ended = true;
+      this.wake();
+    });
+    socket.on("close", () => this.wake());
+    socket.on("error", () => this.wake());
+  }
+
+  static async connect(port: number, host = "127.0.0.1", options: { read?: boolean } = {}): Promise<RawClient> {
+    const socket = net.connect({ port, host, noDelay: true });
+    await once(socket, "connect");
+    const client = new RawClient(socket);
+    if (options.read === false) socket.pause();
+    return client;
+  }
+
+  get text(): string {
+    return this.received.toString("latin1");
+  }
+
+  send(data: string | Buffer): void {
+    this.socket.write(typeof data === "string" ? Buffer.from(data, "latin1") : data);
+  }
+
+  /** Resolves once `predicate` holds for what was received; rejects after `ms`. */
+  async waitFor(predicate: (client: RawClient) => boolean, what: string, ms = 5000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!predicate(this)) {
+      const left = deadline - Date.now();
+      if (left <= 0 || (this.socket.destroyed && !predicate(this))) {
+        throw new Error(`timed out waiting for ${what}; received ${JSON.stringify(this.text.slice(-300))}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  waitForText(text: string, ms?: number): Promise<void> {
+    return this.waitFor((c) => c.text.includes(text), JSON.stringify(text), ms);
+  }
+
+  waitForBytes(count: number, ms?: number): Promise<void> {
+    return this.waitFor((c) => c.received.length >= count, `${count} bytes`, ms);
+  }
+
+  waitForEnd(ms?: number): Promise<void> {
+    return this.waitFor((c) => c.ended || c.socket.destroyed, "the server to close", ms);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** A port nobody listens on right now (bound and released). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

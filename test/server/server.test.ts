@@ -1,0 +1,262 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import * as os from "node:os";
+import { afterEach, describe, test } from "node:test";
+import { NameEchoServer, TcpConnection, type NameEchoServerOptions } from "../../src/index.js";
+import { RawClient } from "../helpers/net.js";
+
+const servers: NameEchoServer[] = [];
+const clients: RawClient[] = [];
+
+async function start(options: NameEchoServerOptions = {}): Promise<{ server: NameEchoServer; port: number }> {
+  const server = new NameEchoServer({ port: 0, ...options });
+  servers.push(server);
+  const { port } = await server.listen();
+  return { server, port };
+}
+
+async function connect(port: number, options?: { read?: boolean }): Promise<RawClient> {
+  const client = await RawClient.connect(port, "127.0.0.1", options);
+  clients.push(client);
+  return client;
+}
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.destroy();
+  await Promise.all(servers.splice(0).map((server) => server.destroy()));
+});
+
+describe("NameEchoServer on real sockets", { timeout: 60_000 }, () => {
+  test("listen() resolves to the bound address; port 0 picks a free port", async () => {
+    const { server, port } = await start();
+    assert.ok(port > 0);
+    assert.deepEqual(server.address, { address: "127.0.0.1", port, family: "IPv4" });
+  });
+
+  test("replies to each line with the name added, and sends nothing unasked", async () => {
+    const { port } = await start();
+    const client = await connect(port);
+    client.send("Hello\r\n");
+    await client.waitForText("\r\n");
+    assert.equal(client.text, "Hello Ali\r\n");
+  });
+
+  test("every line end, empty lines, and bytes that are not UTF-8", async () => {
+    const { port } = await start({ name: "Zoë" });
+    const client = await connect(port);
+    client.send("a\nb\r\nc\r\0d\re\n\n\xff\xfe\n");
+    const expected = Buffer.concat([
+      Buffer.from("a Zoë\r\nb Zoë\r\nc Zoë\r\nd Zoë\r\ne Zoë\r\nZoë\r\n"),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(" Zoë\r\n"),
+    ]);
+    await client.waitForBytes(expected.length);
+    assert.deepEqual(client.received, expected);
+  });
+
+  test("a CR ending one read and an LF starting the next are one line end", async () => {
+    const { port } = await start();
+    const client = await connect(port);
+    // Each step waits for a reply, so the server has surely read the previous bytes on their own.
+    client.send("first\nHel");
+    await client.waitForText("first Ali\r\n");
+    client.send("lo\r");
+    await client.waitForText("Hello Ali\r\n");
+    client.send("\nnext\n");
+    await client.waitForText("next Ali\r\n");
+    assert.equal(client.text, "first Ali\r\nHello Ali\r\nnext Ali\r\n");
+  });
+
+  test("a multi-byte character split across writes comes back intact", async () => {
+    const { port } = await start();
+    const client = await connect(port);
+    const snowman = Buffer.from("☃");
+    client.send(Buffer.concat([Buffer.from("sync\n"), snowman.subarray(0, 1)]));
+    await client.waitForText("sync Ali\r\n");
+    client.send(Buffer.concat([snowman.subarray(1), Buffer.from("\n")]));
+    await client.waitForBytes(Buffer.byteLength("sync Ali\r\n☃ Ali\r\n"));
+    assert.equal(client.received.toString("utf8"), "sync Ali\r\n☃ Ali\r\n");
+  });
+
+  test("a final line without a line end is answered after the client half-closes, then the server closes", async () => {
+    const { port } = await start();
+    const client = await connect(port);
+    client.send("one\nlast");
+    client.socket.end();
+    await client.waitForEnd();
+    assert.equal(client.text, "one Ali\r\nlast Ali\r\n");
+  });
+
+  test("10,000 pipelined lines are answered in order", async () => {
+    const { port } = await start();
+    const client = await connect(port);
+    const lines = Array.from({ length: 10_000 }, (_, i) => `line ${i}`);
+    client.send(lines.join("\n") + "\n");
+    const expected = lines.map((line) => `${line} Ali\r\n`).join("");
+    await client.waitForBytes(expected.length, 20_000);
+    assert.equal(client.text, expected);
+  });
+
+  test("three clients interleaving each get only their own replies, in order", async () => {
+    const { port } = await start();
+    const trio = await Promise.all([connect(port), connect(port), connect(port)]);
+    for (let round = 0; round < 20; round++) {
+      trio.forEach((client, who) => client.send(`client ${who} line ${round}\n`));
+    }
+    await Promise.all(
+      trio.map(async (client, who) => {
+        const expected = Array.from({ length: 20 }, (_, round) => `client ${who} line ${round} Ali\r\n`).join("");
+        await client.waitForBytes(expected.length);
+        assert.equal(client.text, expected);
+      }),
+    );
+  });
+
+  test("200 clients at once are all served", async () => {
+    const { server, port } = await start();
+    const many = await Promise.all(Array.from({ length: 200 }, () => connect(port)));
+    many.forEach((client, i) => client.send(`hi ${i}\nbye ${i}\n`));
+    await Promise.all(
+      many.map(async (client, i) => {
+        const expected = `hi ${i} Ali\r\nbye ${i} Ali\r\n`;
+        await client.waitForBytes(expected.length, 20_000);
+        assert.equal(client.text, expected);
+      }),
+    );
+    assert.equal(server.connections.size, 200, "all 200 are open at the same time");
+  });
+
+  test("a client that never reads is paused and does not slow another", async () => {
+    const { server, port } = await start({ maxUnsentBytes: 64 * 1024 });
+    const accepted = once(server, "connection") as Promise<[TcpConnection]>;
+    const stuck = await connect(port, { read: false });
+    const [stuckConnection] = await accepted;
+    const line = Buffer.from("x".repeat(1000) + "\n");
+    const burst = Buffer.concat(Array.from({ length: 1000 }, () => line)); // 1 MB per write
+    // Keep writing until the server stops reading this client. Our own writes
+    // may stall first (TCP pushes back), so wait for whichever comes first.
+    const paused = once(stuckConnection, "paused");
+    let isPaused = false;
+    void paused.then(() => (isPaused = true));
+    for (let i = 0; i < 200 && !isPaused; i++) {
+      if (!stuck.socket.write(burst)) await Promise.race([once(stuck.socket, "drain"), paused]);
+    }
+    assert.equal(stuckConnection.isPausedForBackpressure, true, "the server paused the client that does not read");
+    assert.ok(stuckConnection.unsentBytes <= 64 * 1024 + 2 * burst.length, `unsent ${stuckConnection.unsentBytes}`);
+
+    const other = await connect(port);
+    for (let i = 0; i < 100; i++) {
+      other.send(`ping ${i}\n`);
+      await other.waitForText(`ping ${i} Ali\r\n`);
+    }
+    assert.equal(stuckConnection.isPausedForBackpressure, true, "still paused while the other client was served");
+  });
+
+  test("a 'connection' event carries a TcpConnection with both endpoints", async () => {
+    const { server, port } = await start();
+    const accepted = once(server, "connection") as Promise<[TcpConnection]>;
+    const client = await connect(port);
+    const [connection] = await accepted;
+    assert.ok(connection instanceof TcpConnection);
+    assert.equal(connection.local.port, port);
+    assert.equal(connection.local.address, "127.0.0.1");
+    assert.equal(connection.remote.port, client.socket.localPort);
+    assert.equal(connection.remote.family, "IPv4");
+    assert.equal(String(connection), `127.0.0.1:${client.socket.localPort} -> 127.0.0.1:${port}`);
+  });
+
+  test("IPv6 loopback works and shows as [::1]:port", { skip: !hasIPv6Loopback() && "no IPv6 loopback" }, async () => {
+    const { server, port } = await start({ host: "::1" });
+    const accepted = once(server, "connection") as Promise<[TcpConnection]>;
+    const client = await RawClient.connect(port, "::1");
+    clients.push(client);
+    const [connection] = await accepted;
+    assert.equal(String(connection.local), `[::1]:${port}`);
+    client.send("six\n");
+    await client.waitForText("six Ali\r\n");
+  });
+
+  test("a line over the limit gets an error line; the connection and the next lines carry on", async () => {
+    const { port } = await start({ maxLineLength: 16 });
+    const client = await connect(port);
+    client.send("short\n" + "y".repeat(100) + "\nafter\n");
+    await client.waitForText("after Ali\r\n");
+    assert.equal(
+      client.text,
+      "short Ali\r\nerror: line longer than 16 bytes; the rest of it was discarded\r\nafter Ali\r\n",
+    );
+  });
+
+  test("past max-connections a new client is told and closed; the others are untouched", async () => {
+    const { server, port } = await start({ maxConnections: 2 });
+    const first = await connect(port);
+    const second = await connect(port);
+    const rejected = once(server, "rejected");
+    const third = await connect(port);
+    await third.waitForEnd();
+    await rejected;
+    assert.equal(third.text, "error: server is full (2 connections); try again later\r\n");
+    for (const client of [first, second]) {
+      client.send("still here\n");
+      await client.waitForText("still here Ali\r\n");
+    }
+  });
+
+  test("an idle client is told and closed", async () => {
+    const { port } = await start({ idleTimeout: 0.2 });
+    const client = await connect(port);
+    client.send("hi\n");
+    await client.waitForEnd();
+    assert.equal(client.text, "hi Ali\r\nclosing: no input for 0.2 seconds\r\n");
+  });
+
+  test("close() answers owed lines, tells each client, closes them and frees the port", async () => {
+    const { server, port } = await start();
+    const a = await connect(port);
+    const b = await connect(port);
+    a.send("one\n");
+    await a.waitForText("one Ali\r\n");
+    await server.close();
+    await Promise.all([a.waitForEnd(), b.waitForEnd()]);
+    assert.equal(a.text, "one Ali\r\nclosing: the server is shutting down\r\n");
+    assert.equal(b.text, "closing: the server is shutting down\r\n");
+    assert.equal(server.state, "closed");
+    // The port is free again.
+    const again = new NameEchoServer({ port });
+    servers.push(again);
+    await again.listen();
+  });
+
+  test("close() drops clients that stay after shutdownTimeout", async () => {
+    const { server, port } = await start({ shutdownTimeout: 0.2 });
+    const lingering = await connect(port, { read: false });
+    const started = Date.now();
+    await server.close();
+    assert.ok(Date.now() - started < 5000);
+    await lingering.waitFor((c) => c.socket.destroyed || c.ended || c.socket.readableLength > 0, "the socket to close");
+    assert.equal(server.connections.size, 0);
+  });
+
+  test("a port already in use is reported as ERR_ADDRESS_IN_USE with a hint", async () => {
+    const { port } = await start();
+    const second = new NameEchoServer({ port });
+    await assert.rejects(second.listen(), (error: NodeJS.ErrnoException) => {
+      assert.equal(error.code, "ERR_ADDRESS_IN_USE");
+      assert.match(error.message, new RegExp(`port ${port} is already in use.*--port`));
+      return true;
+    });
+  });
+
+  test("bad options are refused with the option's name", () => {
+    assert.throws(() => new NameEchoServer({ port: 70000 }), /port must be a whole number from 0 to 65535/);
+    assert.throws(() => new NameEchoServer({ name: "a\nb" }), /name must not contain control characters/);
+    assert.throws(() => new NameEchoServer({ name: "x".repeat(257) }), /name is 257 bytes long; the limit is 256/);
+    assert.throws(() => new NameEchoServer({ maxLineLength: 0 }), /maxLineLength must be a whole number from 1/);
+  });
+});
+
+function hasIPv6Loopback(): boolean {
+  return Object.values(os.networkInterfaces()).some((list) =>
+    (list ?? []).some((entry) => entry.family === "IPv6" && entry.internal),
+  );
+}
