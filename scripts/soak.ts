@@ -14,7 +14,7 @@
  */
 import * as net from "node:net";
 import { parseArgs } from "node:util";
-import { MiB, startServer, type ServerProcess } from "../test/fault/helpers.js";
+import { MiB, startServer, type ServerProcess } from "../test/helpers/fault.js";
 
 const { values } = parseArgs({
   options: {

@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as net from "node:net";
 import { describe, test } from "node:test";
-import { BIN } from "../fault/helpers.js";
+import { BIN } from "../helpers/cli.js";
 
 interface Outcome {
   code: number | null;

@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { inParallel, LineClient, startServer, type ServerProcess } from "./helpers.js";
+import { inParallel, LineClient, startServer, type ServerProcess } from "../helpers/fault.js";
 
 describe("a flood past --max-connections", { timeout: 30_000 }, () => {
   const LIMIT = 20;

@@ -6,10 +6,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as net from "node:net";
-import { fileURLToPath } from "node:url";
-
-/** bin/name-echo, from dist/test/fault/. */
-export const BIN = fileURLToPath(new URL("../../../bin/name-echo", import.meta.url));
+import { BIN } from "./cli.js";
 
 export interface ServerProcess {
   readonly port: number;
