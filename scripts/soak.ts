@@ -13,6 +13,7 @@
  * wrong one. Loopback only; the server is a child process it starts and stops.
  */
 import * as net from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { MiB, startServer, type ServerProcess } from "../test/helpers/fault.js";
 
@@ -267,6 +268,11 @@ async function main(): Promise<void> {
       `for ${DURATION_MS / 60_000} min against pid ${server.pid} on 127.0.0.1:${server.port}; ` +
       `server RSS at start ${(rssSamples[0]![1] / MiB).toFixed(1)} MiB\n`,
   );
+  // The clients share one process: when it falls behind, every round trip
+  // it measures looks slow. Its own event-loop delay tells the two apart.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  let worstLoopDelay = 0;
   const reporter = setInterval(() => {
     const seconds = Math.round((Date.now() - started) / 1000);
     const rss = server.rss();
@@ -275,8 +281,11 @@ async function main(): Promise<void> {
     process.stdout.write(
       `t=${String(seconds).padStart(4)}s  server RSS ${(rss / MiB).toFixed(1).padStart(6)} MiB  ` +
         `good replies ${stats.goodReceived}/${stats.goodExpected} (wrong ${stats.goodWrong}, lost ${stats.goodLost})  ` +
-        `batch p50 ${percentile(sorted, 50).toFixed(1)} ms p99 ${percentile(sorted, 99).toFixed(1)} ms\n`,
+        `batch p50 ${percentile(sorted, 50).toFixed(1)} ms p99 ${percentile(sorted, 99).toFixed(1)} ms  ` +
+        `(soak's own event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms)\n`,
     );
+    worstLoopDelay = Math.max(worstLoopDelay, loopDelay.max / 1e6);
+    loopDelay.reset();
   }, REPORT_MS);
 
   const clients: Array<Promise<void>> = [];
@@ -287,6 +296,7 @@ async function main(): Promise<void> {
   }
   await Promise.all(clients);
   clearInterval(reporter);
+  loopDelay.disable();
 
   // After all of it: does it still answer, and where did memory end up?
   const check = await open(server.port, "final check");
@@ -311,7 +321,8 @@ async function main(): Promise<void> {
     "",
     `summary: ${CLIENTS} clients for ${((Date.now() - started) / 60_000).toFixed(1)} min`,
     `  good clients: replies expected ${stats.goodExpected}, received ${stats.goodReceived}, wrong ${stats.goodWrong}, lost ${stats.goodLost}` +
-      ` (${stats.goodBatches} batches; batch round trip p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${(sorted.at(-1) ?? 0).toFixed(0)} ms)`,
+      ` (${stats.goodBatches} batches; batch round trip p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${(sorted.at(-1) ?? 0).toFixed(0)} ms;` +
+      ` the soak process's own event loop stalled up to ${worstLoopDelay.toFixed(0)} ms)`,
     `  connections by kind: ${[...stats.connections].map(([kind, n]) => `${kind} ${n}`).join(", ")}`,
     `  notices seen by bad clients: ${[...stats.notices].map(([what, n]) => `${n}× "${what}"`).join("; ") || "none"}`,
     `  client-side errors by kind: ${[...stats.errors].map(([what, n]) => `${what} ${n}`).join(", ") || "none"}`,
