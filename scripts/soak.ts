@@ -13,6 +13,7 @@
  * wrong one. Loopback only; the server is a child process it starts and stops.
  */
 import * as net from "node:net";
+import { readFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { MiB, startServer, type ServerProcess } from "../test/helpers/fault.js";
@@ -23,6 +24,8 @@ const { values } = parseArgs({
     minutes: { type: "string", default: "1" },
     "report-seconds": { type: "string", default: "15" },
     "good-share": { type: "string", default: "0.6" },
+    /** Only these kinds of bad client, e.g. to find which one hurts: --bad never-reads,endless */
+    bad: { type: "string" },
   },
 });
 const CLIENTS = positive(values.clients!, "--clients");
@@ -43,7 +46,14 @@ function positive(text: string, flag: string): number {
 }
 
 type BadKind = "junk" | "endless" | "reset" | "slowloris" | "never-reads" | "churn";
-const BAD_KINDS: BadKind[] = ["junk", "endless", "reset", "slowloris", "never-reads", "churn"];
+const ALL_BAD_KINDS: BadKind[] = ["junk", "endless", "reset", "slowloris", "never-reads", "churn"];
+const BAD_KINDS: BadKind[] = values.bad === undefined ? ALL_BAD_KINDS : (values.bad.split(",") as BadKind[]);
+for (const kind of BAD_KINDS) {
+  if (!ALL_BAD_KINDS.includes(kind)) {
+    process.stderr.write(`soak: --bad takes a comma-separated list of ${ALL_BAD_KINDS.join(", ")}; not ${JSON.stringify(kind)}\n`);
+    process.exit(2);
+  }
+}
 
 const stats = {
   goodExpected: 0,
@@ -52,6 +62,8 @@ const stats = {
   goodLost: 0,
   goodBatches: 0,
   latencies: [] as number[],
+  /** Round trips of the first batch on each new connection: these include the server accepting it. */
+  firstLatencies: [] as number[],
   connections: new Map<string, number>(),
   errors: new Map<string, number>(),
   notices: new Map<string, number>(),
@@ -157,6 +169,7 @@ async function goodClient(port: number, id: number): Promise<void> {
       });
       wake = null;
       stats.latencies.push(performance.now() - started);
+      if (b === 0) stats.firstLatencies.push(performance.now() - started);
       stats.goodBatches++;
       await pause(random(300));
     }
@@ -247,6 +260,25 @@ async function badClient(port: number, kind: BadKind): Promise<void> {
   }
 }
 
+/**
+ * The kernel's TCP memory, machine-wide (pages, from /proc/net/sockstat) and
+ * how often it has hit memory pressure (from /proc/net/netstat). Clients that
+ * never read park megabytes in kernel socket buffers, outside the server's
+ * RSS; past net.ipv4.tcp_mem the kernel drops packets for every connection.
+ */
+function kernelTcp(): { memPages: number; pressures: number; rcvQueueDrops: number } {
+  try {
+    const memPages = Number(/^TCP:.* mem (\d+)/m.exec(readFileSync("/proc/net/sockstat", "utf8"))?.[1] ?? 0);
+    const netstat = readFileSync("/proc/net/netstat", "utf8").split("\n").filter((line) => line.startsWith("TcpExt:"));
+    const names = netstat[0]?.split(/\s+/) ?? [];
+    const numbers = netstat[1]?.split(/\s+/) ?? [];
+    const field = (name: string): number => Number(numbers[names.indexOf(name)] ?? 0);
+    return { memPages, pressures: field("TCPMemoryPressures"), rcvQueueDrops: field("TCPRcvQDrop") };
+  } catch {
+    return { memPages: 0, pressures: 0, rcvQueueDrops: 0 };
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -261,6 +293,8 @@ async function main(): Promise<void> {
     String(CLIENTS * 2 + 100),
   ]);
   const started = Date.now();
+  const kernelAtStart = kernelTcp();
+  let kernelPeakPages = kernelAtStart.memPages;
   const rssSamples: Array<[seconds: number, bytes: number]> = [[0, server.rss()]];
   const goodCount = Math.round(CLIENTS * GOOD_SHARE);
   process.stdout.write(
@@ -285,6 +319,7 @@ async function main(): Promise<void> {
         `(soak's own event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms)\n`,
     );
     worstLoopDelay = Math.max(worstLoopDelay, loopDelay.max / 1e6);
+    kernelPeakPages = Math.max(kernelPeakPages, kernelTcp().memPages);
     loopDelay.reset();
   }, REPORT_MS);
 
@@ -314,6 +349,8 @@ async function main(): Promise<void> {
   const exitCode = await server.stop();
 
   const sorted = stats.latencies.sort((a, b) => a - b);
+  const firstSorted = stats.firstLatencies.sort((a, b) => a - b);
+  const kernelAtEnd = kernelTcp();
   const rssValues = rssSamples.map(([, bytes]) => bytes);
   const warm = rssSamples.find(([seconds]) => seconds * 1000 >= DURATION_MS / 4) ?? rssSamples.at(-1)!;
   const rssMiB = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
@@ -323,6 +360,9 @@ async function main(): Promise<void> {
     `  good clients: replies expected ${stats.goodExpected}, received ${stats.goodReceived}, wrong ${stats.goodWrong}, lost ${stats.goodLost}` +
       ` (${stats.goodBatches} batches; batch round trip p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${(sorted.at(-1) ?? 0).toFixed(0)} ms;` +
       ` the soak process's own event loop stalled up to ${worstLoopDelay.toFixed(0)} ms)`,
+    `  first batch on a new connection (includes the server accepting it): p50 ${percentile(firstSorted, 50).toFixed(1)} ms, p99 ${percentile(firstSorted, 99).toFixed(1)} ms, max ${(firstSorted.at(-1) ?? 0).toFixed(0)} ms`,
+    `  kernel TCP memory (machine-wide, both ends of loopback): peak ${((kernelPeakPages * 4096) / MiB).toFixed(0)} MiB; ` +
+      `memory-pressure episodes ${kernelAtEnd.pressures - kernelAtStart.pressures}, packets dropped for lack of receive memory ${kernelAtEnd.rcvQueueDrops - kernelAtStart.rcvQueueDrops}`,
     `  connections by kind: ${[...stats.connections].map(([kind, n]) => `${kind} ${n}`).join(", ")}`,
     `  notices seen by bad clients: ${[...stats.notices].map(([what, n]) => `${n}× "${what}"`).join("; ") || "none"}`,
     `  client-side errors by kind: ${[...stats.errors].map(([what, n]) => `${what} ${n}`).join(", ") || "none"}`,

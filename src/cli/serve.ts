@@ -78,7 +78,7 @@ export async function serve(argv: string[]): Promise<number> {
   const log = createLogger(values.quiet ? "warn" : "info");
   const server = new NameEchoServer(serverOptionsFromArgs(values));
   const warnings = new WarningThrottle((message) => log.warn(message));
-  watchServer(server, log, warnings);
+  const flushLog = watchServer(server, log, warnings);
   const address = await server.listen();
   const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
   const stopHint = process.stdin.isTTY ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
@@ -97,7 +97,7 @@ export async function serve(argv: string[]): Promise<number> {
       server.close().then(() => {
         process.off("SIGINT", onSigint);
         process.off("SIGTERM", onSigterm);
-        warnings.flush();
+        flushLog();
         log.info("stopped");
         resolve(0);
       });
@@ -109,7 +109,8 @@ export async function serve(argv: string[]): Promise<number> {
   });
 }
 
-function watchServer(server: NameEchoServer, log: Logger, warnings: WarningThrottle): void {
+/** Logs what the server reports; returns a function that writes any pending flood summaries (at stop). */
+function watchServer(server: NameEchoServer, log: Logger, warnings: WarningThrottle): () => void {
   const recoveries = new WarningThrottle((message) => log.info(message), { windowMs: warnings.windowMs });
   server.on("connection", (connection) => {
     log.info(`connect ${connection.remote} (${server.connections.size} open)`);
@@ -140,4 +141,8 @@ function watchServer(server: NameEchoServer, log: Logger, warnings: WarningThrot
       `file descriptors available again: accepting new clients (${turnedAway} turned away meanwhile)`,
     );
   });
+  return () => {
+    warnings.flush();
+    recoveries.flush();
+  };
 }

@@ -52,6 +52,14 @@ describe("a flood past --max-connections", { timeout: 30_000 }, () => {
     const next = await LineClient.connect(server.port);
     existing.push(next);
     assert.equal((await next.roundTrip("my turn")).reply, "my turn Ali");
+
+    // The other 299 rejections are not lost: a graceful stop writes their summary.
+    assert.equal(await server.stop(), 0);
+    assert.equal(server.log.filter((line) => /rejected/.test(line)).length, 2, server.log.join("\n"));
+    assert.match(
+      server.log.find((line) => /repeated/.test(line)) ?? "",
+      /warn  rejected: server full \(--max-connections 20\): repeated 299 times in the last 10 s \(latest: rejected 127\.0\.0\.1:\d+: server full/,
+    );
   });
 });
 
