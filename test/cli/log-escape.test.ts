@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createLogger, escapeClientBytes, escapeControls } from "../../src/cli/log.js";
 
-describe("nothing a client sends reaches the operator's terminal raw", () => {
+describe("nothing a client sends reaches the operator's terminal raw", { timeout: 5000 }, () => {
   test("client bytes are printable ASCII", () => {
     const attack = Buffer.from("\u001b]0;pwned\u0007\u001b[2J\r\n2026-01-01 info  fake line \\ \"q\" \u00ff", "latin1");
     const escaped = escapeClientBytes(attack, 1000);
