@@ -16,6 +16,10 @@ export type NameEchoErrorCode =
   | "ERR_CONNECTION_CLOSED"
   | "ERR_TIMEOUT"
   | "ERR_LINE_TOO_LONG"
+  | "ERR_TLS"
+  | "ERR_INVALID_LINE"
+  | "ERR_SERVER_FULL"
+  | "ERR_SERVER_ERROR"
   | "ERR_OUT_OF_FILE_DESCRIPTORS";
 
 export class NameEchoError extends Error {
@@ -60,6 +64,43 @@ export function explainListenError(error: unknown, host: string, port: number): 
       return new NameEchoError(
         "ERR_PERMISSION_DENIED",
         `not allowed to listen on ${where}: ports below 1024 need privileges; choose a port from 1024 to 65535 with --port`,
+        { cause: error },
+      );
+    default:
+      return error;
+  }
+}
+
+/**
+ * Turns the system errors of a client's connect() or of a broken connection
+ * into one line a person can act on. Anything unexpected is returned
+ * unchanged, so real bugs keep their stack.
+ */
+export function explainClientError(error: unknown, where: string): unknown {
+  if (error instanceof NameEchoError) return error;
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  switch (code) {
+    case "ECONNREFUSED":
+      return new NameEchoError(
+        "ERR_CONNECTION_REFUSED",
+        `cannot connect to ${where}: connection refused; is a server running there? (start one with 'name-echo serve')`,
+        { cause: error },
+      );
+    case "ECONNRESET":
+    case "EPIPE":
+      return new NameEchoError("ERR_CONNECTION_RESET", `the connection to ${where} was reset by the server`, { cause: error });
+    case "ETIMEDOUT":
+      return new NameEchoError("ERR_TIMEOUT", `cannot connect to ${where}: timed out; check the host and port, and any firewall`, {
+        cause: error,
+      });
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+    case "EADDRNOTAVAIL":
+      return new NameEchoError(
+        "ERR_ADDRESS_NOT_AVAILABLE",
+        `cannot connect to ${where}: ${code === "ENOTFOUND" || code === "EAI_AGAIN" ? "unknown host" : "host unreachable"}; check the host name or address`,
         { cause: error },
       );
     default:

@@ -21,6 +21,10 @@ export const DEFAULTS = Object.freeze({
   maxUnsentBytes: 1024 * 1024,
   /** Kernel accept queue; a burst of connects larger than this would be dropped and retried by clients after 1 s. */
   backlog: 4096,
+  /** Seconds a new connection has for its PROXY header and TLS handshake: a proxy sends its header at once, and a TLS handshake takes a few round trips. */
+  handshakeTimeoutSeconds: 5,
+  /** The metrics port answers on loopback only unless told otherwise: metrics are for the operator, not the clients. */
+  metricsHost: "127.0.0.1",
 });
 
 /** The longest name accepted, in UTF-8 bytes. */

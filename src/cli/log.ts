@@ -1,28 +1,80 @@
 /**
- * The operator's log: one line per event on stderr. Anything that came from a
- * client is escaped first, so a client can never put terminal escape
- * sequences (or fake log lines) on the operator's console.
+ * The operator's log: one line per event (start, connect, disconnect, limit
+ * hit, stop) on stderr.
+ *
+ * - At a terminal: one short human line, `TIME LEVEL message`, written
+ *   directly (no pino-pretty: it is a dozen packages and a worker thread for
+ *   what one template string does here).
+ * - Otherwise (journald, a container, a pipe): JSON lines from pino, with the
+ *   message plus structured fields (event, remote, counts) that log
+ *   pipelines can filter on without parsing text.
+ *
+ * Anything that came from a client is escaped first (escapeClientBytes), so
+ * a client can never put terminal escape sequences or fake log lines on the
+ * operator's console; in JSON mode the JSON encoding escapes it again.
  */
+import { pino, type Logger as PinoLogger } from "pino";
+
+export { escapeClientBytes } from "../escape.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+export type LogFormat = "auto" | "pretty" | "json";
+export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
+export const LOG_FORMATS: readonly LogFormat[] = ["auto", "pretty", "json"];
+
+/** Structured fields for JSON logs; the human format shows the message only, which says the same. */
+export type LogFields = Record<string, unknown>;
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 export interface Logger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** Whether a message at this level would be written: check before building costly messages. */
+  enabled(level: LogLevel): boolean;
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
-  const at = (wanted: LogLevel) => (message: string): void => {
+export interface LoggerOptions {
+  level: LogLevel;
+  /** "auto" (the default): pretty when the output is a terminal, JSON otherwise. */
+  format?: LogFormat;
+  /** Where lines go; default stderr. */
+  write?: (line: string) => void;
+  /** Whether the output is a terminal (decides "auto"); default process.stderr.isTTY. */
+  isTTY?: boolean;
+}
+
+/**
+ * createLogger("info") or createLogger("info", write) keep their old meaning
+ * (human lines); createLogger({ level, format }) chooses the format.
+ */
+export function createLogger(options: LogLevel | LoggerOptions, write?: (line: string) => void): Logger {
+  const resolved: LoggerOptions = typeof options === "string" ? { level: options, format: write ? "pretty" : "auto", ...(write ? { write } : {}) } : options;
+  const format = resolveFormat(resolved.format ?? "auto", resolved.isTTY ?? process.stderr.isTTY === true);
+  return format === "json" ? jsonLogger(resolved) : prettyLogger(resolved);
+}
+
+export function resolveFormat(format: LogFormat, isTTY: boolean): "pretty" | "json" {
+  if (format === "auto") return isTTY ? "pretty" : "json";
+  return format;
+}
+
+function prettyLogger({ level, write = (line) => process.stderr.write(line) }: LoggerOptions): Logger {
+  const at = (wanted: Exclude<LogLevel, "silent">) => (message: string): void => {
     // Escaped here as well as at the source: a control character that slips
     // into any message (an error text quoting client input, say) still cannot
-    // drive the terminal or start a fake log line.
+    // drive the terminal or start a fake log line. (JSON lines escape them anyway.)
     if (RANK[wanted] >= RANK[level]) write(`${new Date().toISOString()} ${wanted.padEnd(5)} ${escapeControls(message)}\n`);
   };
-  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    enabled: (wanted) => RANK[wanted] >= RANK[level],
+  };
 }
 
 /** C0 controls, DEL and C1 controls as \xHH; everything else (printable Unicode) stays. */
@@ -30,20 +82,29 @@ export function escapeControls(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
-/**
- * Client bytes as printable ASCII: printable characters stay, backslash and
- * quotes are escaped, everything else becomes \xHH. Truncated to `max` bytes.
- */
-export function escapeClientBytes(bytes: Uint8Array, max = 80): string {
-  let out = "";
-  const end = Math.min(bytes.length, max);
-  for (let i = 0; i < end; i++) {
-    const byte = bytes[i]!;
-    if (byte === 0x5c) out += "\\\\";
-    else if (byte === 0x22) out += '\\"';
-    else if (byte >= 0x20 && byte < 0x7f) out += String.fromCharCode(byte);
-    else out += `\\x${byte.toString(16).padStart(2, "0")}`;
-  }
-  if (bytes.length > max) out += `…(${bytes.length} bytes)`;
-  return out;
+function jsonLogger({ level, write }: LoggerOptions): Logger {
+  // Synchronous writes to stderr: a log line must not be lost when the
+  // process exits right after "stopped", and stderr is rarely the bottleneck
+  // at one line per connection.
+  const destination = write ? { write } : pino.destination({ fd: 2, sync: true });
+  const logger: PinoLogger = pino(
+    {
+      level,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // "level":"info" rather than 30: readable without a lookup table.
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+  const at = (wanted: Exclude<LogLevel, "silent">) => (message: string, fields?: LogFields): void => {
+    if (fields) logger[wanted](fields, message);
+    else logger[wanted](message);
+  };
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    enabled: (wanted) => wanted !== "silent" && logger.isLevelEnabled(wanted),
+  };
 }

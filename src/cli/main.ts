@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { NameEchoError } from "../errors.js";
 import { usageError } from "./args.js";
+import { connect } from "./connect.js";
 import { flagSpelling, serve } from "./serve.js";
 
 export const MAIN_HELP = `Usage: name-echo <command> [options]
@@ -10,6 +11,7 @@ A TCP line server that replies to every line with a name added.
 
 Commands:
   serve      run the server (name-echo serve --help)
+  connect    connect to a server and send it lines (name-echo connect --help)
 
 Options:
   -h, --help     show this help
@@ -20,6 +22,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   serve,
+  connect,
 };
 
 export function version(): string {

@@ -2,8 +2,12 @@
 import { DEFAULTS } from "../options.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../server/server.js";
 import { parseCommandLine, type OptionSpec } from "./args.js";
-import { createLogger, type Logger } from "./log.js";
+import { isCtrlC, isEscape } from "../terminal/keys.js";
+import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
+import { applyEnvironment, attributeToEnvironment, environmentHelp } from "./config.js";
+import type { Logger } from "./log.js";
 import { WarningThrottle } from "./warning-throttle.js";
+import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, type RunningOps } from "./serve-ops.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
 
@@ -21,7 +25,7 @@ Options:
   --max-unsent-bytes BYTES  unsent replies held per client before reading from it pauses (default ${DEFAULTS.maxUnsentBytes})
   --shutdown-timeout SECONDS  how long a graceful stop waits for clients (default ${DEFAULTS.shutdownTimeoutSeconds})
   --quiet                   log warnings and errors only (no line per connection)
-  -h, --help                show this help
+${OPS_HELP}  -h, --help                show this help
 `;
 
 const SERVE_OPTIONS: OptionSpec = {
@@ -34,6 +38,7 @@ const SERVE_OPTIONS: OptionSpec = {
   "shutdown-timeout": { type: "string" },
   "max-unsent-bytes": { type: "string" },
   quiet: { type: "boolean" },
+  ...OPS_OPTIONS,
   help: { type: "boolean", short: "h" },
 };
 
@@ -66,68 +71,167 @@ export function flagSpelling(message: string): string {
     .replace(/^maxConnections\b/, "--max-connections")
     .replace(/^idleTimeout\b/, "--idle-timeout")
     .replace(/^shutdownTimeout\b/, "--shutdown-timeout")
-    .replace(/^maxUnsentBytes\b/, "--max-unsent-bytes");
+    .replace(/^maxUnsentBytes\b/, "--max-unsent-bytes")
+    .replace(/^handshakeTimeout\b/, "--handshake-timeout")
+    .replace(/^tls\b/, "--tls-cert/--tls-key");
 }
 
 export async function serve(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine("serve", argv, SERVE_OPTIONS, 0);
-  if (values.help) {
-    process.stdout.write(SERVE_HELP);
+  const parsed = parseCommandLine("serve", argv, SERVE_OPTIONS, 0);
+  if (parsed.values.help) {
+    process.stdout.write(SERVE_HELP + environmentHelp(SERVE_OPTIONS));
     return 0;
   }
-  const log = createLogger(values.quiet ? "warn" : "info");
-  const server = new NameEchoServer(serverOptionsFromArgs(values));
-  const warnings = new WarningThrottle((message) => log.warn(message));
-  const flushLog = watchServer(server, log, warnings);
-  const address = await server.listen();
-  const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-  const stopHint = process.stdin.isTTY ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
-  process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
+  // NAME_ECHO_* variables fill in what the command line left out.
+  const { values, fromEnvironment } = applyEnvironment(SERVE_OPTIONS, parsed.values);
+  const log = loggerFromArgs(values);
+  let server: NameEchoServer;
+  try {
+    server = new NameEchoServer({ ...serverOptionsFromArgs(values), ...opsServerOptions(values) });
+  } catch (error) {
+    throw attributeToEnvironment(error, fromEnvironment, OPTION_FLAGS);
+  }
+  const flushLog = watchServer(server, log);
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (why: string): void => {
-      if (stopping) {
-        log.warn(`${why} again: dropping ${server.connections.size} client(s) now`);
-        void server.destroy();
-        return;
-      }
-      stopping = true;
-      log.info(`${why}: stopping; ${server.connections.size} client(s) connected`);
-      server.close().then(() => {
-        process.off("SIGINT", onSigint);
-        process.off("SIGTERM", onSigterm);
+  // Undone in reverse order on every way out: stopped, or an exception.
+  const cleanups: Array<() => void> = [];
+  let stopping = false;
+  let ops: RunningOps | undefined;
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  // Esc, Ctrl-C (a key in raw mode, a signal otherwise) and SIGTERM all land here.
+  const stop = (why: string): void => {
+    if (stopping) {
+      log.warn(`${why} again: dropping ${server.connections.size} client(s) now`, { event: "stop-now", clients: server.connections.size });
+      void server.destroy();
+      return;
+    }
+    stopping = true;
+    log.info(`${why}: stopping; ${server.connections.size} client(s) connected`, { event: "stopping", signal: why, clients: server.connections.size });
+    // /readyz answers 503 from here on (the server is "closing") and the
+    // metrics port stays up until the last client is gone.
+    void server
+      .close()
+      .then(() => ops?.close())
+      .then(() => {
         flushLog();
-        log.info("stopped");
-        resolve(0);
+        log.info("stopped", { event: "stop" });
+        stopped();
       });
-    };
+  };
+  try {
+    // Signals are taken before listening, so a SIGTERM at any moment is a
+    // graceful stop rather than the default instant death.
     const onSigint = (): void => stop("Ctrl-C");
     const onSigterm = (): void => stop("SIGTERM");
     process.on("SIGINT", onSigint);
     process.on("SIGTERM", onSigterm);
-  });
+    cleanups.push(() => {
+      process.off("SIGINT", onSigint);
+      process.off("SIGTERM", onSigterm);
+    });
+
+    let address;
+    try {
+      address = await server.listen();
+    } catch (error) {
+      // Told to stop while the port was being bound: that is a clean stop.
+      if (stopping && (error as { code?: string }).code === "ERR_SERVER_NOT_RUNNING") return 0;
+      throw error;
+    }
+    ops = await startOps(server, values).catch(async (error: unknown) => {
+      await server.destroy();
+      throw error;
+    });
+    const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+    // Only a terminal has an Esc key. A pipe or /dev/null on stdin is never
+    // read, so its EOF cannot stop the server (systemd, nohup, CI, &).
+    const keyboard = process.stdin.isTTY === true;
+    const stopHint = keyboard ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
+    process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
+    const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}`;
+    log.info(`started on ${where}${extras}${ops.metricsUrl ? `, metrics on ${ops.metricsUrl}` : ""}`, {
+      event: "start",
+      address: address.address,
+      port: address.port,
+      name: server.options.name,
+      tls: server.options.tls !== undefined,
+      proxyProtocol: server.options.proxyProtocol,
+      metrics: ops.metricsUrl,
+    });
+
+    if (keyboard && !stopping) {
+      const stopKeys: StopWatching = watchKeys(process.stdin, (key) => {
+        if (isEscape(key)) stop("Esc");
+        // Raw mode turns Ctrl-C into a byte; it means what SIGINT means.
+        else if (isCtrlC(key)) stop("Ctrl-C");
+        // Anything else (arrows, F-keys, Alt-x, text) is not a request to stop.
+      });
+      // Gives the terminal back its mode (echo, line editing, Ctrl-C as SIGINT).
+      cleanups.push(stopKeys);
+    }
+    await done;
+    return 0;
+  } finally {
+    for (const cleanup of cleanups.reverse()) cleanup();
+  }
 }
 
+/** Server option → flag, to name the right variable when an environment value is refused. */
+const OPTION_FLAGS: Record<string, string> = {
+  port: "port",
+  host: "host",
+  name: "name",
+  maxLineLength: "max-line-length",
+  maxConnections: "max-connections",
+  idleTimeout: "idle-timeout",
+  shutdownTimeout: "shutdown-timeout",
+  maxUnsentBytes: "max-unsent-bytes",
+  handshakeTimeout: "handshake-timeout",
+};
+
 /** Logs what the server reports; returns a function that writes any pending flood summaries (at stop). */
-function watchServer(server: NameEchoServer, log: Logger, warnings: WarningThrottle): () => void {
-  const recoveries = new WarningThrottle((message) => log.info(message), { windowMs: warnings.windowMs });
-  server.on("connection", (connection) => {
-    log.info(`connect ${connection.remote} (${server.connections.size} open)`);
-  });
-  server.on("disconnect", (connection, error) => {
-    const seconds = ((Date.now() - connection.connectedAt) / 1000).toFixed(1);
-    const { lines, bytesIn, bytesOut } = connection.stats;
-    const how = error ? ` (${(error as NodeJS.ErrnoException).code ?? error.message})` : "";
-    log.info(`disconnect ${connection.remote} after ${seconds}s, ${lines} lines, ${bytesIn} bytes in, ${bytesOut} out${how}`);
-  });
-  // A storm of rejections or accept failures is one line now and one summary per window, not a line each.
-  server.on("rejected", (remote, reason) => {
+function watchServer(server: NameEchoServer, log: Logger): () => void {
+  // A storm of rejections or accept failures is one line now and one
+  // summary per window ("… repeated 532 times in the last 10 s"), not a line each.
+  const warnings = new WarningThrottle((message) => log.warn(message, { event: "warning" }));
+  const recoveries = new WarningThrottle((message) => log.info(message, { event: "recovered" }));
+  // Per-connection lines only when they would be written: at --log-level warn
+  // a connection costs the logger nothing at all.
+  if (log.enabled("info")) {
+    server.on("connection", (connection) => {
+      const remote = String(connection.remote);
+      log.info(`connect ${remote} (${server.connections.size} open)`, { event: "connect", remote, open: server.connections.size });
+      connection.on("lineTooLong", () => {
+        log.info(`line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind: "line-too-long", remote });
+      });
+      connection.once("idle", () => {
+        log.info(`idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind: "idle-timeout", remote });
+      });
+    });
+    server.on("disconnect", (connection, error) => {
+      const seconds = (Date.now() - connection.connectedAt) / 1000;
+      const { lines, bytesIn, bytesOut } = connection.stats;
+      const code = error ? ((error as NodeJS.ErrnoException).code ?? error.message) : undefined;
+      const how = code ? ` (${code})` : "";
+      log.info(`disconnect ${connection.remote} after ${seconds.toFixed(1)}s, ${lines} lines, ${bytesIn} bytes in, ${bytesOut} out${how}`, {
+        event: "disconnect",
+        remote: String(connection.remote),
+        seconds,
+        lines,
+        bytesIn,
+        bytesOut,
+        ...(code ? { error: code } : {}),
+      });
+    });
+  }
+  server.on("rejected", (remote, reason, detail) => {
     // Clients refused for lack of descriptors are counted in the "available
     // again" line; the shortage itself was announced once ('warning').
-    if (reason !== "max-connections") return;
-    const why = `server full (--max-connections ${server.options.maxConnections})`;
-    warnings.warn(`rejected: ${why}`, `rejected ${remote}: ${why}`);
+    if (reason === "file-descriptors") return;
+    const why = reason === "max-connections" ? `server full (--max-connections ${server.options.maxConnections})` : reason;
+    const message = `rejected ${remote}: ${why}${detail ? `: ${detail}` : ""}`;
+    warnings.warn(`rejected: ${why}`, message);
   });
   server.on("warning", (error) => {
     const code = (error as NodeJS.ErrnoException).code;

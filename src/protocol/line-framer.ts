@@ -116,11 +116,24 @@ export class LineFramer {
     if (line !== null) this.sink.line(line);
   }
 
-  /** Forgets the unfinished line (telnet IP / EL, Ctrl-C). Returns whether there was one. */
+  /** The last byte of the unfinished line, or -1 if there is none (to know how it was echoed). */
+  get lastPendingByte(): number {
+    return this.pendingLength === 0 || this.pending === null ? -1 : this.pending[this.pendingLength - 1]!;
+  }
+
+  /**
+   * Forgets the unfinished line (telnet IP / EL, Ctrl-C). Returns whether there was one.
+   * The user abandoned the line, so an over-long one stops being discarded too:
+   * what they type next is a fresh line.
+   */
   discardPendingLine(): boolean {
     const had = this.pendingLength > 0;
     this.pending = null;
     this.pendingLength = 0;
+    this.discarding = false;
+    // The edit byte that asked for this sits between a CR and what follows
+    // it, so a later LF or NUL is no longer part of that CR's line end.
+    this.afterCR = false;
     return had;
   }
 
@@ -130,6 +143,8 @@ export class LineFramer {
    * of itself behind. Returns the number of bytes removed (0 if none).
    */
   erasePreviousCharacter(): number {
+    // As in discardPendingLine(): the erase byte separates a CR from a later LF.
+    this.afterCR = false;
     if (this.pendingLength === 0 || this.pending === null) return 0;
     const bytes = this.pending;
     let at = this.pendingLength - 1;

@@ -1,7 +1,7 @@
 /**
  * TcpConnection: one client, the only place that knows both a socket and the
  * protocol. Decides backpressure, limits and timeouts; the protocol code it
- * drives (line framer, reply encoder) is pure.
+ * drives (telnet session with its line framer, reply encoder) is pure.
  *
  * Listeners are module-level functions that find their connection through
  * a symbol on the socket (as ws does), so a connection costs no closures.
@@ -9,8 +9,9 @@
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { Endpoint } from "../endpoint.js";
-import { LineFramer, type LineSink } from "../protocol/line-framer.js";
+import type { LineSink } from "../protocol/line-framer.js";
 import { ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
+import { TelnetSession } from "../protocol/telnet-session.js";
 import { idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "./notices.js";
 
 const kConnection = Symbol("name-echo connection");
@@ -53,7 +54,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   readonly stats: ConnectionStats = { bytesIn: 0, bytesOut: 0, lines: 0, linesTooLong: 0 };
 
   private readonly socket: SocketWithConnection;
-  private readonly framer: LineFramer;
+  /** Telnet commands, line editing, echo and framing: all of the input side. */
+  private readonly input: TelnetSession;
   private readonly batch: ReplyBatch;
   private readonly limits: ConnectionLimits;
   private stateValue: ConnectionState = "open";
@@ -61,14 +63,15 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private pausedForBackpressure = false;
   private closeError: Error | undefined;
 
-  constructor(socket: Socket, encoder: ReplyEncoder, limits: ConnectionLimits) {
+  /** `remote` overrides the socket's peer address: the real client named by a PROXY header. */
+  constructor(socket: Socket, encoder: ReplyEncoder, limits: ConnectionLimits, remote?: Endpoint) {
     super();
     this.socket = socket as SocketWithConnection;
     this.limits = limits;
     this.local = Endpoint.from(socket.localAddress, socket.localPort, socket.localFamily);
-    this.remote = Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
-    this.framer = new LineFramer(this, limits.maxLineLength);
+    this.remote = remote ?? Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
     this.batch = new ReplyBatch(encoder);
+    this.input = new TelnetSession(this, this.batch, limits.maxLineLength);
 
     this.socket[kConnection] = this;
     socket.setNoDelay(true);
@@ -119,7 +122,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.socket.destroy();
   }
 
-  // LineSink: called by the framer, synchronously inside receive().
+  // LineSink: called by the telnet session, synchronously inside receive().
   line(line: Buffer): void {
     this.stats.lines++;
     this.batch.addReply(line);
@@ -135,14 +138,14 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   receive(chunk: Buffer): void {
     if (this.stateValue !== "open") return;
     this.stats.bytesIn += chunk.length;
-    this.framer.push(chunk);
+    this.input.receive(chunk);
     this.flush();
   }
 
   /** @internal the client half-closed: answer its last unterminated line, then finish. */
   receiveEnd(): void {
     if (this.stateValue !== "open") return;
-    this.framer.finish();
+    this.input.finish();
     this.flush();
     this.stateValue = "ending";
     this.socket.end();

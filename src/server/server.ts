@@ -5,8 +5,9 @@
  */
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { Endpoint } from "../endpoint.js";
-import { explainListenError, NameEchoError } from "../errors.js";
+import { explainListenError, invalidOption, NameEchoError } from "../errors.js";
 import { FdBudget } from "./fd-budget.js";
 import {
   DEFAULTS,
@@ -16,8 +17,10 @@ import {
   validatePort,
   validateSeconds,
 } from "../options.js";
+import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
 import { TcpConnection } from "./connection.js";
+import { runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
 import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
 
 export interface NameEchoServerOptions {
@@ -39,9 +42,27 @@ export interface NameEchoServerOptions {
   maxUnsentBytes?: number;
   /** Listen backlog (kernel accept queue). Default 4096. */
   backlog?: number;
+  /**
+   * Every connection must start with a PROXY protocol v1 or v2 header (from
+   * HAProxy, nginx, a cloud load balancer); the client address it carries
+   * becomes TcpConnection.remote. Connections without one are closed. Default false.
+   */
+  proxyProtocol?: boolean;
+  /** Seconds a new connection has for its PROXY header and TLS handshake together. Default 5. */
+  handshakeTimeout?: number;
+  /** Serve TLS: at least `cert` and `key` (PEM), as for tls.createSecureContext(). Default: plain TCP. */
+  tls?: tls.SecureContextOptions;
 }
 
-export type ResolvedServerOptions = Required<NameEchoServerOptions>;
+export type ResolvedServerOptions = Required<Omit<NameEchoServerOptions, "tls">> & {
+  tls: tls.SecureContextOptions | undefined;
+};
+
+/** Why a client was turned away before its connection started. */
+/** How long a turned-away client may take to read its notice before it is dropped. */
+const REJECT_LINGER_MS = 5000;
+
+export type RejectReason = "max-connections" | "file-descriptors" | PreambleFailure;
 
 export interface ListeningAddress {
   address: string;
@@ -55,8 +76,8 @@ export interface NameEchoServerEvents {
   listening: [address: ListeningAddress];
   connection: [connection: TcpConnection];
   disconnect: [connection: TcpConnection, error: Error | undefined];
-  /** A client was turned away, after being told why. */
-  rejected: [remote: Endpoint, reason: RejectReason];
+  /** A client was turned away: server full, or no valid PROXY header / TLS handshake (detail says what). */
+  rejected: [remote: Endpoint, reason: RejectReason, detail?: string];
   /**
    * A problem that did not stop the server: accept() failed, or the process
    * is about to run out of file descriptors (code ERR_OUT_OF_FILE_DESCRIPTORS,
@@ -67,12 +88,6 @@ export interface NameEchoServerEvents {
   recovered: [reason: "file-descriptors", turnedAway: number];
   close: [];
 }
-
-/** Why a client was turned away: the --max-connections limit, or the process is out of file descriptors. */
-export type RejectReason = "max-connections" | "file-descriptors";
-
-/** How long a turned-away client may take to read its notice before it is dropped. */
-const REJECT_LINGER_MS = 5000;
 
 export function resolveServerOptions(options: NameEchoServerOptions = {}): ResolvedServerOptions {
   return {
@@ -90,6 +105,9 @@ export function resolveServerOptions(options: NameEchoServerOptions = {}): Resol
     ),
     maxUnsentBytes: validateInteger(options.maxUnsentBytes ?? DEFAULTS.maxUnsentBytes, "maxUnsentBytes", 1024, 1 << 30),
     backlog: validateInteger(options.backlog ?? DEFAULTS.backlog, "backlog", 1, 1 << 20),
+    proxyProtocol: options.proxyProtocol ?? false,
+    handshakeTimeout: validateSeconds(options.handshakeTimeout ?? DEFAULTS.handshakeTimeoutSeconds, "handshakeTimeout", 0.001, 3600),
+    tls: options.tls,
   };
 }
 
@@ -98,14 +116,17 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
   private readonly encoder: ReplyEncoder;
   private readonly netServer: net.Server;
   private readonly connectionSet = new Set<TcpConnection>();
+  /** Sockets still in their PROXY header or TLS handshake; null when neither is on. */
+  private readonly preamble: PreambleOptions | null = null;
+  private readonly pendingSockets = new Set<net.Socket>();
+  /** Clients turned away (server full) whose notice is still going out; close() must not wait on them for ever. */
+  private readonly rejectedSockets = new Set<net.Socket>();
+  private fdBudget: FdBudget | null = null;
+  /** Clients refused for lack of descriptors since the shortage began; null when there is none. */
+  private outOfDescriptors: number | null = null;
   private stateValue: ServerState = "new";
   private closing: Promise<void> | null = null;
   private boundAddress: ListeningAddress | null = null;
-  private fdBudget: FdBudget | null = null;
-  /** Turned-away sockets still saying why; they hold descriptors too. */
-  private rejecting = 0;
-  /** Clients refused for lack of descriptors since the shortage began; null when there is none. */
-  private outOfDescriptors: number | null = null;
 
   constructor(options: NameEchoServerOptions = {}) {
     super();
@@ -119,6 +140,14 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
       highWaterMark: this.options.maxUnsentBytes,
     });
     this.netServer.on("connection", (socket) => this.accept(socket));
+    if (this.options.proxyProtocol || this.options.tls) {
+      this.preamble = {
+        proxyProtocol: this.options.proxyProtocol,
+        maxProxyHeaderBytes: DEFAULT_MAX_PROXY_HEADER_BYTES,
+        secureContext: this.options.tls ? createSecureContext(this.options.tls) : undefined,
+        timeoutMs: this.options.handshakeTimeout * 1000,
+      };
+    }
   }
 
   get state(): ServerState {
@@ -148,6 +177,13 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
       };
       const onListening = (): void => {
         this.netServer.off("error", onError);
+        if (this.closing) {
+          // close() was called while the port was being bound: do not
+          // start serving after being told to stop; give the port back.
+          this.netServer.close();
+          reject(new NameEchoError("ERR_SERVER_NOT_RUNNING", "close() was called before listen() finished"));
+          return;
+        }
         // Counted once listening, so the baseline includes the listening socket.
         this.fdBudget = new FdBudget();
         // From now on an 'error' is an accept() failure (EMFILE, ENFILE…):
@@ -180,6 +216,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
   /** Stops at once: stop accepting and drop every connection. */
   destroy(): Promise<void> {
     for (const connection of this.connectionSet) connection.destroy();
+    for (const socket of this.rejectedSockets) socket.destroy();
     return this.close();
   }
 
@@ -189,11 +226,17 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
     const stopped = wasListening
       ? new Promise<void>((resolve) => this.netServer.close(() => resolve()))
       : Promise.resolve();
+    // A socket still in its header or handshake owes no reply: drop it.
+    for (const socket of this.pendingSockets) socket.destroy();
     for (const connection of this.connectionSet) connection.shutdown(SHUTDOWN_NOTICE);
     await this.waitForConnections(this.options.shutdownTimeout * 1000);
-    // Dropped sockets close on the next turn of the event loop; wait for
-    // that, so that close() resolves with every connection gone.
+    // Past the bound: drop whoever is left. netServer.close() only calls
+    // back once every socket it accepted is gone, turned-away ones included.
     for (const connection of this.connectionSet) connection.destroy();
+    for (const socket of this.rejectedSockets) socket.destroy();
+    // Dropped sockets close on the next turn of the event loop; wait for
+    // that, so that close() resolves (and 'close' is emitted) with every
+    // connection gone and its 'disconnect' emitted.
     await this.waitForConnections(1000);
     await stopped;
     this.stateValue = "closed";
@@ -222,11 +265,13 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
       socket.destroy();
       return;
     }
-    if (this.connectionSet.size >= this.options.maxConnections) {
+    if (this.connectionSet.size + this.pendingSockets.size >= this.options.maxConnections) {
       this.reject(socket, "max-connections", serverFullNotice(this.options.maxConnections));
       return;
     }
-    if (this.fdBudget?.exhausted(this.connectionSet.size + this.rejecting + 1)) {
+    // Every socket we hold costs a descriptor: clients, handshakes, and the turned-away still being told.
+    const held = this.connectionSet.size + this.pendingSockets.size + this.rejectedSockets.size + 1;
+    if (this.fdBudget?.exhausted(held)) {
       if (this.outOfDescriptors === null) {
         this.outOfDescriptors = 0;
         const { limit, reserve } = this.fdBudget;
@@ -247,10 +292,32 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
       this.outOfDescriptors = null;
       this.emit("recovered", "file-descriptors", turnedAway);
     }
-    const connection = new TcpConnection(socket, this.encoder, {
-      maxLineLength: this.options.maxLineLength,
-      idleTimeoutSeconds: this.options.idleTimeout,
+    if (this.preamble === null) {
+      this.startConnection(socket, undefined);
+      return;
+    }
+    this.pendingSockets.add(socket);
+    runPreamble(socket, this.preamble, {
+      ready: (ready, remote) => {
+        this.pendingSockets.delete(socket);
+        if (this.stateValue !== "listening") ready.destroy();
+        else this.startConnection(ready, remote);
+      },
+      failed: (reason, detail, remote) => {
+        this.pendingSockets.delete(socket);
+        this.emit("rejected", remote, reason, detail);
+      },
     });
+  }
+
+  /** The data path starts here; `remote` is the client named by a PROXY header, if any. */
+  private startConnection(socket: net.Socket, remote: Endpoint | undefined): void {
+    const connection = new TcpConnection(
+      socket,
+      this.encoder,
+      { maxLineLength: this.options.maxLineLength, idleTimeoutSeconds: this.options.idleTimeout },
+      remote,
+    );
     this.connectionSet.add(connection);
     connection.once("close", (error) => {
       this.connectionSet.delete(connection);
@@ -261,12 +328,12 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
   }
 
   /** Tells a client why it is turned away, then closes it; existing clients are not touched. */
-  private reject(socket: net.Socket, reason: RejectReason, notice: Buffer): void {
+  private reject(socket: net.Socket, reason: "max-connections" | "file-descriptors", notice: Buffer): void {
     const remote = Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
-    this.rejecting++;
     socket.on("error", () => {}); // a reset from a client we are turning away is not news
+    this.rejectedSockets.add(socket);
     socket.once("close", () => {
-      this.rejecting--;
+      this.rejectedSockets.delete(socket);
       this.fdBudget?.invalidate();
     });
     socket.end(notice);
@@ -275,5 +342,16 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> {
     // Read and drop whatever it sends, so its FIN is seen and the socket can close.
     socket.resume();
     this.emit("rejected", remote, reason);
+  }
+}
+
+/** A bad certificate or key is an option error at construction, not a failure per client later. */
+function createSecureContext(options: tls.SecureContextOptions): tls.SecureContext {
+  if (!options.cert || !options.key) throw invalidOption("tls needs both a certificate (cert) and its private key (key)");
+  try {
+    return tls.createSecureContext(options);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw invalidOption(`tls certificate or key cannot be used: ${reason}`);
   }
 }

@@ -30,7 +30,8 @@ export interface ServerProcess {
  * prints where it listens.
  */
 export function startServer(args: string[] = [], options: { fdLimit?: number } = {}): Promise<ServerProcess> {
-  const argv = [BIN, "serve", "--port", "0", ...args];
+  // Human log lines (not JSON, the default on a pipe): the tests match them as an operator reads them.
+  const argv = [BIN, "serve", "--port", "0", "--log-format", "pretty", ...args];
   const child =
     options.fdLimit === undefined
       ? spawn(process.execPath, argv, { stdio: "pipe" })

@@ -1,0 +1,232 @@
+/**
+ * Telnet option negotiation by the Q method of RFC 1143.
+ *
+ * Each option has two sides: "us" (the server performs it: WILL/WONT from
+ * us, DO/DONT from the peer) and "him" (the client performs it: DO/DONT from
+ * us, WILL/WONT from the peer). Each side of each option is in one of six
+ * states, and every (state, message) pair has one row of the RFC's table
+ * below. Because a request that changes nothing is never answered, and our
+ * own requests are remembered until answered, no peer can draw us into a
+ * negotiation loop.
+ *
+ * Only a few options are supported (POLICY); for every other one the state
+ * is NO forever and needs no memory: a WILL is refused with DONT, a DO with
+ * WONT, and WONT/DONT change nothing so they are not answered. The states of
+ * the supported ones are packed 3 bits each into one small integer, so a
+ * connection pays a few bytes for all of this.
+ *
+ * TIMING-MARK (RFC 860) is not a state but a question, "have you processed
+ * everything before this?": every DO TIMING-MARK is answered WILL
+ * TIMING-MARK and nothing is remembered. Linux telnet sends `IAC IP IAC DO
+ * TIMING-MARK` on Ctrl-C and hides all output until the answer comes.
+ */
+import { DO, DONT, OPT_ECHO, OPT_SGA, OPT_TIMING_MARK, WILL, WONT } from "./telnet-parser.js";
+
+/** Which end performs the option. */
+export const US = 0;
+export const HIM = 1;
+export type Side = typeof US | typeof HIM;
+
+// The six states of RFC 1143 section 7 (WANTNO/WANTYES each with a queue
+// bit: EMPTY, or OPPOSITE = "and then ask for the other way").
+export const NO = 0;
+export const YES = 1;
+export const WANTNO = 2;
+export const WANTNO_OPPOSITE = 3;
+export const WANTYES = 4;
+export const WANTYES_OPPOSITE = 5;
+export type QState = 0 | 1 | 2 | 3 | 4 | 5;
+
+export interface NegotiationOutput {
+  /** Send `IAC <command> <option>` now, after everything already queued. */
+  sendNegotiation(command: number, option: number): void;
+}
+
+/**
+ * The options we agree to, and where each one's state lives in the packed
+ * integer. ECHO and SUPPRESS-GO-AHEAD on our side are server-side echo (the
+ * pair that puts a telnet client in character mode); SUPPRESS-GO-AHEAD on the
+ * client's side is harmless (we never wait for a GA). Everything else —
+ * the client echoing us, LINEMODE, NAWS, TTYPE, NEW-ENVIRON… — is refused.
+ */
+function slotOf(side: Side, option: number): number {
+  if (side === US) {
+    if (option === OPT_ECHO) return 0;
+    if (option === OPT_SGA) return 1;
+  } else if (option === OPT_SGA) {
+    return 2;
+  }
+  return -1;
+}
+
+const BITS = 3;
+const MASK = 0b111;
+
+export class TelnetOptions {
+  private readonly out: NegotiationOutput;
+  /** QState of each supported (side, option), BITS each (all NO to start). */
+  private states = 0;
+
+  constructor(out: NegotiationOutput) {
+    this.out = out;
+  }
+
+  /** The Q-method state of one side of one option (NO for every unsupported one). */
+  state(side: Side, option: number): QState {
+    const slot = slotOf(side, option);
+    return slot === -1 ? NO : (((this.states >> (slot * BITS)) & MASK) as QState);
+  }
+
+  /** Whether the option is on (agreed by both ends) on that side. */
+  isEnabled(side: Side, option: number): boolean {
+    return this.state(side, option) === YES;
+  }
+
+  /**
+   * A WILL, WONT, DO or DONT from the peer. Returns whether it changed
+   * anything (a state or an answer sent).
+   */
+  receive(command: number, option: number): boolean {
+    if (option === OPT_TIMING_MARK && command === DO) {
+      // Always answered, never remembered: see the file comment.
+      this.out.sendNegotiation(WILL, OPT_TIMING_MARK);
+      return true;
+    }
+    switch (command) {
+      case WILL:
+        return this.receiveEnable(HIM, option);
+      case WONT:
+        return this.receiveDisable(HIM, option);
+      case DO:
+        return this.receiveEnable(US, option);
+      case DONT:
+        return this.receiveDisable(US, option);
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * We want the option on, on that side (RFC 1143 "we want to enable").
+   * Returns false when there is nothing to do (already on, being asked, or
+   * unsupported): no message is sent twice.
+   */
+  enable(side: Side, option: number): boolean {
+    const slot = slotOf(side, option);
+    if (slot === -1) return false;
+    switch (this.get(slot)) {
+      case NO:
+        this.set(slot, WANTYES);
+        this.send(side, true, option);
+        return true;
+      case WANTNO:
+        // Our "off" request is unanswered: ask for "on" once it is.
+        this.set(slot, WANTNO_OPPOSITE);
+        return true;
+      case WANTYES_OPPOSITE:
+        this.set(slot, WANTYES);
+        return true;
+      default:
+        // YES (already on), WANTNO_OPPOSITE (already queued), WANTYES (already asked).
+        return false;
+    }
+  }
+
+  /** We want the option off, on that side (RFC 1143 "we want to disable"). */
+  disable(side: Side, option: number): boolean {
+    const slot = slotOf(side, option);
+    if (slot === -1) return false;
+    switch (this.get(slot)) {
+      case YES:
+        this.set(slot, WANTNO);
+        this.send(side, false, option);
+        return true;
+      case WANTNO_OPPOSITE:
+        this.set(slot, WANTNO);
+        return true;
+      case WANTYES:
+        this.set(slot, WANTYES_OPPOSITE);
+        return true;
+      default:
+        // NO (already off), WANTNO (already asked), WANTYES_OPPOSITE (already queued).
+        return false;
+    }
+  }
+
+  /** The peer offers (WILL) or asks us (DO) to turn the option on. */
+  private receiveEnable(side: Side, option: number): boolean {
+    const slot = slotOf(side, option);
+    if (slot === -1) {
+      // Unsupported: state NO for ever; refuse every offer.
+      this.send(side, false, option);
+      return true;
+    }
+    switch (this.get(slot)) {
+      case NO:
+        this.set(slot, YES);
+        this.send(side, true, option);
+        return true;
+      case YES:
+        return false; // changes nothing: no answer, which is what prevents loops
+      case WANTNO:
+        // Our "off" was answered "on" (an RFC 1143 error): take it as off.
+        this.set(slot, NO);
+        return true;
+      case WANTNO_OPPOSITE:
+        this.set(slot, YES);
+        return true;
+      case WANTYES:
+        this.set(slot, YES); // the answer to our request
+        return true;
+      case WANTYES_OPPOSITE:
+        // On now, but we have since changed our mind: ask for off.
+        this.set(slot, WANTNO);
+        this.send(side, false, option);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** The peer refuses or turns off (WONT / DONT) the option. */
+  private receiveDisable(side: Side, option: number): boolean {
+    const slot = slotOf(side, option);
+    if (slot === -1) return false; // already off: nothing to say
+    switch (this.get(slot)) {
+      case NO:
+        return false;
+      case YES:
+        this.set(slot, NO);
+        this.send(side, false, option); // acknowledge, as RFC 854 requires
+        return true;
+      case WANTNO:
+        this.set(slot, NO);
+        return true;
+      case WANTNO_OPPOSITE:
+        this.set(slot, WANTYES);
+        this.send(side, true, option);
+        return true;
+      case WANTYES:
+      case WANTYES_OPPOSITE:
+        this.set(slot, NO); // refused
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** WILL/WONT for our side, DO/DONT for the peer's. */
+  private send(side: Side, on: boolean, option: number): void {
+    const command = side === US ? (on ? WILL : WONT) : on ? DO : DONT;
+    this.out.sendNegotiation(command, option);
+  }
+
+  private get(slot: number): QState {
+    return ((this.states >> (slot * BITS)) & MASK) as QState;
+  }
+
+  private set(slot: number, state: QState): void {
+    const shift = slot * BITS;
+    this.states = (this.states & ~(MASK << shift)) | (state << shift);
+  }
+}

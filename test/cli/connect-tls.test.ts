@@ -1,0 +1,58 @@
+/**
+ * TLS end to end with name-echo's own client: the library's `tls` option and
+ * `name-echo connect --tls --tls-ca`, against a NameEchoServer serving a
+ * throwaway self-signed certificate made by the real openssl.
+ */
+import * as assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { NameEchoClient } from "../../src/client/client.js";
+import { NameEchoServer } from "../../src/server/server.js";
+import { runCli } from "../helpers/cli.js";
+import { haveCommand, makeCertificate, skipUnless, type TestCertificate } from "../helpers/tls.js";
+
+const skip = skipUnless(haveCommand("openssl"), "openssl");
+
+describe("TLS with name-echo's own client", { timeout: 30_000, skip }, () => {
+  let certificate: TestCertificate;
+  let server: NameEchoServer;
+  let port: number;
+
+  before(async () => {
+    certificate = makeCertificate();
+    server = new NameEchoServer({ port: 0, tls: { cert: certificate.cert, key: certificate.key } });
+    port = (await server.listen()).port;
+  });
+
+  after(async () => {
+    await server?.destroy();
+    certificate?.remove();
+  });
+
+  it("NameEchoClient with { tls: { ca } } gets its reply over TLS", async () => {
+    const client = await NameEchoClient.connect({ host: "127.0.0.1", port }, { tls: { ca: certificate.cert } });
+    try {
+      assert.equal(await client.send("Hello"), "Hello Ali");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("NameEchoClient without trusting the certificate fails with ERR_TLS", async () => {
+    await assert.rejects(NameEchoClient.connect({ host: "127.0.0.1", port }, { tls: true }), { code: "ERR_TLS" });
+  });
+
+  it("name-echo connect --tls --tls-ca prints the replies and exits 0", async () => {
+    const result = await runCli(["connect", "--tls", "--tls-ca", certificate.certPath, "127.0.0.1", String(port)], {
+      input: "Hello\nWorld\n",
+    }).finished;
+    assert.equal(result.stdout, "Hello Ali\nWorld Ali\n");
+    assert.equal(result.code, 0);
+  });
+
+  it("name-echo connect --tls to an untrusted certificate fails with one line", async () => {
+    const result = await runCli(["connect", "--tls", "127.0.0.1", String(port)], { input: "Hello\n" }).finished;
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
+});

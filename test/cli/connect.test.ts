@@ -1,0 +1,101 @@
+/**
+ * `name-echo connect` as a user runs it: piped input, --raw against a web
+ * server, an unreachable server, bad arguments. The server is a real
+ * NameEchoServer on 127.0.0.1 port 0.
+ */
+import * as assert from "node:assert/strict";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, it } from "node:test";
+import { NameEchoServer } from "../../src/server/server.js";
+import { closedPort, runCli, type Running } from "../helpers/cli.js";
+
+const cleanups: Array<() => Promise<unknown> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function startServer(): Promise<number> {
+  const server = new NameEchoServer({ port: 0 });
+  const { port } = await server.listen();
+  cleanups.push(() => server.destroy());
+  return port;
+}
+
+function cli(args: string[], input?: string): Running {
+  const running = runCli(args, input === undefined ? {} : { input });
+  cleanups.push(() => running.kill());
+  return running;
+}
+
+describe("name-echo connect", { timeout: 30_000 }, () => {
+  it("piped: prints every reply and exits 0 (the issue's 'done when')", async () => {
+    const port = await startServer();
+    const result = await cli(["connect", "127.0.0.1", String(port)], "Hello\nWorld\n").finished;
+    assert.equal(result.stdout, "Hello Ali\nWorld Ali\n");
+    assert.equal(result.stderr, "");
+    assert.equal(result.code, 0);
+  });
+
+  it("piped: 10,000 lines all answered, in order, quickly", async () => {
+    const port = await startServer();
+    const lines = Array.from({ length: 10_000 }, (_, i) => `line number ${i}`);
+    const started = Date.now();
+    const result = await cli(["connect", String(port)], `${lines.join("\n")}\n`).finished;
+    const elapsed = Date.now() - started;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, lines.map((line) => `${line} Ali\n`).join(""));
+    // Pipelined, this is well under a second; one round trip per line would be far slower.
+    assert.ok(elapsed < 5000, `took ${elapsed} ms`);
+  });
+
+  it("piped: a last line without a line end and CR LF input are answered too", async () => {
+    const port = await startServer();
+    const result = await cli(["connect", "127.0.0.1", String(port)], "one\r\ntwo\r\nlast").finished;
+    assert.equal(result.stdout, "one Ali\ntwo Ali\nlast Ali\n");
+    assert.equal(result.code, 0);
+  });
+
+  it("an unreachable server: one clear line on stderr, nothing on stdout, exit 1", async () => {
+    const port = await closedPort();
+    const result = await cli(["connect", "127.0.0.1", String(port)], "Hello\n").finished;
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "");
+    const lines = result.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0]!, new RegExp(`^name-echo: cannot connect to 127\\.0\\.0\\.1:${port}: connection refused`));
+  });
+
+  it("--raw talks plain TCP: an HTTP request to a web server on loopback, answer printed until it closes", async () => {
+    const web = http.createServer((request, response) => {
+      response.setHeader("Content-Type", "text/plain");
+      response.end(`you asked for ${request.method} ${request.url}\n`);
+    });
+    await new Promise<void>((resolve) => web.listen({ host: "127.0.0.1", port: 0 }, resolve));
+    cleanups.push(() => new Promise((resolve) => web.close(resolve)));
+    const { port } = web.address() as AddressInfo;
+    const result = await cli(["connect", "--raw", "127.0.0.1", String(port)], "GET /lab HTTP/1.0\r\nHost: localhost\r\n\r\n").finished;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(result.stdout, /\r\n\r\nyou asked for GET \/lab\n$/);
+  });
+
+  it("--raw passes bytes through untouched, CR LF and all", async () => {
+    const port = await startServer();
+    const result = await cli(["connect", "--raw", "127.0.0.1", String(port)], "a\r\nb\n").finished;
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, "a Ali\r\nb Ali\r\n");
+  });
+
+  it("rejects bad arguments with exit 2 and a hint", async () => {
+    const tooMany = await cli(["connect", "a", "1", "extra"]).finished;
+    assert.equal(tooMany.code, 2);
+    assert.match(tooMany.stderr, /unexpected argument 'extra'/);
+    const badPort = await cli(["connect", "localhost", "http"]).finished;
+    assert.equal(badPort.code, 2);
+    assert.match(badPort.stderr, /PORT must be a number from 0 to 65535/);
+    const help = await cli(["connect", "--help"]).finished;
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: name-echo connect \[HOST\] \[PORT\]/);
+  });
+});

@@ -1,0 +1,305 @@
+import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { LineFramer } from "../../src/protocol/line-framer.js";
+import { ReplyBatch, ReplyEncoder } from "../../src/protocol/reply.js";
+import { AYT_REPLY, TelnetSession } from "../../src/protocol/telnet-session.js";
+import {
+  AYT,
+  DO,
+  DONT,
+  EC,
+  EL,
+  IAC,
+  IP,
+  MAX_SUBNEGOTIATION_BYTES,
+  OPT_ECHO,
+  OPT_LINEMODE,
+  OPT_SGA,
+  OPT_TIMING_MARK,
+  SB,
+  SE,
+  WILL,
+  WONT,
+} from "../../src/protocol/telnet-parser.js";
+
+const NAWS = 31;
+const TOO_LONG = Buffer.from("!too long\r\n");
+
+interface Run {
+  session: TelnetSession;
+  lines: string[];
+  /** Everything written to the client, one string per receive() call (latin1, so bytes stay bytes). */
+  writes: string[];
+  receive(...chunks: (Buffer | string)[]): string;
+}
+
+/** A session wired as TcpConnection wires it: replies and notices go into the same batch. */
+function session(maxLineLength = 8192): Run {
+  const batch = new ReplyBatch(new ReplyEncoder("Ali"));
+  const lines: string[] = [];
+  const s = new TelnetSession(
+    {
+      line: (line) => (lines.push(line.toString("latin1")), batch.addReply(line)),
+      lineTooLong: () => batch.add(TOO_LONG),
+    },
+    batch,
+    maxLineLength,
+  );
+  const writes: string[] = [];
+  return {
+    session: s,
+    lines,
+    writes,
+    receive(...chunks) {
+      let out = "";
+      for (const chunk of chunks) {
+        s.receive(typeof chunk === "string" ? Buffer.from(chunk, "latin1") : chunk);
+        const bytes = batch.take();
+        if (bytes !== null) out += bytes.toString("latin1");
+      }
+      writes.push(out);
+      return out;
+    },
+  };
+}
+
+const iac = (...bytes: number[]): string => Buffer.from([IAC, ...bytes]).toString("latin1");
+const keys = (typed: string): string[] => [...typed];
+
+describe("TelnetSession: line editing (no echo)", () => {
+  const cases: { name: string; input: string; lines: string[]; out?: string }[] = [
+    { name: "plain line", input: "Hello\r\n", lines: ["Hello"], out: "Hello Ali\r\n" },
+    { name: "BS erases", input: "Helpx\b\blo\r\n", lines: ["Hello"] },
+    { name: "DEL erases", input: "Helpx\x7f\x7flo\n", lines: ["Hello"] },
+    { name: "BS erases a whole 2-byte UTF-8 character", input: "caf\xc3\xa9\be\n", lines: ["cafe"] },
+    { name: "DEL erases a whole 4-byte UTF-8 character", input: "a\xf0\x9f\x98\x80\x7fb\n", lines: ["ab"] },
+    { name: "BS on an empty line does nothing", input: "\b\x7fa\n", lines: ["a"] },
+    { name: "Ctrl-C discards the pending line", input: "abc\x03def\n", lines: ["def"] },
+    { name: "IAC EC erases one character", input: `abc${iac(EC)}d\n`, lines: ["abd"] },
+    { name: "IAC EL erases the pending line", input: `abc${iac(EL)}d\n`, lines: ["d"] },
+    { name: "IAC IP discards the pending line", input: `abc${iac(IP)}d\n`, lines: ["d"] },
+    { name: "IAC IAC is a literal 0xFF in the line", input: `a${iac(IAC)}b\n`, lines: ["a\xffb"], out: "a\xffb Ali\r\n" },
+    {
+      name: "a BS between CR and LF separates them: two line ends",
+      input: "a\r\b\n",
+      lines: ["a", ""],
+      out: "a Ali\r\nAli\r\n",
+    },
+    { name: "invalid UTF-8 comes back as it is", input: "\xc3\x28\xfe\x80\n", lines: ["\xc3\x28\xfe\x80"], out: "\xc3\x28\xfe\x80 Ali\r\n" },
+    { name: "other control bytes are data", input: "a\x1b[A\tb\x00\n", lines: ["a\x1b[A\tb\x00"] },
+    { name: "commands never reach the line", input: `He${iac(241)}l${iac(SB, 24, 1, 2, IAC, SE)}lo\n`, lines: ["Hello"] },
+  ];
+  for (const { name, input, lines, out } of cases) {
+    test(name, { timeout: 5000 }, () => {
+      for (const chunks of [[input], keys(input)]) {
+        const run = session();
+        const written = run.receive(...chunks);
+        assert.deepEqual(run.lines, lines);
+        if (out !== undefined) assert.equal(written, out);
+        assert.equal(run.session.echoing, false);
+      }
+    });
+  }
+
+  test("a Ctrl-C ends the discarding of an over-long line", { timeout: 5000 }, () => {
+    const run = session(4);
+    assert.equal(run.receive("abcdefgh"), TOO_LONG.toString());
+    run.receive("\x03ok\n");
+    assert.deepEqual(run.lines, ["ok"]);
+  });
+});
+
+describe("TelnetSession: commands and negotiation", () => {
+  test("AYT gets a short line back", { timeout: 5000 }, () => {
+    assert.equal(session().receive(iac(AYT)), AYT_REPLY.toString("latin1"));
+    assert.equal(AYT_REPLY.toString(), "[yes, name-echo is here]\r\n");
+  });
+
+  test("Linux telnet Ctrl-C in line mode: IP + DO TIMING-MARK answered after the replies before it, nothing offered", { timeout: 5000 }, () => {
+    const run = session();
+    const out = run.receive(`one\r\nhalf${iac(IP)}${iac(DO, OPT_TIMING_MARK)}`);
+    assert.equal(out, `one Ali\r\n${iac(WILL, OPT_TIMING_MARK)}`);
+    // A second Ctrl-C is answered too: a stateful TM would freeze the client here.
+    assert.equal(run.receive(`${iac(IP)}${iac(DO, OPT_TIMING_MARK)}`), iac(WILL, OPT_TIMING_MARK));
+    assert.equal(run.receive("next\r\n"), "next Ali\r\n");
+    assert.equal(run.session.echoing, false);
+  });
+
+  test("a plain client sending one byte at a time never gets negotiation", { timeout: 5000 }, () => {
+    const run = session();
+    const out = keys("Hello\r\nWorld\r\n").map((k) => run.receive(k)).join("");
+    assert.equal(out, "Hello Ali\r\nWorld Ali\r\n");
+  });
+
+  test("a client that only refuses (Linux telnet `mode line`) is offered nothing", { timeout: 5000 }, () => {
+    const run = session();
+    const out = run.receive(iac(DONT, OPT_SGA) + iac(WILL, OPT_LINEMODE) + iac(DONT, OPT_ECHO));
+    assert.equal(out, iac(DONT, OPT_LINEMODE));
+    assert.equal(run.session.echoing, false);
+  });
+
+  test("an endless subnegotiation is bounded and ends cleanly", { timeout: 5000 }, () => {
+    const run = session();
+    run.receive(iac(SB, NAWS));
+    for (let i = 0; i < 100; i++) {
+      run.receive(Buffer.alloc(10_000, 0x41));
+      assert.ok(run.session.bufferedTelnetBytes <= MAX_SUBNEGOTIATION_BYTES);
+    }
+    assert.equal(run.receive(`${iac(SE)}ok\n`), "ok Ali\r\n");
+  });
+});
+
+describe("TelnetSession: server echo for character-mode clients", () => {
+  /** Linux telnet after `mode character` sends DO SGA and DO ECHO. */
+  function characterMode(): Run {
+    const run = session();
+    const out = run.receive(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO));
+    assert.equal(out, iac(WILL, OPT_SGA) + iac(WILL, OPT_ECHO));
+    assert.equal(run.session.echoing, true);
+    return run;
+  }
+
+  test("typed text is echoed once, the line ended before its reply", { timeout: 5000 }, () => {
+    const run = characterMode();
+    const out = [...keys("Hello"), "\r\0"].map((k) => run.receive(k));
+    assert.deepEqual(out, ["H", "e", "l", "l", "o", "\r\nHello Ali\r\n"]);
+  });
+
+  test("Helpx, Backspace twice, lo, Enter: the screen is edited and one reply comes", { timeout: 5000 }, () => {
+    const run = characterMode();
+    const out = [...keys("Helpx"), "\x7f", "\x7f", ..."lo", "\r\0"].map((k) => run.receive(k)).join("");
+    assert.equal(out, "Helpx\b \b\b \blo\r\nHello Ali\r\n");
+    assert.deepEqual(run.lines, ["Hello"]);
+  });
+
+  test("a pasted chunk of several lines: each echoed line before its own reply", { timeout: 5000 }, () => {
+    const run = characterMode();
+    assert.equal(run.receive("a\r\nb\rc\n"), "a\r\na Ali\r\nb\r\nb Ali\r\nc\r\nc Ali\r\n");
+  });
+
+  test("CR and its NUL in separate chunks make one line end", { timeout: 5000 }, () => {
+    const run = characterMode();
+    assert.equal(run.receive("x", "\r", "\0", "y", "\r", "\n"), "x\r\nx Ali\r\ny\r\ny Ali\r\n");
+  });
+
+  test("Backspace on an empty line echoes nothing", { timeout: 5000 }, () => {
+    const run = characterMode();
+    assert.equal(run.receive("\x7f", "\b"), "");
+  });
+
+  test("Ctrl-C shows ^C and starts a new line", { timeout: 5000 }, () => {
+    const run = characterMode();
+    assert.equal(run.receive("ab", "\x03", "c", "\r\0"), "ab^C\r\nc\r\nc Ali\r\n");
+  });
+
+  test("control bytes are shown in caret notation and erased as two columns", { timeout: 5000 }, () => {
+    const run = characterMode();
+    assert.equal(run.receive("\x1b[A"), "^[[A");
+    assert.equal(run.receive("\x7f\x7f\x7f"), "\b \b\b \b\b \b\b \b");
+    assert.equal(run.receive("é\x7f"), "é\b \b");
+  });
+
+  test("IAC EL erases the shown line; AYT redraws what was typed", { timeout: 5000 }, () => {
+    const run = characterMode();
+    assert.equal(run.receive("ab", iac(EL)), "ab\b \b\b \b");
+    assert.equal(run.receive("x\x01", iac(AYT)), `x^A\r\n${AYT_REPLY.toString("latin1")}x^A`);
+  });
+
+  test("DONT ECHO (back to line mode) stops the echo", { timeout: 5000 }, () => {
+    const run = characterMode();
+    assert.equal(run.receive(iac(DONT, OPT_SGA) + iac(WILL, OPT_LINEMODE) + iac(DONT, OPT_ECHO)), iac(WONT, OPT_SGA) + iac(DONT, OPT_LINEMODE) + iac(WONT, OPT_ECHO));
+    assert.equal(run.session.echoing, false);
+    assert.equal(run.receive("hi\r\n"), "hi Ali\r\n");
+  });
+
+  test("a client that negotiates at connect (PuTTY, Windows telnet) is offered echo once", { timeout: 5000 }, () => {
+    const run = session();
+    // PuTTY's opening: WILL NAWS, WILL TSPEED, WILL TTYPE, WILL NEW-ENVIRON, DO ECHO, WILL SGA, DO SGA.
+    const opening = iac(WILL, NAWS) + iac(WILL, 32) + iac(WILL, 24) + iac(WILL, 39) + iac(DO, OPT_ECHO) + iac(WILL, OPT_SGA) + iac(DO, OPT_SGA);
+    const out = run.receive(opening);
+    assert.equal(
+      out,
+      iac(DONT, NAWS) + iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA) + iac(DONT, 32) + iac(DONT, 24) + iac(DONT, 39) + iac(DO, OPT_SGA),
+    );
+    assert.equal(run.session.echoing, true);
+    // A client that only answers (Windows telnet): offer, then its DO ECHO acks it, no more words.
+    const win = session();
+    assert.equal(win.receive(iac(WILL, NAWS)), iac(DONT, NAWS) + iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA));
+    assert.equal(win.session.echoing, false, "not before the client agrees");
+    assert.equal(win.receive(iac(DO, OPT_ECHO) + iac(DO, OPT_SGA)), "");
+    assert.equal(win.receive("a", "\r\n"), "a\r\na Ali\r\n");
+  });
+
+  test("a client that refuses the offer is not echoed to", { timeout: 5000 }, () => {
+    const run = session();
+    run.receive(iac(WILL, NAWS));
+    assert.equal(run.receive(iac(DONT, OPT_ECHO) + iac(DONT, OPT_SGA)), "");
+    assert.equal(run.session.echoing, false);
+    assert.equal(run.receive("a\r\n"), "a Ali\r\n");
+  });
+});
+
+describe("TelnetSession: properties", () => {
+  const interesting = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(0x61, 0x62, 0x0d, 0x0a, 0x00, 0x08, 0x7f, 0x03, 0x1b, 0xc3, 0xa9) },
+    { weight: 2, arbitrary: fc.constantFrom(IAC, DO, DONT, WILL, WONT, SB, SE, EC, EL, IP, AYT, OPT_ECHO, OPT_SGA, OPT_TIMING_MARK) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
+  );
+  const input = fc.array(interesting, { maxLength: 300 }).map((bytes) => Buffer.from(bytes));
+
+  function chunk(bytes: Buffer, sizes: number[]): Buffer[] {
+    const chunks: Buffer[] = [];
+    for (let at = 0, k = 0; at < bytes.length; k++) {
+      const size = sizes.length === 0 ? 1 : sizes[k % sizes.length]!;
+      chunks.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    return chunks;
+  }
+
+  test("any chunking gives the same lines and the same bytes back", { timeout: 60000 }, () => {
+    fc.assert(
+      fc.property(input, fc.array(fc.integer({ min: 1, max: 20 }), { maxLength: 10 }), fc.integer({ min: 4, max: 64 }), (bytes, sizes, max) => {
+        const whole = session(max);
+        const wholeOut = whole.receive(bytes);
+        const split = session(max);
+        const splitOut = split.receive(...chunk(bytes, sizes));
+        assert.equal(splitOut, wholeOut);
+        assert.deepEqual(split.lines, whole.lines);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("arbitrary bytes never throw and never grow state past the limits", { timeout: 60000 }, () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 400 }), { maxLength: 20 }), fc.integer({ min: 1, max: 100 }), (chunks, max) => {
+        const run = session(max);
+        for (const c of chunks) {
+          run.receive(Buffer.from(c));
+          assert.ok(run.session.pendingByteCount <= max);
+          assert.ok(run.session.bufferedTelnetBytes <= MAX_SUBNEGOTIATION_BYTES);
+        }
+        run.session.finish();
+        assert.equal(run.session.pendingByteCount, 0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("a client that sends no 0xFF and no edit byte gets exactly what the bare line protocol gives", { timeout: 60000 }, () => {
+    const plainByte = fc.integer({ min: 0, max: 254 }).filter((x) => x !== 0x08 && x !== 0x7f && x !== 0x03);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(plainByte, fc.constantFrom(0x0d, 0x0a, 0x00)), { maxLength: 300 }), fc.array(fc.integer({ min: 1, max: 9 })), (raw, sizes) => {
+        const bytes = Buffer.from(raw);
+        const batch = new ReplyBatch(new ReplyEncoder("Ali"));
+        const framer = new LineFramer({ line: (l) => batch.addReply(l), lineTooLong: () => batch.add(TOO_LONG) }, 32);
+        framer.push(bytes);
+        const expected = batch.take()?.toString("latin1") ?? "";
+        assert.equal(session(32).receive(...chunk(bytes, sizes)), expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
