@@ -292,6 +292,9 @@ async function main(): Promise<void> {
     "--max-connections",
     String(CLIENTS * 2 + 100),
   ]);
+  // If the soak itself dies (Ctrl-C, a closed pipe), its server must not outlive it.
+  process.once("exit", () => server.child.kill("SIGKILL"));
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => process.exit(130));
   const started = Date.now();
   const kernelAtStart = kernelTcp();
   let kernelPeakPages = kernelAtStart.memPages;
