@@ -7,7 +7,8 @@ import * as assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import * as net from "node:net";
 import { afterEach, describe, it } from "node:test";
-import { portIsFree, startServe, waitForOutput, type Running } from "../helpers/cli.js";
+import { startServe, waitForOutput, type Running } from "../helpers/cli.js";
+import { portIsFree } from "../helpers/net.js";
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {

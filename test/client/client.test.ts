@@ -10,7 +10,7 @@ import { afterEach, describe, it } from "node:test";
 import { NameEchoClient, resolveTarget } from "../../src/client/client.js";
 import { NameEchoError } from "../../src/errors.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
-import { closedPort } from "../helpers/cli.js";
+import { freePort } from "../helpers/net.js";
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -129,7 +129,7 @@ describe("NameEchoClient", { timeout: 20_000 }, () => {
   });
 
   it("reports a refused connection with ERR_CONNECTION_REFUSED and a hint", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     await rejectsWith(NameEchoClient.connect({ host: "127.0.0.1", port }), "ERR_CONNECTION_REFUSED", new RegExp(`127\\.0\\.0\\.1:${port}.*refused`));
   });
 

@@ -6,7 +6,8 @@
 import * as assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { NameEchoClient } from "../../src/client/client.js";
-import { BIN, portIsFree, REPO } from "../helpers/cli.js";
+import { BIN, REPO } from "../helpers/cli.js";
+import { portIsFree } from "../helpers/net.js";
 import { Tmux } from "../helpers/tmux.js";
 import { skipUnless } from "../helpers/tools.js";
 

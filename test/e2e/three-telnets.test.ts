@@ -5,12 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { startServerProcess, type RunningServer } from "../helpers/cli.js";
+import { startServe, type RunningServe } from "../helpers/cli.js";
 import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
 
 const tmux = new Tmux();
-let server: RunningServer | undefined;
+let server: RunningServe | undefined;
 
 after(async () => {
   await tmux.kill();
@@ -19,7 +19,7 @@ after(async () => {
 
 test("three telnet clients at once each see only their own replies", { timeout: 60_000 }, async (t) => {
   if (!requireCommands(t, "telnet", "tmux")) return;
-  server = await startServerProcess();
+  server = await startServe();
   const windows = ["first", "second", "third"];
   for (const window of windows) await tmux.start(`telnet 127.0.0.1 ${server.port}`, { session: window, remainOnExit: true });
   for (const window of windows) await tmux.waitUntil((s) => s.includes("Escape character is"), "telnet to connect", 10_000, window);

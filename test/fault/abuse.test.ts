@@ -10,7 +10,8 @@
 import * as assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import { connect, inParallel, LineClient, MiB, startServer, writeOrStall, type ServerProcess } from "../helpers/fault.js";
+import { inParallel, LineClient, MiB, startServer, writeOrStall, type ServerProcess } from "../helpers/fault.js";
+import { connect } from "../helpers/net.js";
 
 /** A well-behaved client's round trip while abuse goes on; far above the usual ~1 ms. */
 const FAST_MS = 1000;

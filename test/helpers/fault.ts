@@ -3,10 +3,11 @@
  * memory is its own and can be read from /proc), and small clients on real
  * loopback sockets. No test here sleeps for an event it could await.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { readFileSync } from "node:fs";
-import * as net from "node:net";
-import { BIN } from "./cli.js";
+import type * as net from "node:net";
+import { LISTENING, spawnCli } from "./cli.js";
+import { connect } from "./net.js";
 
 export interface ServerProcess {
   readonly port: number;
@@ -31,11 +32,10 @@ export interface ServerProcess {
  */
 export function startServer(args: string[] = [], options: { fdLimit?: number } = {}): Promise<ServerProcess> {
   // Human log lines (not JSON, the default on a pipe): the tests match them as an operator reads them.
-  const argv = [BIN, "serve", "--port", "0", "--log-format", "pretty", ...args];
-  const child =
-    options.fdLimit === undefined
-      ? spawn(process.execPath, argv, { stdio: "pipe" })
-      : spawn("sh", ["-c", `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, process.execPath, ...argv], { stdio: "pipe" });
+  const child = spawnCli(["serve", "--port", "0", "--log-format", "pretty", ...args], {
+    stdio: "pipe",
+    fdLimit: options.fdLimit,
+  }) as ChildProcessWithoutNullStreams;
   const log: string[] = [];
   const watchers = new Set<() => void>();
   let stderrTail = "";
@@ -72,7 +72,7 @@ export function startServer(args: string[] = [], options: { fdLimit?: number } =
     child.once("exit", onExit);
     child.stdout.on("data", (text: string) => {
       stdout += text;
-      const match = /listening on [^\s]+:(\d+)/.exec(stdout);
+      const match = LISTENING.exec(stdout);
       if (!match) return;
       child.stdout.removeAllListeners("data");
       child.stdout.resume();
@@ -114,18 +114,6 @@ export function rssOf(pid: number): number {
 }
 
 export const MiB = 1024 * 1024;
-
-/** Connects to 127.0.0.1:port; rejects on error. */
-export function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.off("error", reject);
-      resolve(socket);
-    });
-    socket.once("error", reject);
-  });
-}
 
 /**
  * A client that reads the server's CR LF lines one at a time, and notices

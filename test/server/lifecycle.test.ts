@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import * as net from "node:net";
 import { afterEach, describe, it } from "node:test";
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
-import { portIsFree } from "../helpers/cli.js";
+import { portIsFree } from "../helpers/net.js";
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
