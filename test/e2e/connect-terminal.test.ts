@@ -4,19 +4,17 @@
  * message when the server goes away.
  */
 import * as assert from "node:assert/strict";
-import { afterEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { NameEchoServer } from "../../src/server/server.js";
 import { BIN, REPO } from "../helpers/cli.js";
 import { Tmux } from "../helpers/tmux.js";
 import { skipUnless } from "../helpers/tools.js";
+import { cleanupsAfterEach } from "../helpers/cleanup.js";
 
 const skip = skipUnless("tmux");
 
 describe("connect at a terminal", { skip, timeout: 60_000 }, () => {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   async function start(): Promise<{ tmux: Tmux; server: NameEchoServer }> {
     const server = new NameEchoServer({ port: 0 });

@@ -4,12 +4,13 @@
  * afterwards and the terminal is back in its normal mode.
  */
 import * as assert from "node:assert/strict";
-import { afterEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { NameEchoClient } from "../../src/client/client.js";
 import { BIN, REPO } from "../helpers/cli.js";
 import { portIsFree } from "../helpers/net.js";
 import { Tmux } from "../helpers/tmux.js";
 import { skipUnless } from "../helpers/tools.js";
+import { cleanupsAfterEach } from "../helpers/cleanup.js";
 
 const skip = skipUnless("tmux");
 
@@ -22,10 +23,7 @@ function serveCommand(extra = ""): string {
 }
 
 describe("serve in a terminal", { skip, timeout: 60_000 }, () => {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   async function startInTmux(): Promise<{ tmux: Tmux; port: number }> {
     const tmux = new Tmux();

@@ -105,6 +105,19 @@ export async function portIsFree(port: number): Promise<boolean> {
   }
 }
 
+/**
+ * A raw client on 127.0.0.1:port with allowHalfOpen, so it does not answer
+ * the server's FIN by itself; errors are ignored and it is destroyed by the
+ * cleanup it pushes onto `cleanups`.
+ */
+export async function connectHalfOpen(port: number, cleanups: Array<() => unknown>): Promise<net.Socket> {
+  const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+  socket.on("error", () => {});
+  cleanups.push(() => void socket.destroy());
+  await once(socket, "connect");
+  return socket;
+}
+
 /** A connected plain socket to host:port (for tests that write raw bytes); rejects on error. */
 export function connect(port: number, host = "127.0.0.1"): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
