@@ -19,7 +19,8 @@ export type NameEchoErrorCode =
   | "ERR_TLS"
   | "ERR_INVALID_LINE"
   | "ERR_SERVER_FULL"
-  | "ERR_SERVER_ERROR";
+  | "ERR_SERVER_ERROR"
+  | "ERR_OUT_OF_FILE_DESCRIPTORS";
 
 export class NameEchoError extends Error {
   readonly code: NameEchoErrorCode;

@@ -47,6 +47,10 @@ function explainParseError(error: unknown): string {
       return `unknown option '${option ?? message}'`;
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
       if (option && /argument missing/.test(message)) return `option '${option}' needs a value`;
+      // "--port --name x" or "--max-line-length -5": the next word looks like an option.
+      if (option && /ambiguous/.test(message)) {
+        return `option '${option}' needs a value (a value that starts with '-' is written ${option}=VALUE)`;
+      }
       if (option) return `option '${option}' takes no value`;
       return message;
     default:

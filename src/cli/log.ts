@@ -63,7 +63,10 @@ export function resolveFormat(format: LogFormat, isTTY: boolean): "pretty" | "js
 
 function prettyLogger({ level, write = (line) => process.stderr.write(line) }: LoggerOptions): Logger {
   const at = (wanted: Exclude<LogLevel, "silent">) => (message: string): void => {
-    if (RANK[wanted] >= RANK[level]) write(`${new Date().toISOString()} ${wanted.padEnd(5)} ${message}\n`);
+    // Escaped here as well as at the source: a control character that slips
+    // into any message (an error text quoting client input, say) still cannot
+    // drive the terminal or start a fake log line. (JSON lines escape them anyway.)
+    if (RANK[wanted] >= RANK[level]) write(`${new Date().toISOString()} ${wanted.padEnd(5)} ${escapeControls(message)}\n`);
   };
   return {
     debug: at("debug"),
@@ -72,6 +75,11 @@ function prettyLogger({ level, write = (line) => process.stderr.write(line) }: L
     error: at("error"),
     enabled: (wanted) => RANK[wanted] >= RANK[level],
   };
+}
+
+/** C0 controls, DEL and C1 controls as \xHH; everything else (printable Unicode) stays. */
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 function jsonLogger({ level, write }: LoggerOptions): Logger {

@@ -63,7 +63,8 @@ export async function run(argv: string[]): Promise<number> {
 /** Expected failures get one line and an exit code; anything else is a bug and keeps its stack. */
 export function reportError(error: unknown): number {
   if (error instanceof NameEchoError) {
-    process.stderr.write(`name-echo: ${flagSpelling(error.message)}\n`);
+    // One line, always: the operator reads it, scripts grep it.
+    process.stderr.write(`name-echo: ${flagSpelling(error.message).replace(/\s*\n\s*/g, " ")}\n`);
     return error.code === "ERR_USAGE" || error.code === "ERR_INVALID_OPTION" ? 2 : 1;
   }
   process.stderr.write(`name-echo: internal error, please report it: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -6,6 +6,7 @@ import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
 import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
 import { applyEnvironment, attributeToEnvironment, environmentHelp } from "./config.js";
 import type { Logger } from "./log.js";
+import { WarningThrottle } from "./warning-throttle.js";
 import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, type RunningOps } from "./serve-ops.js";
 import { BALANCES, isWorker, leaveCluster, runPrimary, runWorker, type Balance } from "./workers.js";
 
@@ -22,6 +23,7 @@ Options:
   --max-line-length BYTES   longest accepted line (default ${DEFAULTS.maxLineLength})
   --max-connections N       most clients at once (default ${DEFAULTS.maxConnections})
   --idle-timeout SECONDS    close clients silent this long, 0 = never (default ${DEFAULTS.idleTimeoutSeconds})
+  --max-unsent-bytes BYTES  unsent replies held per client before reading from it pauses (default ${DEFAULTS.maxUnsentBytes})
   --shutdown-timeout SECONDS  how long a graceful stop waits for clients (default ${DEFAULTS.shutdownTimeoutSeconds})
   --workers N               run N processes sharing the port (default 1); one stop stops all
   --balance round-robin|kernel  how workers share connections (default round-robin)
@@ -37,6 +39,7 @@ const SERVE_OPTIONS: OptionSpec = {
   "max-connections": { type: "string" },
   "idle-timeout": { type: "string" },
   "shutdown-timeout": { type: "string" },
+  "max-unsent-bytes": { type: "string" },
   quiet: { type: "boolean" },
   workers: { type: "string" },
   balance: { type: "string" },
@@ -55,6 +58,7 @@ export function serverOptionsFromArgs(values: Record<string, string | boolean | 
     ["max-connections", "maxConnections"],
     ["idle-timeout", "idleTimeout"],
     ["shutdown-timeout", "shutdownTimeout"],
+    ["max-unsent-bytes", "maxUnsentBytes"],
   ];
   for (const [flag, option] of map) {
     if (values[flag] !== undefined) options[option] = values[flag];
@@ -72,6 +76,7 @@ export function flagSpelling(message: string): string {
     .replace(/^maxConnections\b/, "--max-connections")
     .replace(/^idleTimeout\b/, "--idle-timeout")
     .replace(/^shutdownTimeout\b/, "--shutdown-timeout")
+    .replace(/^maxUnsentBytes\b/, "--max-unsent-bytes")
     .replace(/^handshakeTimeout\b/, "--handshake-timeout")
     .replace(/^tls\b/, "--tls-cert/--tls-key");
 }
@@ -130,11 +135,11 @@ export async function serve(argv: string[]): Promise<number> {
   } catch (error) {
     throw attributeToEnvironment(error, fromEnvironment, OPTION_FLAGS);
   }
-  watchServer(server, log);
+  const flushLog = watchServer(server, log);
   if (isWorker()) {
     const address = await server.listen().catch(leaveCluster);
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-    return runWorker(server, where, log);
+    return runWorker(server, where, log).finally(flushLog);
   }
 
   // Undone in reverse order on every way out: stopped, or an exception.
@@ -158,6 +163,7 @@ export async function serve(argv: string[]): Promise<number> {
       .close()
       .then(() => ops?.close())
       .then(() => {
+        flushLog();
         log.info("stopped", { event: "stop" });
         stopped();
       });
@@ -227,10 +233,16 @@ const OPTION_FLAGS: Record<string, string> = {
   maxConnections: "max-connections",
   idleTimeout: "idle-timeout",
   shutdownTimeout: "shutdown-timeout",
+  maxUnsentBytes: "max-unsent-bytes",
   handshakeTimeout: "handshake-timeout",
 };
 
-function watchServer(server: NameEchoServer, log: Logger): void {
+/** Logs what the server reports; returns a function that writes any pending flood summaries (at stop). */
+function watchServer(server: NameEchoServer, log: Logger): () => void {
+  // A storm of rejections or accept failures is one line now and one
+  // summary per window ("… repeated 532 times in the last 10 s"), not a line each.
+  const warnings = new WarningThrottle((message) => log.warn(message, { event: "warning" }));
+  const recoveries = new WarningThrottle((message) => log.info(message, { event: "recovered" }));
   // Per-connection lines only when they would be written: at --log-level warn
   // a connection costs the logger nothing at all.
   if (log.enabled("info")) {
@@ -261,11 +273,27 @@ function watchServer(server: NameEchoServer, log: Logger): void {
     });
   }
   server.on("rejected", (remote, reason, detail) => {
-    const why = reason === "max-connections" ? `${reason} (${server.options.maxConnections})` : `${reason}: ${detail ?? ""}`;
-    log.warn(`rejected ${remote}: ${why}`, { event: "limit", kind: reason, remote: String(remote), ...(detail ? { detail } : {}) });
+    // Clients refused for lack of descriptors are counted in the "available
+    // again" line; the shortage itself was announced once ('warning').
+    if (reason === "file-descriptors") return;
+    const why = reason === "max-connections" ? `server full (--max-connections ${server.options.maxConnections})` : reason;
+    const message = `rejected ${remote}: ${why}${detail ? `: ${detail}` : ""}`;
+    warnings.warn(`rejected: ${why}`, message);
   });
   server.on("warning", (error) => {
-    const code = (error as NodeJS.ErrnoException).code ?? error.message;
-    log.warn(`accept failed: ${code}`, { event: "warning", error: code });
+    const code = (error as NodeJS.ErrnoException).code;
+    // Keyed by code: a server hovering at its descriptor limit says so once per window, not once per flap.
+    const what = code === "ERR_OUT_OF_FILE_DESCRIPTORS" ? code : `accept failed: ${code ?? error.message}`;
+    warnings.warn(what, code === "ERR_OUT_OF_FILE_DESCRIPTORS" ? error.message : what);
   });
+  server.on("recovered", (_reason, turnedAway) => {
+    recoveries.warn(
+      "file descriptors available again",
+      `file descriptors available again: accepting new clients (${turnedAway} turned away meanwhile)`,
+    );
+  });
+  return () => {
+    warnings.flush();
+    recoveries.flush();
+  };
 }

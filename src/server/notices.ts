@@ -12,8 +12,12 @@ export function serverFullNotice(limit: number): Buffer {
   return Buffer.from(`error: server is full (${limit} connections); try again later\r\n`);
 }
 
+export function outOfDescriptorsNotice(): Buffer {
+  return Buffer.from("error: server is out of capacity (file descriptors); try again later\r\n");
+}
+
 export function idleNotice(seconds: number): Buffer {
-  return Buffer.from(`closing: no input for ${seconds} seconds\r\n`);
+  return Buffer.from(`closing: no input for ${seconds} ${seconds === 1 ? "second" : "seconds"}\r\n`);
 }
 
 export const SHUTDOWN_NOTICE = Buffer.from("closing: the server is shutting down\r\n");

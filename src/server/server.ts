@@ -8,6 +8,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { Endpoint } from "../endpoint.js";
 import { explainListenError, invalidOption, NameEchoError } from "../errors.js";
+import { FdBudget } from "./fd-budget.js";
 import {
   DEFAULTS,
   validateHost,
@@ -20,7 +21,7 @@ import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
 import { type ConnectionLimits, type ConnectionOwner, TcpConnection } from "./connection.js";
 import { runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
-import { serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
+import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
 
 export interface NameEchoServerOptions {
   /** Address to listen on. Default 127.0.0.1 (loopback only); "0.0.0.0" or "::" opens it to the network. */
@@ -58,7 +59,10 @@ export type ResolvedServerOptions = Required<Omit<NameEchoServerOptions, "tls">>
 };
 
 /** Why a client was turned away before its connection started. */
-export type RejectReason = "max-connections" | PreambleFailure;
+/** How long a turned-away client may take to read its notice before it is dropped. */
+const REJECT_LINGER_MS = 5000;
+
+export type RejectReason = "max-connections" | "file-descriptors" | PreambleFailure;
 
 export interface ListeningAddress {
   address: string;
@@ -74,8 +78,14 @@ export interface NameEchoServerEvents {
   disconnect: [connection: TcpConnection, error: Error | undefined];
   /** A client was turned away: server full, or no valid PROXY header / TLS handshake (detail says what). */
   rejected: [remote: Endpoint, reason: RejectReason, detail?: string];
-  /** A problem that did not stop the server (e.g. accept() failed for lack of file descriptors). */
+  /**
+   * A problem that did not stop the server: accept() failed, or the process
+   * is about to run out of file descriptors (code ERR_OUT_OF_FILE_DESCRIPTORS,
+   * emitted once when it starts turning clients away).
+   */
   warning: [error: Error];
+  /** Descriptors are free again: new clients are accepted; `turnedAway` were refused meanwhile. */
+  recovered: [reason: "file-descriptors", turnedAway: number];
   close: [];
 }
 
@@ -113,6 +123,9 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   private readonly pendingSockets = new Set<net.Socket>();
   /** Clients turned away (server full) whose notice is still going out; close() must not wait on them for ever. */
   private readonly rejectedSockets = new Set<net.Socket>();
+  private fdBudget: FdBudget | null = null;
+  /** Clients refused for lack of descriptors since the shortage began; null when there is none. */
+  private outOfDescriptors: number | null = null;
   private stateValue: ServerState = "new";
   private closing: Promise<void> | null = null;
   private boundAddress: ListeningAddress | null = null;
@@ -176,6 +189,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
           reject(new NameEchoError("ERR_SERVER_NOT_RUNNING", "close() was called before listen() finished"));
           return;
         }
+        // Counted once listening, so the baseline includes the listening socket.
+        this.fdBudget = new FdBudget();
         // From now on an 'error' is an accept() failure (EMFILE, ENFILE…):
         // the listening socket is still fine, so report it and carry on.
         this.netServer.on("error", (error) => this.emit("warning", error));
@@ -281,8 +296,31 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       return;
     }
     if (this.connectionSet.size + this.pendingSockets.size >= this.options.maxConnections) {
-      this.reject(socket);
+      this.reject(socket, "max-connections", serverFullNotice(this.options.maxConnections));
       return;
+    }
+    // Every socket we hold costs a descriptor: clients, handshakes, and the turned-away still being told.
+    const held = this.connectionSet.size + this.pendingSockets.size + this.rejectedSockets.size + 1;
+    if (this.fdBudget?.exhausted(held)) {
+      if (this.outOfDescriptors === null) {
+        this.outOfDescriptors = 0;
+        const { limit, reserve } = this.fdBudget;
+        this.emit(
+          "warning",
+          new NameEchoError(
+            "ERR_OUT_OF_FILE_DESCRIPTORS",
+            `out of file descriptors (limit ${limit}, keeping ${reserve} spare): turning new clients away with a notice until some disconnect; raise 'ulimit -n' or lower --max-connections`,
+          ),
+        );
+      }
+      this.outOfDescriptors++;
+      this.reject(socket, "file-descriptors", outOfDescriptorsNotice());
+      return;
+    }
+    if (this.outOfDescriptors !== null) {
+      const turnedAway = this.outOfDescriptors;
+      this.outOfDescriptors = null;
+      this.emit("recovered", "file-descriptors", turnedAway);
     }
     if (this.preamble === null) {
       this.startConnection(socket, undefined);
@@ -315,20 +353,25 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   /** @internal ConnectionOwner: called by the connection itself, so accept makes no closure. */
   connectionClosed(connection: TcpConnection, error: Error | undefined): void {
     this.connectionSet.delete(connection);
+    this.fdBudget?.invalidate();
     this.emit("disconnect", connection, error);
   }
 
-  /** Tells a client the server is full, then closes it; existing clients are not touched. */
-  private reject(socket: net.Socket): void {
+  /** Tells a client why it is turned away, then closes it; existing clients are not touched. */
+  private reject(socket: net.Socket, reason: "max-connections" | "file-descriptors", notice: Buffer): void {
     const remote = Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
     socket.on("error", () => {}); // a reset from a client we are turning away is not news
     this.rejectedSockets.add(socket);
-    socket.once("close", () => this.rejectedSockets.delete(socket));
-    socket.end(serverFullNotice(this.options.maxConnections));
+    socket.once("close", () => {
+      this.rejectedSockets.delete(socket);
+      this.fdBudget?.invalidate();
+    });
+    socket.end(notice);
     // Do not wait on a client that never reads the notice.
-    socket.setTimeout(5000, () => socket.destroy());
+    socket.setTimeout(REJECT_LINGER_MS, () => socket.destroy());
+    // Read and drop whatever it sends, so its FIN is seen and the socket can close.
     socket.resume();
-    this.emit("rejected", remote, "max-connections");
+    this.emit("rejected", remote, reason);
   }
 }
 

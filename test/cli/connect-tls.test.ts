@@ -8,9 +8,10 @@ import { after, before, describe, it } from "node:test";
 import { NameEchoClient } from "../../src/client/client.js";
 import { NameEchoServer } from "../../src/server/server.js";
 import { runCli } from "../helpers/cli.js";
-import { haveCommand, makeCertificate, skipUnless, type TestCertificate } from "../helpers/tls.js";
+import { makeCertificate, type TestCertificate } from "../helpers/tls.js";
+import { skipUnless } from "../helpers/tools.js";
 
-const skip = skipUnless(haveCommand("openssl"), "openssl");
+const skip = skipUnless("openssl");
 
 describe("TLS with name-echo's own client", { timeout: 30_000, skip }, () => {
   let certificate: TestCertificate;

@@ -6,14 +6,13 @@
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { NameEchoServer } from "../../src/server/server.js";
-import { closedPort, runCli, type Running } from "../helpers/cli.js";
+import { runCli, type Running } from "../helpers/cli.js";
+import { freePort } from "../helpers/net.js";
+import { cleanupsAfterEach } from "../helpers/cleanup.js";
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 async function startServer(): Promise<number> {
   const server = new NameEchoServer({ port: 0 });
@@ -57,7 +56,7 @@ describe("name-echo connect", { timeout: 30_000 }, () => {
   });
 
   it("an unreachable server: one clear line on stderr, nothing on stdout, exit 1", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const result = await cli(["connect", "127.0.0.1", String(port)], "Hello\n").finished;
     assert.equal(result.code, 1);
     assert.equal(result.stdout, "");

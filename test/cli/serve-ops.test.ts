@@ -5,7 +5,8 @@ import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { Instance } from "../helpers/instance.js";
 import { collect, connect } from "../helpers/net.js";
-import { haveCommand, makeCertificate, skipUnless, type TestCertificate } from "../helpers/tls.js";
+import { makeCertificate, type TestCertificate } from "../helpers/tls.js";
+import { skipUnless } from "../helpers/tools.js";
 
 async function hello(port: number): Promise<string> {
   const socket = await connect(port);
@@ -59,7 +60,7 @@ describe("serve: environment, metrics, TLS", { timeout: 60_000 }, () => {
   });
 
   describe("TLS", () => {
-    const skip = skipUnless(haveCommand("openssl"), "openssl");
+    const skip = skipUnless("openssl");
     let certificate: TestCertificate | undefined;
     before(() => {
       if (!skip) certificate = makeCertificate();

@@ -6,13 +6,12 @@
 import * as assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import * as net from "node:net";
-import { afterEach, describe, it } from "node:test";
-import { portIsFree, startServe, waitForOutput, type Running } from "../helpers/cli.js";
+import { describe, it } from "node:test";
+import { startServe, waitForOutput, type Running } from "../helpers/cli.js";
+import { connectHalfOpen, portIsFree } from "../helpers/net.js";
+import { cleanupsAfterEach } from "../helpers/cleanup.js";
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 async function serve(extra: string[] = []): Promise<Running & { port: number }> {
   const running = await startServe(extra);
@@ -20,13 +19,7 @@ async function serve(extra: string[] = []): Promise<Running & { port: number }> 
   return running;
 }
 
-async function rawClient(port: number): Promise<net.Socket> {
-  const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
-  socket.on("error", () => {});
-  cleanups.push(() => void socket.destroy());
-  await new Promise((resolve) => socket.once("connect", resolve));
-  return socket;
-}
+const rawClient = (port: number): Promise<net.Socket> => connectHalfOpen(port, cleanups);
 
 /**
  * Bytes waiting in the receive queue of the server's end of the connection

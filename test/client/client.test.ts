@@ -6,23 +6,17 @@
 import * as assert from "node:assert/strict";
 import { once } from "node:events";
 import * as net from "node:net";
-import { afterEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { NameEchoClient, resolveTarget } from "../../src/client/client.js";
 import { NameEchoError } from "../../src/errors.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
-import { closedPort } from "../helpers/cli.js";
+import { freePort } from "../helpers/net.js";
+import { cleanupsAfterEach } from "../helpers/cleanup.js";
+import { startServer as startNameEchoServer } from "../helpers/server.js";
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
-async function startServer(options: NameEchoServerOptions = {}): Promise<NameEchoServer> {
-  const server = new NameEchoServer({ port: 0, ...options });
-  await server.listen();
-  cleanups.push(() => server.destroy());
-  return server;
-}
+const startServer = (options: NameEchoServerOptions = {}): Promise<NameEchoServer> => startNameEchoServer(cleanups, options);
 
 async function connect(...args: Parameters<typeof NameEchoClient.connect>): Promise<NameEchoClient> {
   const client = await NameEchoClient.connect(...args);
@@ -129,7 +123,7 @@ describe("NameEchoClient", { timeout: 20_000 }, () => {
   });
 
   it("reports a refused connection with ERR_CONNECTION_REFUSED and a hint", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     await rejectsWith(NameEchoClient.connect({ host: "127.0.0.1", port }), "ERR_CONNECTION_REFUSED", new RegExp(`127\\.0\\.0\\.1:${port}.*refused`));
   });
 

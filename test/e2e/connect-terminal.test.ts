@@ -4,18 +4,17 @@
  * message when the server goes away.
  */
 import * as assert from "node:assert/strict";
-import { afterEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { NameEchoServer } from "../../src/server/server.js";
 import { BIN, REPO } from "../helpers/cli.js";
-import { TmuxPane as Tmux, tmuxSkip } from "../helpers/tmux-pane.js";
+import { Tmux } from "../helpers/tmux.js";
+import { skipUnless } from "../helpers/tools.js";
+import { cleanupsAfterEach } from "../helpers/cleanup.js";
 
-const skip = tmuxSkip();
+const skip = skipUnless("tmux");
 
 describe("connect at a terminal", { skip, timeout: 60_000 }, () => {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   async function start(): Promise<{ tmux: Tmux; server: NameEchoServer }> {
     const server = new NameEchoServer({ port: 0 });
@@ -23,7 +22,7 @@ describe("connect at a terminal", { skip, timeout: 60_000 }, () => {
     cleanups.push(() => server.destroy());
     const tmux = new Tmux();
     cleanups.push(() => tmux.kill());
-    await tmux.start(`'${process.execPath}' '${BIN}' connect 127.0.0.1 ${port}; echo "EXIT=$?"; exec sleep 600`, REPO);
+    await tmux.start(`'${process.execPath}' '${BIN}' connect 127.0.0.1 ${port}; echo "EXIT=$?"; exec sleep 600`, { cwd: REPO });
     await tmux.waitFor(/connected to 127\.0\.0\.1:\d+[\s\S]*> $/m, 10_000);
     return { tmux, server };
   }

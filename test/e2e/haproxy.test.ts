@@ -17,9 +17,9 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { collect, connect, freePort } from "../helpers/net.js";
 import { Instance } from "../helpers/instance.js";
-import { haveCommand, skipUnless } from "../helpers/tls.js";
+import { skipUnless } from "../helpers/tools.js";
 
-const skip = skipUnless(haveCommand("haproxy", ["-v"]), "haproxy");
+const skip = skipUnless("haproxy");
 const EXAMPLE = fileURLToPath(new URL("../../../examples/haproxy.cfg", import.meta.url));
 
 /** Asks HAProxy's stats socket for a server's status ("UP", "DOWN", ...). */

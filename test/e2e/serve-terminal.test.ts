@@ -4,12 +4,15 @@
  * afterwards and the terminal is back in its normal mode.
  */
 import * as assert from "node:assert/strict";
-import { afterEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { NameEchoClient } from "../../src/client/client.js";
-import { BIN, portIsFree, REPO } from "../helpers/cli.js";
-import { TmuxPane as Tmux, tmuxSkip } from "../helpers/tmux-pane.js";
+import { BIN, REPO } from "../helpers/cli.js";
+import { portIsFree } from "../helpers/net.js";
+import { Tmux } from "../helpers/tmux.js";
+import { skipUnless } from "../helpers/tools.js";
+import { cleanupsAfterEach } from "../helpers/cleanup.js";
 
-const skip = tmuxSkip();
+const skip = skipUnless("tmux");
 
 /**
  * Runs serve in the pane, then prints its exit status and the terminal
@@ -20,15 +23,12 @@ function serveCommand(extra = ""): string {
 }
 
 describe("serve in a terminal", { skip, timeout: 60_000 }, () => {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   async function startInTmux(): Promise<{ tmux: Tmux; port: number }> {
     const tmux = new Tmux();
     cleanups.push(() => tmux.kill());
-    await tmux.start(serveCommand(), REPO);
+    await tmux.start(serveCommand(), { cwd: REPO });
     const [, port] = await tmux.waitFor(/listening on 127\.0\.0\.1:(\d+) .*press Esc to stop/, 10_000);
     return { tmux, port: Number(port) };
   }
@@ -92,7 +92,7 @@ describe("serve in a terminal", { skip, timeout: 60_000 }, () => {
   it("a second Ctrl-C drops clients that do not leave, at once", async () => {
     const tmux = new Tmux();
     cleanups.push(() => tmux.kill());
-    await tmux.start(serveCommand("--shutdown-timeout 60"), REPO);
+    await tmux.start(serveCommand("--shutdown-timeout 60"), { cwd: REPO });
     const [, portText] = await tmux.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 10_000);
     const port = Number(portText);
     // A client that never answers our FIN keeps a graceful stop waiting.

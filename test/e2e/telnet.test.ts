@@ -10,40 +10,19 @@
  * a missing tool is a failure.
  */
 import * as assert from "node:assert/strict";
-import { execFile, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { after, before, describe, test, type TestContext } from "node:test";
-import { promisify } from "node:util";
+import { after, before, describe, test } from "node:test";
 import { NameEchoServer } from "../../src/index.js";
+import { Tmux } from "../helpers/tmux.js";
+import { requireCommands } from "../helpers/tools.js";
 
-const run = promisify(execFile);
-const TMUX_SOCKET = `name-echo-e2e-telnet-${process.pid}-${randomBytes(4).toString("hex")}`;
-const TMUX_ENV = { ...process.env, TERM: "xterm-256color" };
-
-function installed(program: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${program}`], { stdio: "ignore" }).status === 0;
-}
-const missing = ["telnet", "tmux"].filter((program) => !installed(program));
-
-/** Skips the test when a tool is missing, or fails it under CI. Returns true to go on. */
-function needTools(t: TestContext): boolean {
-  if (missing.length === 0) return true;
-  const reason = `${missing.join(" and ")} not installed`;
-  if (process.env.CI === "true") assert.fail(`${reason} (required under CI=true)`);
-  t.skip(reason);
-  return false;
-}
-
-function tmux(...args: string[]): Promise<{ stdout: string }> {
-  return run("tmux", ["-L", TMUX_SOCKET, "-f", "/dev/null", ...args], { env: TMUX_ENV });
-}
+const tmux = new Tmux({ TERM: "xterm-256color" });
 
 /** One telnet in one tmux session (window size fixed so lines do not wrap). */
 class TelnetPane {
   private constructor(readonly target: string) {}
 
   static async open(name: string, port: number): Promise<TelnetPane> {
-    await tmux("new-session", "-d", "-s", name, "-x", "160", "-y", "50", `telnet 127.0.0.1 ${port}`);
+    await tmux.start(`telnet 127.0.0.1 ${port}`, { session: name, width: 160, height: 50 });
     const pane = new TelnetPane(name);
     await pane.waitFor((screen) => screen.some((row) => row.startsWith("Escape character is")), "telnet to connect");
     return pane;
@@ -51,30 +30,16 @@ class TelnetPane {
 
   /** Keys as tmux names them ("Enter", "BSpace", "C-c", "C-]") or literal text with literal=true. */
   async keys(keys: string[], literal = false): Promise<void> {
-    await tmux("send-keys", "-t", this.target, ...(literal ? ["-l"] : []), ...keys);
+    await tmux.sendKeys(keys, literal, this.target);
   }
 
   type(text: string): Promise<void> {
     return this.keys([text], true);
   }
 
-  /** The screen now, one entry per row, trailing blanks trimmed, empty rows at the end dropped. */
-  async screen(): Promise<string[]> {
-    const { stdout } = await tmux("capture-pane", "-p", "-t", this.target);
-    const rows = stdout.split("\n").map((row) => row.trimEnd());
-    while (rows.length > 0 && rows.at(-1) === "") rows.pop();
-    return rows;
-  }
-
-  /** Polls the screen (bounded) until `ready` holds; the failure shows the screen. */
+  /** Polls the screen (bounded) until `ready` holds for its rows; the failure shows the screen. */
   async waitFor(ready: (screen: string[]) => boolean, what: string, timeoutMs = 5000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const screen = await this.screen();
-      if (ready(screen)) return screen;
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; screen:\n${screen.join("\n")}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    return rows(await tmux.waitUntil((screen) => ready(rows(screen)), what, timeoutMs, this.target));
   }
 
   /** Ctrl-] then `mode character`, and wait until the server's echo is on (typing shows). */
@@ -84,6 +49,13 @@ class TelnetPane {
     await this.type("mode character");
     await this.keys(["Enter"]);
   }
+}
+
+/** The screen, one entry per row, trailing blanks trimmed, empty rows at the end dropped. */
+function rows(screen: string): string[] {
+  const rows = screen.split("\n").map((row) => row.trimEnd());
+  while (rows.length > 0 && rows.at(-1) === "") rows.pop();
+  return rows;
 }
 
 const rowsEqual = (screen: string[], row: string): number => screen.filter((r) => r === row).length;
@@ -101,12 +73,12 @@ describe("the real telnet client", () => {
 
   after(async () => {
     // Kills every telnet we started with it; fails harmlessly if none was started.
-    await tmux("kill-server").catch(() => {});
+    await tmux.kill();
     await server.destroy();
   });
 
   test("line mode: each line gets its reply", { timeout: 20000 }, async (t) => {
-    if (!needTools(t)) return;
+    if (!requireCommands(t, "telnet", "tmux")) return;
     const pane = await open();
     await pane.type("Hello");
     await pane.keys(["Enter"]);
@@ -121,7 +93,7 @@ describe("the real telnet client", () => {
   });
 
   test("character mode: typed text is visible and each Enter gets exactly one reply", { timeout: 20000 }, async (t) => {
-    if (!needTools(t)) return;
+    if (!requireCommands(t, "telnet", "tmux")) return;
     const pane = await open();
     await pane.characterMode();
     // In character mode telnet does not echo: what shows is the server's echo.
@@ -138,7 +110,7 @@ describe("the real telnet client", () => {
   });
 
   test("character mode: Helpx, Backspace twice, lo, Enter shows Hello then exactly one Hello Ali", { timeout: 20000 }, async (t) => {
-    if (!needTools(t)) return;
+    if (!requireCommands(t, "telnet", "tmux")) return;
     const pane = await open();
     await pane.characterMode();
     await pane.type("Helpx");
@@ -154,7 +126,7 @@ describe("the real telnet client", () => {
   });
 
   test("Ctrl-C in line mode does not freeze the session", { timeout: 20000 }, async (t) => {
-    if (!needTools(t)) return;
+    if (!requireCommands(t, "telnet", "tmux")) return;
     const pane = await open();
     // telnet sends IAC IP IAC DO TIMING-MARK and shows nothing until the answer.
     await pane.type("abandoned");
@@ -166,7 +138,7 @@ describe("the real telnet client", () => {
   });
 
   test("Ctrl-C in character mode abandons the line and the next line is answered", { timeout: 20000 }, async (t) => {
-    if (!needTools(t)) return;
+    if (!requireCommands(t, "telnet", "tmux")) return;
     const pane = await open();
     await pane.characterMode();
     await pane.type("zz");
@@ -180,7 +152,7 @@ describe("the real telnet client", () => {
   });
 
   test("back to line mode: telnet echoes, the server does not (no doubled text)", { timeout: 20000 }, async (t) => {
-    if (!needTools(t)) return;
+    if (!requireCommands(t, "telnet", "tmux")) return;
     const pane = await open();
     await pane.characterMode();
     await pane.type("c");

@@ -5,36 +5,36 @@
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { startServerProcess, type RunningServer } from "../helpers/cli.js";
+import { startServe, type RunningServe } from "../helpers/cli.js";
 import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
 
 const tmux = new Tmux();
-let server: RunningServer | undefined;
+let server: RunningServe | undefined;
 
 after(async () => {
-  tmux.kill();
+  await tmux.kill();
   await server?.stop();
 });
 
 test("three telnet clients at once each see only their own replies", { timeout: 60_000 }, async (t) => {
   if (!requireCommands(t, "telnet", "tmux")) return;
-  server = await startServerProcess();
+  server = await startServe();
   const windows = ["first", "second", "third"];
-  for (const window of windows) tmux.start(window, `telnet 127.0.0.1 ${server.port}`);
-  for (const window of windows) await tmux.waitForText(window, "Escape character is");
+  for (const window of windows) await tmux.start(`telnet 127.0.0.1 ${server.port}`, { session: window, remainOnExit: true });
+  for (const window of windows) await tmux.waitUntil((s) => s.includes("Escape character is"), "telnet to connect", 10_000, window);
 
   // Interleave: every window types a line before any waits for its reply.
   for (const round of [1, 2]) {
     for (const window of windows) {
-      tmux.type(window, `Hello from ${window} ${round}`);
-      tmux.press(window, "Enter");
+      await tmux.sendKeys([`Hello from ${window} ${round}`], true, window);
+      await tmux.sendKeys(["Enter"], false, window);
     }
-    for (const window of windows) await tmux.waitForText(window, `Hello from ${window} ${round} Ali`);
+    for (const window of windows) await tmux.waitUntil((s) => s.includes(`Hello from ${window} ${round} Ali`), "the reply", 10_000, window);
   }
 
   for (const window of windows) {
-    const screen = tmux.screen(window);
+    const screen = await tmux.capture(window);
     const replies = screen.split("\n").filter((line) => / Ali\s*$/.test(line));
     assert.deepEqual(
       replies.map((line) => line.trimEnd()),
@@ -45,13 +45,13 @@ test("three telnet clients at once each see only their own replies", { timeout: 
 
   // Telnet's own "quit" closes each session; the server sees three disconnects.
   for (const window of windows) {
-    tmux.press(window, "C-]");
-    await tmux.waitForText(window, "telnet>");
-    tmux.type(window, "quit");
-    tmux.press(window, "Enter");
+    await tmux.sendKeys(["C-]"], false, window);
+    await tmux.waitUntil((s) => s.includes("telnet>"), "the telnet> prompt", 10_000, window);
+    await tmux.sendKeys(["quit"], true, window);
+    await tmux.sendKeys(["Enter"], false, window);
   }
   for (const window of windows) {
-    await tmux.waitForScreen(window, () => tmux.paneStatus(window).dead, "telnet to exit");
+    await tmux.waitUntil(async () => (await tmux.paneStatus(window)).dead, "telnet to exit", 10_000, window);
   }
   assert.equal(await server.stop(), 0, "the server stops cleanly on SIGTERM");
 });

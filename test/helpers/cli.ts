@@ -5,50 +5,27 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { once } from "node:events";
-import * as net from "node:net";
 import { fileURLToPath } from "node:url";
 
 /** The repository's bin/name-echo (tests run from dist/test/…). */
 export const BIN = fileURLToPath(new URL("../../../bin/name-echo", import.meta.url));
 
-export interface RunningServer {
-  child: ChildProcess;
-  port: number;
-  output: () => string;
-  /** Sends SIGTERM (if still running) and resolves with the exit code. */
-  stop: () => Promise<number | null>;
+/** What `serve` prints once it listens; group 1 is the port. */
+export const LISTENING = /listening on \S+:(\d+)/;
+
+/**
+ * The one way tests launch `name-echo ARGS…` as a child process: on this
+ * Node (process.execPath, so scripts/test-on-node.sh tests the Node under
+ * test), optionally under `ulimit -n fdLimit` (through sh).
+ */
+export function spawnCli(args: string[], options: SpawnOptions & { fdLimit?: number } = {}): ChildProcess {
+  const { fdLimit, ...spawnOptions } = options;
+  const argv = [BIN, ...args];
+  return fdLimit === undefined
+    ? spawn(process.execPath, argv, spawnOptions)
+    : spawn("sh", ["-c", `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, ...argv], spawnOptions);
 }
 
-/** Starts `name-echo serve --port 0 …` and resolves once it says where it listens. */
-export function startServerProcess(args: string[] = [], ms = 10_000): Promise<RunningServer> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const stop = async (): Promise<number | null> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    return exited;
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`the server did not start in ${ms} ms; it printed:\n${output}`));
-    }, ms);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /listening on \S+:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(match[1]), output: () => output, stop });
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code} before listening; it printed:\n${output}`));
-    });
-  });
-}
 export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 
 export interface Finished {
@@ -68,8 +45,9 @@ export interface Running {
   kill(): void;
 }
 
+/** Runs `name-echo ARGS…`, collecting stdout and stderr; `input` is written to its stdin. */
 export function runCli(args: string[], options: SpawnOptions & { input?: string | Buffer } = {}): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["pipe", "pipe", "pipe"], ...options });
+  const child = spawnCli(args, { stdio: ["pipe", "pipe", "pipe"], ...options });
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (text: string) => (stdout += text));
@@ -104,39 +82,24 @@ export async function waitForOutput(read: () => string, pattern: RegExp, timeout
   }
 }
 
+export interface RunningServe extends Running {
+  port: number;
+  /** Sends SIGTERM (if still running) and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
 /** Starts `name-echo serve --port 0 ...` and resolves once it listens, with its port. */
-export async function startServe(extra: string[] = [], options: SpawnOptions = {}): Promise<Running & { port: number }> {
+export async function startServe(extra: string[] = [], options: SpawnOptions = {}): Promise<RunningServe> {
   const running = runCli(["serve", "--port", "0", ...extra], options);
   try {
-    const match = await waitForOutput(running.stdout, /listening on 127\.0\.0\.1:(\d+)/, 10_000, running.child);
-    return { ...running, port: Number(match[1]) };
+    const match = await waitForOutput(running.stdout, LISTENING, 10_000, running.child);
+    const stop = async (): Promise<number | null> => {
+      if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill("SIGTERM");
+      return (await running.finished).code;
+    };
+    return { ...running, port: Number(match[1]), stop };
   } catch (error) {
     running.kill();
     throw error;
   }
-}
-
-/** Whether nothing listens on 127.0.0.1:port: we can bind it ourselves (and let it go again). */
-export async function portIsFree(port: number): Promise<boolean> {
-  const probe = net.createServer();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      probe.once("error", reject);
-      probe.listen({ host: "127.0.0.1", port, exclusive: true }, resolve);
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    if (probe.listening) await new Promise<void>((resolve) => probe.close(() => resolve()));
-  }
-}
-
-/** A port on 127.0.0.1 that nothing listens on right now (bound on port 0, then released). */
-export async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen({ host: "127.0.0.1", port: 0 }, resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }

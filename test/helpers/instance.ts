@@ -1,9 +1,7 @@
 /** A real `name-echo serve` process, its JSON log lines collected for assertions. */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { fileURLToPath } from "node:url";
-
-const BIN = fileURLToPath(new URL("../../../bin/name-echo", import.meta.url));
+import { LISTENING, spawnCli } from "./cli.js";
 
 export interface LogRecord {
   level: string;
@@ -21,8 +19,7 @@ export class Instance {
   private readonly waiters = new Set<() => void>();
 
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    // process.execPath: under scripts/test-on-node.sh the suite runs the server on the Node under test.
-    this.child = spawn(process.execPath, [BIN, "serve", "--log-format", "json", ...args], {
+    this.child = spawnCli(["serve", "--log-format", "json", ...args], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...env },
     });
@@ -76,7 +73,7 @@ export class Instance {
   }
 
   async listening(): Promise<number> {
-    const match = await this.waitFor("'listening on'", () => /listening on \S+:(\d+)/.exec(this.stdout) ?? undefined);
+    const match = await this.waitFor("'listening on'", () => LISTENING.exec(this.stdout) ?? undefined);
     return Number(match[1]);
   }
 

@@ -79,7 +79,7 @@ export class RawClient {
   }
 }
 
-/** A port nobody listens on right now (bound and released). */
+/** A port on 127.0.0.1 that nobody listens on right now (bound on port 0, then released). */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
   server.listen(0, "127.0.0.1");
@@ -89,7 +89,36 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A connected plain socket (for PROXY/TLS tests that write raw bytes first). */
+/** Whether nothing listens on 127.0.0.1:port: we can bind it ourselves (and let it go again). */
+export async function portIsFree(port: number): Promise<boolean> {
+  const probe = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once("error", reject);
+      probe.listen({ host: "127.0.0.1", port, exclusive: true }, resolve);
+    });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (probe.listening) await new Promise<void>((resolve) => probe.close(() => resolve()));
+  }
+}
+
+/**
+ * A raw client on 127.0.0.1:port with allowHalfOpen, so it does not answer
+ * the server's FIN by itself; errors are ignored and it is destroyed by the
+ * cleanup it pushes onto `cleanups`.
+ */
+export async function connectHalfOpen(port: number, cleanups: Array<() => unknown>): Promise<net.Socket> {
+  const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+  socket.on("error", () => {});
+  cleanups.push(() => void socket.destroy());
+  await once(socket, "connect");
+  return socket;
+}
+
+/** A connected plain socket to host:port (for tests that write raw bytes); rejects on error. */
 export function connect(port: number, host = "127.0.0.1"): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host });

@@ -13,15 +13,6 @@ export interface TestCertificate {
   remove(): void;
 }
 
-export function haveCommand(command: string, args = ["version"]): boolean {
-  try {
-    execFileSync(command, args, { stdio: "ignore", timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function makeCertificate(): TestCertificate {
   const dir = mkdtempSync(join(tmpdir(), "name-echo-tls-"));
   const certPath = join(dir, "cert.pem");
@@ -40,11 +31,4 @@ export function makeCertificate(): TestCertificate {
     key: readFileSync(keyPath),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
-}
-
-/** Skip with the reason when a tool is missing, but fail under CI=true, where .ci/run installs it. */
-export function skipUnless(available: boolean, tool: string): string | false {
-  if (available) return false;
-  if (process.env.CI === "true") throw new Error(`${tool} is required under CI=true (.ci/run installs it)`);
-  return `${tool} is not installed (apt-get install ${tool})`;
 }

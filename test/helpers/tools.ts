@@ -1,20 +1,33 @@
-/** Tests that need an outside program: skip with the reason on a developer's machine, fail under CI=true. */
+/**
+ * Tests that need an outside program (openssl, haproxy, telnet, tmux): skip
+ * with the reason on a developer's machine, fail under CI=true, where
+ * .ci/run installs them. The one place that decides this.
+ */
 import { spawnSync } from "node:child_process";
 import type { TestContext } from "node:test";
 
+/** Whether `command` is on the PATH. */
 export function hasCommand(command: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
 }
 
 /**
- * Returns true when every command is available. Otherwise skips the test with
- * the reason, or, when CI=true, fails it: CI must never pass by skipping.
+ * The `skip` option for a test or suite that needs `commands`: false when
+ * all are there, otherwise the reason; under CI=true a missing command
+ * throws instead, since CI must never pass by skipping.
  */
-export function requireCommands(t: TestContext, ...commands: string[]): boolean {
+export function skipUnless(...commands: string[]): string | false {
   const missing = commands.filter((command) => !hasCommand(command));
-  if (missing.length === 0) return true;
+  if (missing.length === 0) return false;
   const reason = `needs ${missing.join(", ")} (on Debian: apt-get install ${missing.join(" ")})`;
   if (process.env.CI === "true") throw new Error(`${reason}: missing under CI=true`);
-  t.skip(reason);
+  return reason;
+}
+
+/** Inside a running test: true when every command is there; otherwise skips the test (or fails it under CI=true). */
+export function requireCommands(t: TestContext, ...commands: string[]): boolean {
+  const skip = skipUnless(...commands);
+  if (skip === false) return true;
+  t.skip(skip);
   return false;
 }

@@ -4,30 +4,18 @@
  */
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
-import { afterEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
-import { portIsFree } from "../helpers/cli.js";
+import { connectHalfOpen, portIsFree } from "../helpers/net.js";
+import { cleanupsAfterEach } from "../helpers/cleanup.js";
+import { startServer as startNameEchoServer } from "../helpers/server.js";
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
-async function startServer(options: NameEchoServerOptions = {}): Promise<NameEchoServer> {
-  const server = new NameEchoServer({ port: 0, ...options });
-  await server.listen();
-  cleanups.push(() => server.destroy());
-  return server;
-}
+const startServer = (options: NameEchoServerOptions = {}): Promise<NameEchoServer> => startNameEchoServer(cleanups, options);
 
 /** A raw client; allowHalfOpen so it does not answer the server's FIN by itself. */
-async function rawClient(port: number): Promise<net.Socket> {
-  const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
-  socket.on("error", () => {});
-  cleanups.push(() => void socket.destroy());
-  await new Promise((resolve) => socket.once("connect", resolve));
-  return socket;
-}
+const rawClient = (port: number): Promise<net.Socket> => connectHalfOpen(port, cleanups);
 
 /** Everything the socket receives until the server's FIN. */
 function readAll(socket: net.Socket): Promise<string> {

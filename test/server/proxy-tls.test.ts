@@ -8,7 +8,8 @@ import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/ser
 import type { TcpConnection } from "../../src/server/connection.js";
 import { encodeProxyV1, encodeProxyV2 } from "../../src/protocol/proxy-protocol.js";
 import { closed, collect, connect } from "../helpers/net.js";
-import { haveCommand, makeCertificate, skipUnless, type TestCertificate } from "../helpers/tls.js";
+import { makeCertificate, type TestCertificate } from "../helpers/tls.js";
+import { skipUnless } from "../helpers/tools.js";
 
 async function withServer(options: NameEchoServerOptions, body: (server: NameEchoServer, port: number) => Promise<void>): Promise<void> {
   const server = new NameEchoServer({ port: 0, ...options });
@@ -140,7 +141,7 @@ describe("--proxy-protocol", { timeout: 30_000 }, () => {
 
 describe("TLS", { timeout: 60_000 }, () => {
   let certificate: TestCertificate | undefined;
-  const skip = skipUnless(haveCommand("openssl"), "openssl");
+  const skip = skipUnless("openssl");
   before(() => {
     if (!skip) certificate = makeCertificate();
   });

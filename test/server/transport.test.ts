@@ -3,10 +3,11 @@ import { after, before, describe, it } from "node:test";
 import { NameEchoServer } from "../../src/server/server.js";
 import { openSocket } from "../../src/transport.js";
 import { collect, freePort } from "../helpers/net.js";
-import { haveCommand, makeCertificate, skipUnless, type TestCertificate } from "../helpers/tls.js";
+import { makeCertificate, type TestCertificate } from "../helpers/tls.js";
+import { skipUnless } from "../helpers/tools.js";
 
 describe("openSocket (client side of --tls)", { timeout: 30_000 }, () => {
-  const skip = skipUnless(haveCommand("openssl"), "openssl");
+  const skip = skipUnless("openssl");
   let certificate: TestCertificate | undefined;
   let tlsServer: NameEchoServer | undefined;
   let plainServer: NameEchoServer | undefined;
