@@ -171,6 +171,9 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (this.stateValue === "closing" || this.stateValue === "closed") return;
     const wasEnding = this.stateValue === "ending";
     this.stateValue = "closing";
+    // Our goodbye is activity: the client gets a whole idle period from here
+    // to close its side, as the write used to refresh socket.setTimeout.
+    this.touched = true;
     if (wasEnding) return; // our FIN is already on its way
     if (this.socket.writable) this.socket.end(notice);
     // Read on: the FIN that lets the socket close must not sit behind paused input.

@@ -233,6 +233,23 @@ describe("NameEchoServer on real sockets", { timeout: 60_000 }, () => {
     assert.ok(elapsed >= 350 && elapsed < 2000, `closed after ${elapsed} ms`);
   });
 
+  test("a client told to go by close() gets a whole idle period to close its side", async () => {
+    const { server, port } = await start({ idleTimeout: 0.4, shutdownTimeout: 10 });
+    const accepted = once(server, "connection");
+    const client = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    client.on("error", () => {});
+    await accepted;
+    // Quiet for most of an idle period before the server is stopped.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    const closed = server.close();
+    await once(server, "disconnect");
+    const elapsed = Date.now() - started;
+    client.destroy();
+    await closed;
+    assert.ok(elapsed >= 350, `dropped ${elapsed} ms after close(), before a whole idle period`);
+  });
+
   test("activity keeps an idle timeout from firing", async () => {
     const { port } = await start({ idleTimeout: 0.3 });
     const client = await connect(port);
