@@ -209,7 +209,6 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.touched = true;
     if (this.stateValue !== "open") return;
     this.bytesIn += chunk.length;
-    this.batch.expectRepliesTo(chunk.length);
     this.input.receive(chunk);
     this.flush();
   }
