@@ -256,7 +256,13 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** @internal no traffic for idleTimeoutSeconds */
   idle(): void {
-    if (this.stateValue === "open") {
+    if (this.stateValue === "open" && this.pausedForBackpressure) {
+      // Not one reply taken for a whole idle period: a notice queued behind
+      // its unread replies would never be read, and waiting another period
+      // keeps megabytes parked in kernel socket buffers. Drop it now.
+      this.emit("idle");
+      this.socket.destroy();
+    } else if (this.stateValue === "open") {
       this.emit("idle");
       this.shutdown(idleNotice(this.limits.idleTimeoutSeconds));
     } else {

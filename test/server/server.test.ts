@@ -154,6 +154,28 @@ describe("NameEchoServer on real sockets", { timeout: 60_000 }, () => {
     assert.equal(stuckConnection.isPausedForBackpressure, true, "still paused while the other client was served");
   });
 
+  test("a paused client that takes nothing for a whole idle period is dropped without waiting another", async () => {
+    const { server, port } = await start({ maxUnsentBytes: 64 * 1024, idleTimeout: 1 });
+    const accepted = once(server, "connection") as Promise<[TcpConnection]>;
+    const stuck = await connect(port, { read: false });
+    const [stuckConnection] = await accepted;
+    const closed = once(stuckConnection, "close");
+    const paused = once(stuckConnection, "paused");
+    let isPaused = false;
+    void paused.then(() => (isPaused = true));
+    const burst = Buffer.alloc(1_000_000, "y\n");
+    for (let i = 0; i < 200 && !isPaused; i++) {
+      if (!stuck.socket.write(burst)) await Promise.race([once(stuck.socket, "drain"), paused]);
+    }
+    assert.equal(isPaused, true);
+    const pausedAt = Date.now();
+    await closed;
+    const after = (Date.now() - pausedAt) / 1000;
+    // One idle period (plus a sweep interval), not two.
+    assert.ok(after < 1.9, `dropped ${after.toFixed(2)} s after the pause`);
+    assert.equal(server.connections.size, 0);
+  });
+
   test("a 'connection' event carries a TcpConnection with both endpoints", async () => {
     const { server, port } = await start();
     const accepted = once(server, "connection") as Promise<[TcpConnection]>;
