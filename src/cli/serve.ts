@@ -47,20 +47,33 @@ const SERVE_OPTIONS: OptionSpec = {
   help: { type: "boolean", short: "h" },
 };
 
+/**
+ * Library option ↔ command-line flag: one table behind reading the flags,
+ * naming the flag in an error message, and naming the NAME_ECHO_* variable
+ * when a value from the environment is refused.
+ */
+const FLAG_OF_OPTION: ReadonlyArray<[option: keyof NameEchoServerOptions, flag: string]> = [
+  ["host", "host"],
+  ["port", "port"],
+  ["name", "name"],
+  ["maxLineLength", "max-line-length"],
+  ["maxConnections", "max-connections"],
+  ["idleTimeout", "idle-timeout"],
+  ["shutdownTimeout", "shutdown-timeout"],
+  ["maxUnsentBytes", "max-unsent-bytes"],
+];
+
+/** Server option → flag, to name the right variable when an environment value is refused. */
+const OPTION_FLAGS: Record<string, string> = {
+  ...Object.fromEntries(FLAG_OF_OPTION),
+  // Read by serve-ops.ts, with the other operations flags.
+  handshakeTimeout: "handshake-timeout",
+};
+
 /** The server options given on the command line; validation is the library's. */
 export function serverOptionsFromArgs(values: Record<string, string | boolean | undefined>): NameEchoServerOptions {
   const options: Record<string, unknown> = {};
-  const map: Array<[flag: string, option: keyof NameEchoServerOptions]> = [
-    ["host", "host"],
-    ["port", "port"],
-    ["name", "name"],
-    ["max-line-length", "maxLineLength"],
-    ["max-connections", "maxConnections"],
-    ["idle-timeout", "idleTimeout"],
-    ["shutdown-timeout", "shutdownTimeout"],
-    ["max-unsent-bytes", "maxUnsentBytes"],
-  ];
-  for (const [flag, option] of map) {
+  for (const [option, flag] of FLAG_OF_OPTION) {
     if (values[flag] !== undefined) options[option] = values[flag];
   }
   return options as NameEchoServerOptions;
@@ -68,17 +81,10 @@ export function serverOptionsFromArgs(values: Record<string, string | boolean | 
 
 /** Option names in the library's messages, spelled as the flags a CLI user types. */
 export function flagSpelling(message: string): string {
-  return message
-    .replace(/^port\b/, "--port")
-    .replace(/^host\b/, "--host")
-    .replace(/^name\b/, "--name")
-    .replace(/^maxLineLength\b/, "--max-line-length")
-    .replace(/^maxConnections\b/, "--max-connections")
-    .replace(/^idleTimeout\b/, "--idle-timeout")
-    .replace(/^shutdownTimeout\b/, "--shutdown-timeout")
-    .replace(/^maxUnsentBytes\b/, "--max-unsent-bytes")
-    .replace(/^handshakeTimeout\b/, "--handshake-timeout")
-    .replace(/^tls\b/, "--tls-cert/--tls-key");
+  for (const [option, flag] of Object.entries(OPTION_FLAGS)) {
+    if (new RegExp(`^${option}\\b`).test(message)) return message.replace(option, `--${flag}`);
+  }
+  return message.replace(/^tls\b/, "--tls-cert/--tls-key");
 }
 
 export async function serve(argv: string[]): Promise<number> {
@@ -224,18 +230,6 @@ function watchStopKeys(stop: (why: string) => void): StopWatching {
   });
 }
 
-/** Server option → flag, to name the right variable when an environment value is refused. */
-const OPTION_FLAGS: Record<string, string> = {
-  port: "port",
-  host: "host",
-  name: "name",
-  maxLineLength: "max-line-length",
-  maxConnections: "max-connections",
-  idleTimeout: "idle-timeout",
-  shutdownTimeout: "shutdown-timeout",
-  maxUnsentBytes: "max-unsent-bytes",
-  handshakeTimeout: "handshake-timeout",
-};
 
 /** Logs what the server reports; returns a function that writes any pending flood summaries (at stop). */
 function watchServer(server: NameEchoServer, log: Logger): () => void {
