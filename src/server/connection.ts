@@ -172,7 +172,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     const wasEnding = this.stateValue === "ending";
     this.stateValue = "closing";
     // Our goodbye is activity: the client gets a whole idle period from here
-    // to close its side, as the write used to refresh socket.setTimeout.
+    // to close its side, as after any other write.
     this.touched = true;
     if (wasEnding) return; // our FIN is already on its way
     if (this.socket.writable) this.socket.end(notice);
