@@ -22,54 +22,104 @@ export type NameEchoErrorCode =
   | "ERR_SERVER_ERROR"
   | "ERR_OUT_OF_FILE_DESCRIPTORS";
 
+export interface NameEchoErrorOptions {
+  cause?: unknown;
+  /** See NameEchoError.option. */
+  option?: string;
+  /** See NameEchoError.problem. */
+  problem?: string;
+}
+
 export class NameEchoError extends Error {
   readonly code: NameEchoErrorCode;
+  /**
+   * The library option the error is about ("maxLineLength"): set on every
+   * ERR_INVALID_OPTION, and on the listen() errors that another host or port
+   * would fix. A program (the CLI among them) can name it its own way.
+   */
+  readonly option: string | undefined;
+  /**
+   * What is wrong with `option`, in words that name no option
+   * ("must be a whole number from 1 to 1073741824, not 0"): the message is
+   * the option's name followed by this.
+   */
+  readonly problem: string | undefined;
 
-  constructor(code: NameEchoErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: NameEchoErrorCode, message: string, options: NameEchoErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "NameEchoError";
     this.code = code;
+    this.option = options.option;
+    this.problem = options.problem;
   }
 }
 
-/** A bad option value (library) or command-line argument (CLI). */
-export function invalidOption(message: string): NameEchoError {
-  return new NameEchoError("ERR_INVALID_OPTION", message);
+/** An error about one option: "<option> <problem>", with both kept apart for whoever names the option differently. */
+export function optionError(code: NameEchoErrorCode, option: string, problem: string, cause?: unknown): NameEchoError {
+  return new NameEchoError(code, `${option} ${problem}`, { option, problem, cause });
+}
+
+/** A bad option value (library) or command-line value (CLI); `problem` names no option. */
+export function invalidOption(option: string, problem: string): NameEchoError {
+  return optionError("ERR_INVALID_OPTION", option, problem);
 }
 
 /**
- * Turns the system errors of listen() into one line an operator can act on.
- * Anything unexpected is returned unchanged, so real bugs keep their stack.
+ * Turns the system errors of listen() into one line an operator can act on,
+ * about the option that would fix it. Anything unexpected is returned
+ * unchanged, so real bugs keep their stack.
  */
 export function explainListenError(error: unknown, host: string, port: number): unknown {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   switch (code) {
     case "EADDRINUSE":
-      return new NameEchoError(
+      return optionError(
         "ERR_ADDRESS_IN_USE",
-        `port ${port} is already in use on ${host}: stop the other server or choose another port with --port (0 picks a free one)`,
-        { cause: error },
+        "port",
+        `${port} is already in use on ${host}: stop the other server or choose another port (0 picks a free one)`,
+        error,
       );
     case "EADDRNOTAVAIL":
     case "ENOTFOUND":
     case "EAI_AGAIN":
-      return new NameEchoError(
+      return optionError(
         "ERR_ADDRESS_NOT_AVAILABLE",
-        `cannot listen on ${where}: ${host} is not an address of this machine; use --host 127.0.0.1, 0.0.0.0 or ::`,
-        { cause: error },
+        "host",
+        `${host} is not an address of this machine, so nothing can listen on ${where}; use 127.0.0.1, 0.0.0.0 or ::`,
+        error,
       );
     case "EACCES":
     case "EPERM":
-      return new NameEchoError(
+      return optionError(
         "ERR_PERMISSION_DENIED",
-        `not allowed to listen on ${where}: ports below 1024 need privileges; choose a port from 1024 to 65535 with --port`,
-        { cause: error },
+        "port",
+        `${port} needs privileges to listen on (ports below 1024 do); choose one from 1024 to 65535`,
+        error,
       );
+    case "EINVAL":
+    case "EAI_NONAME":
+      // getaddrinfo refusing the name outright: only a host the validator let through gets here.
+      return optionError("ERR_INVALID_OPTION", "host", `${JSON.stringify(host)} cannot be looked up (${code}); use an IP address or a host name`, error);
     default:
       return error;
   }
 }
+
+/**
+ * What each system error of a connection means, in words, with the code it
+ * becomes: one table, so a refused connection reads the same from the
+ * library, `name-echo connect` and a TLS connect.
+ */
+const CONNECT_ERRORS: Readonly<Record<string, readonly [NameEchoErrorCode, string]>> = {
+  ECONNREFUSED: ["ERR_CONNECTION_REFUSED", "connection refused; is a server running there?"],
+  ETIMEDOUT: ["ERR_TIMEOUT", "timed out; check the host and port, and any firewall"],
+  ENOTFOUND: ["ERR_ADDRESS_NOT_AVAILABLE", "unknown host; check the host name or address"],
+  EAI_AGAIN: ["ERR_ADDRESS_NOT_AVAILABLE", "unknown host; check the host name or address"],
+  EHOSTUNREACH: ["ERR_ADDRESS_NOT_AVAILABLE", "host unreachable; check the host name or address"],
+  ENETUNREACH: ["ERR_ADDRESS_NOT_AVAILABLE", "host unreachable; check the host name or address"],
+  EADDRNOTAVAIL: ["ERR_ADDRESS_NOT_AVAILABLE", "host unreachable; check the host name or address"],
+};
 
 /**
  * Turns the system errors of a client's connect() or of a broken connection
@@ -79,31 +129,10 @@ export function explainListenError(error: unknown, host: string, port: number): 
 export function explainClientError(error: unknown, where: string): unknown {
   if (error instanceof NameEchoError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  switch (code) {
-    case "ECONNREFUSED":
-      return new NameEchoError(
-        "ERR_CONNECTION_REFUSED",
-        `cannot connect to ${where}: connection refused; is a server running there? (start one with 'name-echo serve')`,
-        { cause: error },
-      );
-    case "ECONNRESET":
-    case "EPIPE":
-      return new NameEchoError("ERR_CONNECTION_RESET", `the connection to ${where} was reset by the server`, { cause: error });
-    case "ETIMEDOUT":
-      return new NameEchoError("ERR_TIMEOUT", `cannot connect to ${where}: timed out; check the host and port, and any firewall`, {
-        cause: error,
-      });
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-    case "EADDRNOTAVAIL":
-      return new NameEchoError(
-        "ERR_ADDRESS_NOT_AVAILABLE",
-        `cannot connect to ${where}: ${code === "ENOTFOUND" || code === "EAI_AGAIN" ? "unknown host" : "host unreachable"}; check the host name or address`,
-        { cause: error },
-      );
-    default:
-      return error;
+  if (code === "ECONNRESET" || code === "EPIPE") {
+    return new NameEchoError("ERR_CONNECTION_RESET", `the connection to ${where} was reset by the server`, { cause: error });
   }
+  const known = code === undefined ? undefined : CONNECT_ERRORS[code];
+  if (known === undefined) return error;
+  return new NameEchoError(known[0], `cannot connect to ${where}: ${known[1]}`, { cause: error });
 }

@@ -6,7 +6,7 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { NameEchoError } from "./errors.js";
+import { explainClientError, NameEchoError } from "./errors.js";
 
 export interface TransportOptions {
   /**
@@ -46,16 +46,12 @@ export function openSocket(host: string, port: number, options: TransportOptions
   });
 }
 
+/** TLS failures here; the system errors of any connect are put into words by explainClientError, the same for TCP and TLS. */
 function explainConnectError(error: NodeJS.ErrnoException, where: string, usingTls: boolean): Error {
   switch (error.code) {
-    case "ECONNREFUSED":
-      return new NameEchoError("ERR_CONNECTION_REFUSED", `nothing is listening on ${where}: is the server running?`, { cause: error });
     case "ECONNRESET":
-      return new NameEchoError(
-        usingTls ? "ERR_TLS" : "ERR_CONNECTION_RESET",
-        usingTls ? `${where} closed the connection during the TLS handshake: is it serving TLS (--tls-cert)?` : `${where} reset the connection`,
-        { cause: error },
-      );
+      if (!usingTls) return explainClientError(error, where) as Error;
+      return new NameEchoError("ERR_TLS", `${where} closed the connection during the TLS handshake: is it serving TLS?`, { cause: error });
     case "DEPTH_ZERO_SELF_SIGNED_CERT":
     case "SELF_SIGNED_CERT_IN_CHAIN":
     case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
@@ -69,8 +65,8 @@ function explainConnectError(error: NodeJS.ErrnoException, where: string, usingT
       );
     default:
       if (usingTls && (error.code?.startsWith("ERR_SSL") || error.code?.startsWith("ERR_TLS") || /SSL|TLS/.test(error.message))) {
-        return new NameEchoError("ERR_TLS", `TLS with ${where} failed: ${error.message}; is it serving TLS (--tls-cert)?`, { cause: error });
+        return new NameEchoError("ERR_TLS", `TLS with ${where} failed: ${error.message}; is it serving TLS?`, { cause: error });
       }
-      return error;
+      return explainClientError(error, where) as Error;
   }
 }

@@ -8,7 +8,8 @@
  * with the variable's name, so the operator knows where to look.
  */
 import { NameEchoError } from "../errors.js";
-import type { OptionSpec, ParsedArgs } from "./args.js";
+import { BOOLEAN_RULE } from "../options.js";
+import { usageError, type OptionSpec, type ParsedArgs } from "./args.js";
 
 export const ENV_PREFIX = "NAME_ECHO_";
 
@@ -23,6 +24,13 @@ export interface Configured {
   values: ParsedArgs["values"];
   /** flag → the variable it came from, for error messages. */
   fromEnvironment: Map<string, string>;
+  /** A flag as the user gave it, for error messages: "--port", or "NAME_ECHO_PORT" when the value came from there. */
+  spell: (flag: string) => string;
+}
+
+/** "--port", or the NAME_ECHO_* variable the flag's value came from. */
+export function flagSpeller(fromEnvironment: ReadonlyMap<string, string> = new Map()): (flag: string) => string {
+  return (flag) => fromEnvironment.get(flag) ?? `--${flag}`;
 }
 
 export function applyEnvironment(
@@ -41,14 +49,15 @@ export function applyEnvironment(
     merged[flag] = spec.type === "boolean" ? parseBoolean(name, raw) : raw;
     fromEnvironment.set(flag, name);
   }
-  return { values: merged, fromEnvironment };
+  return { values: merged, fromEnvironment, spell: flagSpeller(fromEnvironment) };
 }
 
 function parseBoolean(name: string, raw: string): boolean {
-  const value = raw.trim().toLowerCase();
-  if (["1", "true", "yes", "on"].includes(value)) return true;
-  if (["0", "false", "no", "off"].includes(value)) return false;
-  throw new NameEchoError("ERR_USAGE", `${name} must be 1, true, yes or on (or 0, false, no, off), not ${JSON.stringify(raw)}`);
+  try {
+    return BOOLEAN_RULE.fromText(raw, name);
+  } catch (error) {
+    throw usageError((error as Error).message);
+  }
 }
 
 /** The "Environment" section of a command's --help. */
@@ -59,14 +68,20 @@ export function environmentHelp(options: OptionSpec): string {
   return `\nEnvironment (a flag on the command line wins):\n${lines.join("\n")}\n`;
 }
 
-/** Adds "(from NAME_ECHO_X)" to an option error whose value came from the environment. */
-export function attributeToEnvironment(error: unknown, fromEnvironment: Map<string, string>, optionToFlag: Record<string, string>): unknown {
-  if (!(error instanceof NameEchoError) || error.code !== "ERR_INVALID_OPTION") return error;
-  for (const [option, flag] of Object.entries(optionToFlag)) {
-    const variable = fromEnvironment.get(flag);
-    if (variable && new RegExp(`^${option}\\b`).test(error.message)) {
-      return new NameEchoError(error.code, `${error.message} (set by ${variable})`, { cause: error });
-    }
-  }
-  return error;
+/**
+ * A library error about an option, retold with what the user typed in the
+ * option's place: the flag, or the NAME_ECHO_* variable its value came from
+ * ("maxLineLength must be …" → "--max-line-length must be …"). `flagOfOption`
+ * maps library options to flags; an option set by two flags (tls) names both.
+ */
+export function inCommandLineTerms(
+  error: unknown,
+  flagOfOption: Readonly<Record<string, string | readonly string[]>>,
+  spell: (flag: string) => string,
+): unknown {
+  if (!(error instanceof NameEchoError) || error.option === undefined || error.problem === undefined) return error;
+  const flags = flagOfOption[error.option];
+  if (flags === undefined) return error;
+  const name = typeof flags === "string" ? spell(flags) : flags.map(spell).join("/");
+  return new NameEchoError(error.code, `${name} ${error.problem}`, { cause: error, option: error.option, problem: error.problem });
 }

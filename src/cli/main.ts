@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { NameEchoError } from "../errors.js";
 import { usageError } from "./args.js";
 import { connect } from "./connect.js";
-import { flagSpelling, serve } from "./serve.js";
+import { serve } from "./serve.js";
 
 export const MAIN_HELP = `Usage: name-echo <command> [options]
 
@@ -64,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
 export function reportError(error: unknown): number {
   if (error instanceof NameEchoError) {
     // One line, always: the operator reads it, scripts grep it.
-    process.stderr.write(`name-echo: ${flagSpelling(error.message).replace(/\s*\n\s*/g, " ")}\n`);
+    process.stderr.write(`name-echo: ${error.message.replace(/\s*\n\s*/g, " ")}\n`);
     return error.code === "ERR_USAGE" || error.code === "ERR_INVALID_OPTION" ? 2 : 1;
   }
   process.stderr.write(`name-echo: internal error, please report it: ${error instanceof Error ? error.stack : String(error)}\n`);

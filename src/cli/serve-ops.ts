@@ -3,12 +3,13 @@
  * protocol, TLS), kept out of serve.ts so that file stays about running and
  * stopping the server.
  */
-import { readFileSync } from "node:fs";
-import { DEFAULTS, validateHost, validatePort } from "../options.js";
-import { invalidOption } from "../errors.js";
+import { DEFAULTS, HOST_RULE, PORT_RULE } from "../options.js";
 import type { NameEchoServer, NameEchoServerOptions } from "../server/server.js";
+import { SERVER_OPTION_RULES } from "../server/server-options.js";
 import type { OptionSpec, ParsedArgs } from "./args.js";
 import { usageError } from "./args.js";
+import { flagSpeller } from "./config.js";
+import { readRegularFile } from "./read-file.js";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from "./log.js";
 
 export const OPS_OPTIONS: OptionSpec = {
@@ -34,39 +35,48 @@ export const OPS_HELP = `  --log-level LEVEL         debug, info, warn, error or
 `;
 
 type Values = ParsedArgs["values"];
+/** A flag as the user gave it, for messages: "--log-level", or NAME_ECHO_LOG_LEVEL when it came from there. */
+type Spell = (flag: string) => string;
+const dashed: Spell = flagSpeller();
 
-export function loggerFromArgs(values: Values): Logger {
-  const level = (values["log-level"] ?? (values.quiet ? "warn" : "info")) as string;
-  if (!LOG_LEVELS.includes(level as LogLevel)) {
-    throw usageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, not ${JSON.stringify(level)}`);
-  }
-  const format = (values["log-format"] ?? "auto") as string;
-  if (!LOG_FORMATS.includes(format as LogFormat)) {
-    throw usageError(`--log-format must be one of ${LOG_FORMATS.join(", ")}, not ${JSON.stringify(format)}`);
-  }
-  return createLogger({ level: level as LogLevel, format: format as LogFormat });
+/** A string flag's text, if given. */
+function text(values: Values, flag: string): string | undefined {
+  const value = values[flag];
+  return typeof value === "string" ? value : undefined;
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw usageError(`${what} must be one of ${allowed.join(", ")}, not ${JSON.stringify(value)}`);
+  return value as T;
+}
+
+export function loggerFromArgs(values: Values, spell: Spell = dashed): Logger {
+  const level = oneOf(text(values, "log-level") ?? (values.quiet ? "warn" : "info"), LOG_LEVELS, spell("log-level"));
+  const format = oneOf(text(values, "log-format") ?? "auto", LOG_FORMATS, spell("log-format"));
+  return createLogger({ level, format });
 }
 
 /** The server options of the ops flags: PROXY protocol, handshake timeout, TLS files read now. */
-export function opsServerOptions(values: Values): NameEchoServerOptions {
+export function opsServerOptions(values: Values, spell: Spell = dashed): NameEchoServerOptions {
   const options: NameEchoServerOptions = {};
-  if (values["proxy-protocol"]) options.proxyProtocol = true;
-  if (values["handshake-timeout"] !== undefined) options.handshakeTimeout = values["handshake-timeout"] as unknown as number;
-  const cert = values["tls-cert"] as string | undefined;
-  const key = values["tls-key"] as string | undefined;
+  if (values["proxy-protocol"] === true) options.proxyProtocol = true;
+  const handshakeTimeout = text(values, "handshake-timeout");
+  if (handshakeTimeout !== undefined) {
+    options.handshakeTimeout = SERVER_OPTION_RULES.handshakeTimeout.fromText(handshakeTimeout, spell("handshake-timeout"));
+  }
+  const cert = text(values, "tls-cert");
+  const key = text(values, "tls-key");
   if ((cert === undefined) !== (key === undefined)) {
-    throw usageError(cert ? "--tls-cert needs --tls-key (the certificate's private key)" : "--tls-key needs --tls-cert (the certificate)");
+    throw usageError(
+      cert !== undefined
+        ? `${spell("tls-cert")} needs ${spell("tls-key")} (the certificate's private key)`
+        : `${spell("tls-key")} needs ${spell("tls-cert")} (the certificate)`,
+    );
   }
-  if (cert !== undefined && key !== undefined) options.tls = { cert: readPem(cert, "--tls-cert"), key: readPem(key, "--tls-key") };
+  if (cert !== undefined && key !== undefined) {
+    options.tls = { cert: readRegularFile(cert, spell("tls-cert")), key: readRegularFile(key, spell("tls-key")) };
+  }
   return options;
-}
-
-function readPem(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw invalidOption(`${flag}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
 }
 
 export interface RunningOps {
@@ -76,10 +86,11 @@ export interface RunningOps {
 }
 
 /** Starts the metrics endpoint if --metrics-port was given. */
-export async function startOps(server: NameEchoServer, values: Values): Promise<RunningOps> {
-  if (values["metrics-port"] === undefined) return { metricsUrl: null, close: async () => {} };
-  const port = validatePort(values["metrics-port"], "--metrics-port");
-  const host = validateHost(values["metrics-host"] ?? DEFAULTS.metricsHost, "--metrics-host");
+export async function startOps(server: NameEchoServer, values: Values, spell: Spell = dashed): Promise<RunningOps> {
+  const metricsPort = text(values, "metrics-port");
+  if (metricsPort === undefined) return { metricsUrl: null, close: async () => {} };
+  const port = PORT_RULE.fromText(metricsPort, spell("metrics-port"));
+  const host = HOST_RULE.fromText(text(values, "metrics-host") ?? DEFAULTS.metricsHost, spell("metrics-host"));
   // Loaded only when asked for: prom-client adds ~90 ms to start-up.
   const { instrumentServer, MetricsServer } = await import("../ops/metrics.js");
   const metrics = new MetricsServer(server, instrumentServer(server), { host, port });

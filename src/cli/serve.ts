@@ -1,10 +1,11 @@
 /** `name-echo serve`: run the server in the foreground until Esc, Ctrl-C or SIGTERM. */
-import { DEFAULTS, validateInteger } from "../options.js";
+import { DEFAULTS, integerRule } from "../options.js";
 import { NameEchoServer, resolveServerOptions, type NameEchoServerOptions } from "../server/server.js";
+import { SERVER_OPTION_RULES } from "../server/server-options.js";
 import { isCtrlC, isEscape } from "../terminal/keys.js";
 import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
-import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
-import { applyEnvironment, attributeToEnvironment, environmentHelp } from "./config.js";
+import { parseCommandLine, usageError, type OptionSpec, type ParsedArgs } from "./args.js";
+import { applyEnvironment, environmentHelp, flagSpeller, inCommandLineTerms } from "./config.js";
 import type { Logger } from "./log.js";
 import { WarningThrottle } from "./warning-throttle.js";
 import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, type RunningOps } from "./serve-ops.js";
@@ -52,7 +53,7 @@ const SERVE_OPTIONS: OptionSpec = {
  * naming the flag in an error message, and naming the NAME_ECHO_* variable
  * when a value from the environment is refused.
  */
-const FLAG_OF_OPTION: ReadonlyArray<[option: keyof NameEchoServerOptions, flag: string]> = [
+const FLAG_OF_OPTION: ReadonlyArray<[option: keyof typeof SERVER_OPTION_RULES, flag: string]> = [
   ["host", "host"],
   ["port", "port"],
   ["name", "name"],
@@ -63,28 +64,28 @@ const FLAG_OF_OPTION: ReadonlyArray<[option: keyof NameEchoServerOptions, flag: 
   ["maxUnsentBytes", "max-unsent-bytes"],
 ];
 
-/** Server option → flag, to name the right variable when an environment value is refused. */
-const OPTION_FLAGS: Record<string, string> = {
+/** Server option → flag(s), to name in an error what the user typed. */
+const OPTION_FLAGS: Readonly<Record<string, string | readonly string[]>> = {
   ...Object.fromEntries(FLAG_OF_OPTION),
   // Read by serve-ops.ts, with the other operations flags.
   handshakeTimeout: "handshake-timeout",
+  proxyProtocol: "proxy-protocol",
+  tls: ["tls-cert", "tls-key"],
 };
 
-/** The server options given on the command line; validation is the library's. */
-export function serverOptionsFromArgs(values: Record<string, string | boolean | undefined>): NameEchoServerOptions {
-  const options: Record<string, unknown> = {};
-  for (const [option, flag] of FLAG_OF_OPTION) {
-    if (values[flag] !== undefined) options[option] = values[flag];
-  }
-  return options as NameEchoServerOptions;
-}
+const WORKERS_RULE = integerRule(1, 1024);
 
-/** Option names in the library's messages, spelled as the flags a CLI user types. */
-export function flagSpelling(message: string): string {
-  for (const [option, flag] of Object.entries(OPTION_FLAGS)) {
-    if (new RegExp(`^${option}\\b`).test(message)) return message.replace(option, `--${flag}`);
+/** The server options given on the command line, parsed from text by the library's rules. */
+export function serverOptionsFromArgs(
+  values: Record<string, string | boolean | undefined>,
+  spell: (flag: string) => string = flagSpeller(),
+): NameEchoServerOptions {
+  const options: NameEchoServerOptions = {};
+  for (const [option, flag] of FLAG_OF_OPTION) {
+    const text = values[flag];
+    if (typeof text === "string") Object.assign(options, { [option]: SERVER_OPTION_RULES[option].fromText(text, spell(flag)) });
   }
-  return message.replace(/^tls\b/, "--tls-cert/--tls-key");
+  return options;
 }
 
 export async function serve(argv: string[]): Promise<number> {
@@ -94,17 +95,26 @@ export async function serve(argv: string[]): Promise<number> {
     return 0;
   }
   // NAME_ECHO_* variables fill in what the command line left out.
-  const { values, fromEnvironment } = applyEnvironment(SERVE_OPTIONS, parsed.values);
-  const log = loggerFromArgs(values);
-  const workers = validateInteger(values.workers ?? 1, "--workers", 1, 1024);
-  const balance = values.balance ?? "round-robin";
+  const configured = applyEnvironment(SERVE_OPTIONS, parsed.values);
+  try {
+    return await serveConfigured(configured.values, configured.spell);
+  } catch (error) {
+    // The library names its options; say the flag or the variable the user set instead.
+    throw inCommandLineTerms(error, OPTION_FLAGS, configured.spell);
+  }
+}
+
+async function serveConfigured(values: ParsedArgs["values"], spell: (flag: string) => string): Promise<number> {
+  const log = loggerFromArgs(values, spell);
+  const workers = typeof values.workers === "string" ? WORKERS_RULE.fromText(values.workers, spell("workers")) : 1;
+  const balance = typeof values.balance === "string" ? values.balance : "round-robin";
   if (!BALANCES.includes(balance as Balance)) {
-    throw usageError(`--balance must be one of ${BALANCES.join(", ")}, not "${String(balance)}"`);
+    throw usageError(`${spell("balance")} must be one of ${BALANCES.join(", ")}, not ${JSON.stringify(balance)}`);
   }
   if (workers > 1 && values["metrics-port"] !== undefined) {
-    throw usageError("--metrics-port works with one process only for now; drop --workers or --metrics-port");
+    throw usageError(`${spell("metrics-port")} works with one process only for now; drop ${spell("workers")} or ${spell("metrics-port")}`);
   }
-  const serverOptions: NameEchoServerOptions = { ...serverOptionsFromArgs(values), ...opsServerOptions(values) };
+  const serverOptions: NameEchoServerOptions = { ...serverOptionsFromArgs(values, spell), ...opsServerOptions(values, spell) };
   // Only a terminal has an Esc key, and only the process that owns it watches
   // it. A pipe or /dev/null on stdin is never read, so its EOF cannot stop
   // the server (systemd, nohup, CI, &).
@@ -113,12 +123,7 @@ export async function serve(argv: string[]): Promise<number> {
 
   if (workers > 1 && !isWorker()) {
     // Validate here, so a bad option is one line from the primary, not one per worker.
-    let shutdownTimeout: number;
-    try {
-      ({ shutdownTimeout } = resolveServerOptions(serverOptions));
-    } catch (error) {
-      throw attributeToEnvironment(error, fromEnvironment, OPTION_FLAGS);
-    }
+    const { shutdownTimeout } = resolveServerOptions(serverOptions);
     const primary = runPrimary({
       workers,
       balance: balance as Balance,
@@ -135,15 +140,10 @@ export async function serve(argv: string[]): Promise<number> {
     }
   }
 
-  let server: NameEchoServer;
-  try {
-    server = new NameEchoServer(serverOptions);
-  } catch (error) {
-    throw attributeToEnvironment(error, fromEnvironment, OPTION_FLAGS);
-  }
+  const server = new NameEchoServer(serverOptions);
   const flushLog = watchServer(server, log);
   if (isWorker()) {
-    const address = await server.listen().catch(leaveCluster);
+    const address = await server.listen().catch((error: unknown) => leaveCluster(inCommandLineTerms(error, OPTION_FLAGS, spell)));
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
     return runWorker(server, where, log).finally(flushLog);
   }
@@ -194,7 +194,7 @@ export async function serve(argv: string[]): Promise<number> {
       if (stopping && (error as { code?: string }).code === "ERR_SERVER_NOT_RUNNING") return 0;
       throw error;
     }
-    ops = await startOps(server, values).catch(async (error: unknown) => {
+    ops = await startOps(server, values, spell).catch(async (error: unknown) => {
       await server.destroy();
       throw error;
     });

@@ -40,7 +40,8 @@ import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { Endpoint } from "../endpoint.js";
 import { explainClientError, NameEchoError, type NameEchoErrorCode } from "../errors.js";
 import { openSocket } from "../transport.js";
-import { DEFAULTS, validateHost, validateInteger, validatePort, validateSeconds } from "../options.js";
+import { DEFAULTS, HOST_RULE, optionValue, PORT_RULE, validateHost, validatePort } from "../options.js";
+import { resolveClientOptions, type ResolvedClientOptions } from "./client-options.js";
 
 /** Where to connect: what NameEchoServer.listen() resolves to fits as it is. */
 export interface ClientTarget {
@@ -80,11 +81,6 @@ export interface NameEchoClientEvents {
   close: [error: NameEchoError | undefined];
 }
 
-const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
-/** Long enough for any healthy server under load; short enough that a wedged one is noticed. */
-const DEFAULT_REPLY_TIMEOUT_SECONDS = 30;
-/** Replies are a line plus a name; the server's own limit is 8 KiB by default, so 1 MiB leaves room for any setting. */
-const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
 /** Lines an iterator may hold unread before reading from the socket pauses (backpressure). */
 const ITERATOR_HIGH_WATER = 1024;
 
@@ -140,20 +136,19 @@ export class NameEchoClient extends EventEmitter<NameEchoClientEvents> {
    * number (host 127.0.0.1). Fails with ERR_CONNECTION_REFUSED, ERR_TIMEOUT
    * or ERR_ADDRESS_NOT_AVAILABLE.
    */
-  static connect(target: ClientTarget | string | number = {}, options: NameEchoClientOptions = {}): Promise<NameEchoClient> {
+  static connect(target: ClientTarget | string | number = {}, clientOptions?: NameEchoClientOptions): Promise<NameEchoClient> {
     let host: string;
     let port: number;
-    let connectTimeout: number;
+    let options: ResolvedClientOptions;
     try {
       ({ host, port } = resolveTarget(target));
-      connectTimeout = validateSeconds(options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_SECONDS, "connectTimeout", 0.001, 2_000_000);
-      // Validate the rest now, so a bad option fails before a connection is made.
-      validateSeconds(options.replyTimeout ?? DEFAULT_REPLY_TIMEOUT_SECONDS, "replyTimeout", 0, 2_000_000);
-      validateInteger(options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH, "maxLineLength", 1, 1 << 30);
+      // Every option is checked now, so a bad one fails before a connection is made.
+      options = resolveClientOptions(clientOptions);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (options.tls !== undefined && options.tls !== false) {
+    const { connectTimeout } = options;
+    if (options.tls !== undefined) {
       // The TLS handshake, its timeout and its errors live in one place, shared with the CLI.
       return openSocket(host, port, { tls: options.tls, timeoutMs: connectTimeout * 1000 }).then((socket) => {
         socket.setNoDelay(true);
@@ -182,11 +177,11 @@ export class NameEchoClient extends EventEmitter<NameEchoClientEvents> {
     });
   }
 
-  private constructor(socket: net.Socket, options: NameEchoClientOptions) {
+  private constructor(socket: net.Socket, options: ResolvedClientOptions) {
     super();
     this.socket = socket;
-    this.replyTimeoutMs = (options.replyTimeout ?? DEFAULT_REPLY_TIMEOUT_SECONDS) * 1000;
-    this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    this.replyTimeoutMs = options.replyTimeout * 1000;
+    this.maxLineLength = options.maxLineLength;
     this.local = Endpoint.from(socket.localAddress, socket.localPort, socket.localFamily);
     this.remote = Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
     this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
@@ -524,6 +519,8 @@ export function resolveTarget(target: ClientTarget | string | number): { host: s
   if (target === null || typeof target !== "object") {
     throw new NameEchoError("ERR_INVALID_OPTION", "connect() takes { host, port }, \"host:port\" or a port number");
   }
-  const host = validateHost(target.host ?? target.address ?? DEFAULTS.host);
-  return { host, port: validatePort(target.port ?? DEFAULTS.port) };
+  // Only undefined means "the default": a null host or port is a mistake to report, not 127.0.0.1:8888.
+  const given = target as Record<string, unknown>;
+  const host = optionValue(given, given.host === undefined && given.address !== undefined ? "address" : "host", HOST_RULE, DEFAULTS.host);
+  return { host, port: optionValue(given, "port", PORT_RULE, DEFAULTS.port) };
 }

@@ -9,14 +9,7 @@ import * as tls from "node:tls";
 import { Endpoint } from "../endpoint.js";
 import { explainListenError, invalidOption, NameEchoError } from "../errors.js";
 import { FdBudget } from "./fd-budget.js";
-import {
-  DEFAULTS,
-  validateHost,
-  validateInteger,
-  validateName,
-  validatePort,
-  validateSeconds,
-} from "../options.js";
+import { resolveServerOptions } from "./server-options.js";
 import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
 import { type ConnectionLimits, type ConnectionOwner, TcpConnection } from "./connection.js";
@@ -89,27 +82,8 @@ export interface NameEchoServerEvents {
   close: [];
 }
 
-export function resolveServerOptions(options: NameEchoServerOptions = {}): ResolvedServerOptions {
-  return {
-    host: validateHost(options.host ?? DEFAULTS.host),
-    port: validatePort(options.port ?? DEFAULTS.port),
-    name: validateName(options.name ?? DEFAULTS.name),
-    maxLineLength: validateInteger(options.maxLineLength ?? DEFAULTS.maxLineLength, "maxLineLength", 1, 1 << 30),
-    maxConnections: validateInteger(options.maxConnections ?? DEFAULTS.maxConnections, "maxConnections", 1, 1 << 30),
-    idleTimeout: validateSeconds(options.idleTimeout ?? DEFAULTS.idleTimeoutSeconds, "idleTimeout", 0, 2_000_000),
-    shutdownTimeout: validateSeconds(
-      options.shutdownTimeout ?? DEFAULTS.shutdownTimeoutSeconds,
-      "shutdownTimeout",
-      0,
-      2_000_000,
-    ),
-    maxUnsentBytes: validateInteger(options.maxUnsentBytes ?? DEFAULTS.maxUnsentBytes, "maxUnsentBytes", 1024, 1 << 30),
-    backlog: validateInteger(options.backlog ?? DEFAULTS.backlog, "backlog", 1, 1 << 20),
-    proxyProtocol: options.proxyProtocol ?? false,
-    handshakeTimeout: validateSeconds(options.handshakeTimeout ?? DEFAULTS.handshakeTimeoutSeconds, "handshakeTimeout", 0.001, 3600),
-    tls: options.tls,
-  };
-}
+// Checked by the rules in server-options.ts; exported from here too, where it always was.
+export { resolveServerOptions };
 
 export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implements ConnectionOwner {
   readonly options: Readonly<ResolvedServerOptions>;
@@ -127,6 +101,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   /** Clients refused for lack of descriptors since the shortage began; null when there is none. */
   private outOfDescriptors: number | null = null;
   private stateValue: ServerState = "new";
+  private listenCalled = false;
   private closing: Promise<void> | null = null;
   private boundAddress: ListeningAddress | null = null;
   /** The one idle-timeout sweep over all connections (null: no idle timeout, or not listening). */
@@ -171,9 +146,12 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
 
   /** Starts listening; resolves to the bound address (the real port when port was 0). */
   listen(): Promise<ListeningAddress> {
-    if (this.stateValue !== "new") {
-      return Promise.reject(new NameEchoError("ERR_SERVER_RUNNING", `listen() was already called (server is ${this.stateValue})`));
+    // The state stays "new" while the port is being bound: a second call then is refused too.
+    if (this.stateValue !== "new" || this.listenCalled) {
+      const state = this.stateValue === "new" ? "starting" : this.stateValue;
+      return Promise.reject(new NameEchoError("ERR_SERVER_RUNNING", `listen() was already called (server is ${state})`));
     }
+    this.listenCalled = true;
     const { host, port, backlog } = this.options;
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => {
@@ -203,7 +181,15 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       };
       this.netServer.once("error", onError);
       this.netServer.once("listening", onListening);
-      this.netServer.listen({ host, port, backlog });
+      try {
+        this.netServer.listen({ host, port, backlog });
+      } catch (error) {
+        // getaddrinfo refuses some names by throwing from inside listen().
+        this.netServer.off("error", onError);
+        this.netServer.off("listening", onListening);
+        const explained = explainListenError(error, host, port);
+        reject(explained instanceof NameEchoError ? explained : invalidOption("host", `cannot be listened on: ${(error as Error).message}`));
+      }
     });
   }
 
@@ -377,11 +363,11 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
 
 /** A bad certificate or key is an option error at construction, not a failure per client later. */
 function createSecureContext(options: tls.SecureContextOptions): tls.SecureContext {
-  if (!options.cert || !options.key) throw invalidOption("tls needs both a certificate (cert) and its private key (key)");
+  if (!options.cert || !options.key) throw invalidOption("tls", "needs both a certificate (cert) and its private key (key)");
   try {
     return tls.createSecureContext(options);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw invalidOption(`tls certificate or key cannot be used: ${reason}`);
+    throw invalidOption("tls", `certificate or key cannot be used: ${reason}`);
   }
 }

@@ -92,7 +92,7 @@ describe("name-echo connect", { timeout: 30_000 }, () => {
     assert.match(tooMany.stderr, /unexpected argument 'extra'/);
     const badPort = await cli(["connect", "localhost", "http"]).finished;
     assert.equal(badPort.code, 2);
-    assert.match(badPort.stderr, /PORT must be a number from 0 to 65535/);
+    assert.match(badPort.stderr, /PORT must be a whole number from 0 to 65535/);
     const help = await cli(["connect", "--help"]).finished;
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage: name-echo connect \[HOST\] \[PORT\]/);

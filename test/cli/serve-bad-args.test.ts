@@ -43,9 +43,9 @@ function assertOneLine(outcome: Outcome, code: number, pattern: RegExp): void {
 }
 
 const USAGE_ERRORS: Array<[what: string, args: string[], says: RegExp]> = [
-  ["port not a number", ["--port", "http"], /--port must be a number from 0 to 65535.*"http"/],
+  ["port not a number", ["--port", "http"], /--port must be a whole number from 0 to 65535.*"http"/],
   ["port out of range", ["--port", "65536"], /--port must be a whole number from 0 to 65535/],
-  ["negative port", ["--port=-1"], /--port must be a number from 0 to 65535/],
+  ["negative port", ["--port=-1"], /--port must be a whole number from 0 to 65535.*"-1"/],
   ["port with a missing value", ["--port"], /option '--port' needs a value/],
   ["a flag where a value belongs", ["--port", "--name", "Bo"], /option '--port' needs a value/],
   ["unknown flag", ["--colour", "red"], /unknown option '--colour'/],
@@ -78,7 +78,7 @@ describe("name-echo serve with bad values", { timeout: 60_000 }, () => {
     await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = holder.address() as net.AddressInfo;
-      assertOneLine(await serve(["--port", String(port)]), 1, new RegExp(`port ${port} is already in use.*--port`));
+      assertOneLine(await serve(["--port", String(port)]), 1, new RegExp(`--port ${port} is already in use on 127\\.0\\.0\\.1: stop the other server or choose another port`));
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }

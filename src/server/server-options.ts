@@ -1,0 +1,68 @@
+/**
+ * NameEchoServer's options: the rule each is checked by, and resolving what a
+ * caller passed into a complete, checked set. The CLI parses its flags with
+ * the same rules, so a flag and an option are refused in the same words.
+ */
+import type * as tls from "node:tls";
+import { invalidOption } from "../errors.js";
+import {
+  BOOLEAN_RULE,
+  checkOptionKeys,
+  DEFAULTS,
+  HOST_RULE,
+  integerRule,
+  NAME_RULE,
+  optionValue,
+  PORT_RULE,
+  secondsRule,
+  type OptionRule,
+} from "../options.js";
+import type { NameEchoServerOptions, ResolvedServerOptions } from "./server.js";
+
+type RuledOption = Exclude<keyof NameEchoServerOptions, "tls">;
+
+/** Each option but tls (an object for tls.createSecureContext()) and its rule. */
+export const SERVER_OPTION_RULES: { readonly [K in RuledOption]-?: OptionRule<NonNullable<NameEchoServerOptions[K]>> } = {
+  host: HOST_RULE,
+  port: PORT_RULE,
+  name: NAME_RULE,
+  maxLineLength: integerRule(1, 1 << 30),
+  maxConnections: integerRule(1, 1 << 30),
+  idleTimeout: secondsRule(0, 2_000_000),
+  shutdownTimeout: secondsRule(0, 2_000_000),
+  maxUnsentBytes: integerRule(1024, 1 << 30),
+  backlog: integerRule(1, 1 << 20),
+  proxyProtocol: BOOLEAN_RULE,
+  handshakeTimeout: secondsRule(0.001, 3600),
+};
+
+const SERVER_OPTION_NAMES: readonly string[] = [...Object.keys(SERVER_OPTION_RULES), "tls"];
+
+export function resolveServerOptions(options?: NameEchoServerOptions): ResolvedServerOptions {
+  const given = checkOptionKeys(options, SERVER_OPTION_NAMES);
+  const value = <K extends RuledOption>(option: K, fallback: NonNullable<NameEchoServerOptions[K]>) =>
+    optionValue(given, option, SERVER_OPTION_RULES[option] as OptionRule<NonNullable<NameEchoServerOptions[K]>>, fallback);
+  return {
+    host: value("host", DEFAULTS.host),
+    port: value("port", DEFAULTS.port),
+    name: value("name", DEFAULTS.name),
+    maxLineLength: value("maxLineLength", DEFAULTS.maxLineLength),
+    maxConnections: value("maxConnections", DEFAULTS.maxConnections),
+    idleTimeout: value("idleTimeout", DEFAULTS.idleTimeoutSeconds),
+    shutdownTimeout: value("shutdownTimeout", DEFAULTS.shutdownTimeoutSeconds),
+    maxUnsentBytes: value("maxUnsentBytes", DEFAULTS.maxUnsentBytes),
+    backlog: value("backlog", DEFAULTS.backlog),
+    proxyProtocol: value("proxyProtocol", false),
+    handshakeTimeout: value("handshakeTimeout", DEFAULTS.handshakeTimeoutSeconds),
+    tls: checkTls(given.tls),
+  };
+}
+
+/** The certificate itself is tried when the server is built; here only the shape. */
+function checkTls(value: unknown): tls.SecureContextOptions | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw invalidOption("tls", "must be an object with a PEM certificate (cert) and its private key (key), as for tls.createSecureContext()");
+  }
+  return value as tls.SecureContextOptions;
+}
