@@ -3,24 +3,27 @@
  * `code` so programs can branch on it and people get a message that says what
  * to do. Codes are listed in the README ("Error codes").
  */
-export type NameEchoErrorCode =
-  | "ERR_INVALID_OPTION"
-  | "ERR_USAGE"
-  | "ERR_ADDRESS_IN_USE"
-  | "ERR_ADDRESS_NOT_AVAILABLE"
-  | "ERR_PERMISSION_DENIED"
-  | "ERR_SERVER_NOT_RUNNING"
-  | "ERR_SERVER_RUNNING"
-  | "ERR_CONNECTION_REFUSED"
-  | "ERR_CONNECTION_RESET"
-  | "ERR_CONNECTION_CLOSED"
-  | "ERR_TIMEOUT"
-  | "ERR_LINE_TOO_LONG"
-  | "ERR_TLS"
-  | "ERR_INVALID_LINE"
-  | "ERR_SERVER_FULL"
-  | "ERR_SERVER_ERROR"
-  | "ERR_OUT_OF_FILE_DESCRIPTORS";
+export const ERROR_CODES = [
+  "ERR_INVALID_OPTION",
+  "ERR_USAGE",
+  "ERR_ADDRESS_IN_USE",
+  "ERR_ADDRESS_NOT_AVAILABLE",
+  "ERR_PERMISSION_DENIED",
+  "ERR_SERVER_NOT_RUNNING",
+  "ERR_SERVER_RUNNING",
+  "ERR_CONNECTION_REFUSED",
+  "ERR_CONNECTION_RESET",
+  "ERR_CONNECTION_CLOSED",
+  "ERR_TIMEOUT",
+  "ERR_LINE_TOO_LONG",
+  "ERR_TLS",
+  "ERR_INVALID_LINE",
+  "ERR_SERVER_FULL",
+  "ERR_SERVER_ERROR",
+  "ERR_OUT_OF_FILE_DESCRIPTORS",
+] as const;
+
+export type NameEchoErrorCode = (typeof ERROR_CODES)[number];
 
 export interface NameEchoErrorOptions {
   cause?: unknown;

@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { NameEchoError } from "../errors.js";
+import { nearestName } from "../options.js";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 
@@ -28,7 +29,7 @@ export function parseCommandLine(
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
   } catch (error) {
-    throw usageError(`${explainParseError(error)}; see 'name-echo ${command} --help'`);
+    throw usageError(`${explainParseError(error, Object.keys(options))}; see 'name-echo ${command} --help'`);
   }
   if (parsed.positionals.length > maxPositionals) {
     const extra = parsed.positionals.slice(maxPositionals).join(" ");
@@ -38,13 +39,15 @@ export function parseCommandLine(
 }
 
 /** parseArgs' messages are long and mention internals; keep the part a user needs. */
-function explainParseError(error: unknown): string {
+function explainParseError(error: unknown, flags: readonly string[]): string {
   const code = (error as { code?: string }).code;
   const message = error instanceof Error ? error.message : String(error);
   const option = /'(-{1,2}[^'\s]+)/.exec(message)?.[1];
   switch (code) {
-    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return `unknown option '${option ?? message}'`;
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION": {
+      const nearest = option?.startsWith("--") ? nearestName(option.slice(2).split("=")[0]!, flags) : undefined;
+      return `unknown option '${option ?? message}'${nearest ? ` (did you mean --${nearest}?)` : ""}`;
+    }
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
       if (option && /argument missing/.test(message)) return `option '${option}' needs a value`;
       // "--port --name x" or "--max-line-length -5": the next word looks like an option.

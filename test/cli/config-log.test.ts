@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { applyEnvironment, environmentHelp, environmentName } from "../../src/cli/config.js";
+import { applyEnvironment, environmentHelp, environmentName, inCommandLineTerms } from "../../src/cli/config.js";
+import { invalidOption, NameEchoError } from "../../src/errors.js";
 import { createLogger, escapeClientBytes } from "../../src/cli/log.js";
 
 const SPEC = {
@@ -30,6 +31,28 @@ describe("environment configuration", () => {
 
   it("a boolean variable that is not a boolean is a usage error naming the variable", () => {
     assert.throws(() => applyEnvironment(SPEC, {}, { NAME_ECHO_QUIET: "maybe" }), { code: "ERR_USAGE", message: /NAME_ECHO_QUIET/ });
+  });
+
+  it("spells a flag as the user set it: the variable its value came from, else the flag", () => {
+    const { spell } = applyEnvironment(SPEC, { port: "1" }, { NAME_ECHO_PORT: "2", NAME_ECHO_MAX_LINE_LENGTH: "x" });
+    assert.equal(spell("port"), "--port");
+    assert.equal(spell("max-line-length"), "NAME_ECHO_MAX_LINE_LENGTH");
+  });
+
+  it("retells a library option error with the flag or variable in the option's place, from its fields", () => {
+    const flags = { maxLineLength: "max-line-length", port: "port", tls: ["tls-cert", "tls-key"] };
+    const { spell } = applyEnvironment(SPEC, { port: "1" }, { NAME_ECHO_MAX_LINE_LENGTH: "x", NAME_ECHO_TLS_KEY: "k" });
+    const retold = inCommandLineTerms(invalidOption("maxLineLength", "must be a whole number, not \"x\""), flags, spell) as NameEchoError;
+    assert.equal(retold.message, 'NAME_ECHO_MAX_LINE_LENGTH must be a whole number, not "x"');
+    assert.equal(retold.code, "ERR_INVALID_OPTION");
+    assert.equal(retold.option, "maxLineLength");
+    assert.equal((inCommandLineTerms(invalidOption("port", "is bad"), flags, spell) as Error).message, "--port is bad");
+    assert.equal((inCommandLineTerms(invalidOption("tls", "is bad"), flags, (flag) => `--${flag}`) as Error).message, "--tls-cert/--tls-key is bad");
+    // Not about an option the CLI has, or not about an option at all: unchanged.
+    const backlog = invalidOption("backlog", "is bad");
+    assert.equal(inCommandLineTerms(backlog, flags, spell), backlog);
+    const plain = new NameEchoError("ERR_TIMEOUT", "port 5 took too long");
+    assert.equal(inCommandLineTerms(plain, flags, spell), plain);
   });
 
   it("--help lists every variable but help itself", () => {

@@ -1,12 +1,17 @@
 /**
- * Every bad command-line value: one clear line on stderr, no stack trace, and
- * the right exit code (2 for a usage error, 1 for a port already in use).
+ * Every bad command-line value and every bad NAME_ECHO_* variable: one clear
+ * line on stderr naming what the user set (the flag, or the variable), no
+ * stack trace, and the right exit code (2 for a usage error, 1 for a port
+ * already in use).
  */
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
-import { describe, test } from "node:test";
-import { BIN } from "../helpers/cli.js";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { BIN, REPO } from "../helpers/cli.js";
 
 interface Outcome {
   code: number | null;
@@ -14,9 +19,15 @@ interface Outcome {
   stderr: string;
 }
 
-function serve(args: string[]): Promise<Outcome> {
+/** The test's environment without any NAME_ECHO_* of the caller's, plus `env`. */
+function environment(env: Record<string, string>): NodeJS.ProcessEnv {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("NAME_ECHO_")));
+  return { ...clean, ...env };
+}
+
+function serve(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"], env: environment(env) });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
@@ -49,6 +60,7 @@ const USAGE_ERRORS: Array<[what: string, args: string[], says: RegExp]> = [
   ["port with a missing value", ["--port"], /option '--port' needs a value/],
   ["a flag where a value belongs", ["--port", "--name", "Bo"], /option '--port' needs a value/],
   ["unknown flag", ["--colour", "red"], /unknown option '--colour'/],
+  ["misspelled flag", ["--max-line-lenght", "9"], /unknown option '--max-line-lenght' \(did you mean --max-line-length\?\)/],
   ["a value for a switch", ["--quiet=yes"], /'--quiet' takes no value/],
   ["stray argument", ["8888"], /unexpected argument '8888'/],
   ["name with a control character", ["--name", "Ali\u001b[2J"], /--name must not contain control characters \(found U\+001B\)/],
@@ -64,6 +76,13 @@ const USAGE_ERRORS: Array<[what: string, args: string[], says: RegExp]> = [
   ["non-numeric shutdown timeout", ["--shutdown-timeout", "NaN"], /--shutdown-timeout must be a number of seconds/],
   ["unsent-bytes bound too small", ["--max-unsent-bytes", "10"], /--max-unsent-bytes must be a whole number from 1024 to/],
   ["non-numeric unsent-bytes bound", ["--max-unsent-bytes", "1MiB"], /--max-unsent-bytes must be a whole number/],
+  ["host of 300 characters", ["--host", "h".repeat(300)], /^name-echo: --host is 300 characters long; a host name has at most 253$/],
+  ["host with U+202E", ["--host", "evil\u202Ecom"], /^name-echo: --host contains U\+202E; a host name has only letters, digits, '-' and '\.'/],
+  ["host the resolver refuses", ["--host", "xn--a"], /^name-echo: --host "xn--a" cannot be looked up \(EINVAL\)/],
+  ["host in brackets", ["--host", "[::1]"], /^name-echo: --host is written without brackets for an IPv6 address: ::1$/],
+  ["empty name", ["--name="], /^name-echo: --name must not be empty: every reply adds the name/],
+  ["handshake timeout of 0", ["--handshake-timeout", "0"], /^name-echo: --handshake-timeout must be a number of seconds from 0\.001 to 3600, not 0$/],
+  ["certificate and key that are not PEM", ["--tls-cert", join(REPO, "README.md"), "--tls-key", join(REPO, "README.md")], /^name-echo: --tls-cert\/--tls-key certificate or key cannot be used: /],
 ];
 
 describe("name-echo serve with bad values", { timeout: 60_000 }, () => {
@@ -82,5 +101,92 @@ describe("name-echo serve with bad values", { timeout: 60_000 }, () => {
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
+  });
+});
+
+describe("name-echo serve with a TLS file that is not a readable regular file", { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "name-echo-tls-files-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, "cert.fifo");
+  execFileSync("mkfifo", [fifo]);
+  const unreadable = join(dir, "unreadable.pem");
+  writeFileSync(unreadable, "not read");
+  chmodSync(unreadable, 0o000);
+  const key = join(REPO, "README.md");
+
+  const FILES: Array<[what: string, path: string, says: RegExp, skip?: string]> = [
+    // Reading a FIFO waits for a writer: start-up used to hang with no word.
+    ["a FIFO", fifo, /it is a FIFO \(named pipe\), not a regular file$/],
+    ["a directory", dir, /it is a directory, not a regular file$/],
+    ["a device", "/dev/zero", /it is a device, not a regular file$/],
+    ["a missing file", join(dir, "missing.pem"), /no such file$/],
+    ["an unreadable file", unreadable, /permission denied$/, process.getuid?.() === 0 ? "root may read any file" : undefined],
+  ];
+  for (const [what, path, says, skip] of FILES) {
+    test(`--tls-cert naming ${what}: exit 2, one line, no hang`, { timeout: 10_000, skip }, async () => {
+      const outcome = await serve(["--port", "0", "--tls-cert", path, "--tls-key", key]);
+      assertOneLine(outcome, 2, new RegExp(`^name-echo: cannot read --tls-cert "${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}": ${says.source}`));
+    });
+  }
+
+  test("--tls-key naming a FIFO: exit 2, one line, no hang", { timeout: 10_000 }, async () => {
+    assertOneLine(await serve(["--port", "0", "--tls-cert", key, "--tls-key", fifo]), 2, /^name-echo: cannot read --tls-key ".*cert\.fifo": it is a FIFO/);
+  });
+});
+
+/**
+ * A bad value for each NAME_ECHO_* variable, with whatever else it needs to
+ * be read. Every variable `serve --help` lists must be here, so a new flag
+ * cannot go untested.
+ */
+const BAD_VARIABLES: Record<string, Record<string, string>> = {
+  NAME_ECHO_HOST: { NAME_ECHO_HOST: "evil\u202Ecom" },
+  NAME_ECHO_PORT: { NAME_ECHO_PORT: "http" },
+  NAME_ECHO_NAME: { NAME_ECHO_NAME: "Ali\u001b[2J" },
+  NAME_ECHO_MAX_LINE_LENGTH: { NAME_ECHO_MAX_LINE_LENGTH: "8k" },
+  NAME_ECHO_MAX_CONNECTIONS: { NAME_ECHO_MAX_CONNECTIONS: "0" },
+  NAME_ECHO_IDLE_TIMEOUT: { NAME_ECHO_IDLE_TIMEOUT: "soon" },
+  NAME_ECHO_SHUTDOWN_TIMEOUT: { NAME_ECHO_SHUTDOWN_TIMEOUT: "NaN" },
+  NAME_ECHO_MAX_UNSENT_BYTES: { NAME_ECHO_MAX_UNSENT_BYTES: "10" },
+  NAME_ECHO_QUIET: { NAME_ECHO_QUIET: "maybe" },
+  NAME_ECHO_WORKERS: { NAME_ECHO_WORKERS: "many" },
+  NAME_ECHO_BALANCE: { NAME_ECHO_BALANCE: "random" },
+  NAME_ECHO_LOG_LEVEL: { NAME_ECHO_LOG_LEVEL: "loud" },
+  NAME_ECHO_LOG_FORMAT: { NAME_ECHO_LOG_FORMAT: "xml" },
+  NAME_ECHO_METRICS_PORT: { NAME_ECHO_METRICS_PORT: "http" },
+  NAME_ECHO_METRICS_HOST: { NAME_ECHO_METRICS_HOST: "my_host", NAME_ECHO_METRICS_PORT: "0" },
+  NAME_ECHO_PROXY_PROTOCOL: { NAME_ECHO_PROXY_PROTOCOL: "sometimes" },
+  NAME_ECHO_HANDSHAKE_TIMEOUT: { NAME_ECHO_HANDSHAKE_TIMEOUT: "0" },
+  NAME_ECHO_TLS_CERT: { NAME_ECHO_TLS_CERT: "/nonexistent/cert.pem", NAME_ECHO_TLS_KEY: join(REPO, "README.md") },
+  NAME_ECHO_TLS_KEY: { NAME_ECHO_TLS_KEY: join(REPO, "README.md") },
+};
+
+describe("name-echo serve with a bad NAME_ECHO_* variable", { timeout: 120_000 }, () => {
+  test("every variable --help lists has a bad value here", () => {
+    const help = execFileSync(process.execPath, [BIN, "serve", "--help"], { encoding: "utf8", env: environment({}) });
+    const listed = [...help.matchAll(/^ {2}(NAME_ECHO_\w+) +--([\w-]+)$/gm)].map((match) => match[1]!);
+    assert.ok(listed.length >= 19, `the variables from --help: ${listed.join(", ")}`);
+    assert.deepEqual(listed.filter((variable) => !(variable in BAD_VARIABLES)), []);
+  });
+
+  for (const [variable, env] of Object.entries(BAD_VARIABLES)) {
+    const flag = `--${variable.slice("NAME_ECHO_".length).toLowerCase().replace(/_/g, "-")}`;
+    test(`${variable}: exit 2, one line naming the variable, not ${flag}`, { timeout: 10_000 }, async () => {
+      // --port 0 keeps a server that starts anyway off a real port; a flag would hide NAME_ECHO_PORT.
+      const outcome = await serve(variable === "NAME_ECHO_PORT" ? [] : ["--port", "0"], env);
+      assertOneLine(outcome, 2, new RegExp(`^name-echo: .*\\b${variable}\\b`));
+      assert.ok(!outcome.stderr.includes(`${flag} `) && !outcome.stderr.includes(`${flag}/`), `names ${flag}: ${outcome.stderr}`);
+    });
+  }
+
+  test("a value from the environment is named by its variable even when the library refuses it", async () => {
+    const readme = join(REPO, "README.md");
+    const outcome = await serve(["--port", "0"], { NAME_ECHO_TLS_CERT: readme, NAME_ECHO_TLS_KEY: readme });
+    assertOneLine(outcome, 2, /^name-echo: NAME_ECHO_TLS_CERT\/NAME_ECHO_TLS_KEY certificate or key cannot be used: /);
+  });
+
+  test("a flag on the command line is named as the flag, next to a variable", async () => {
+    const outcome = await serve(["--port", "0", "--metrics-port", "0"], { NAME_ECHO_WORKERS: "2" });
+    assertOneLine(outcome, 2, /^name-echo: --metrics-port works with one process only for now; drop NAME_ECHO_WORKERS or --metrics-port$/);
   });
 });
