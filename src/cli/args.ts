@@ -19,6 +19,13 @@ export function usageError(message: string): NameEchoError {
   return new NameEchoError("ERR_USAGE", message);
 }
 
+/** A flag's word, one of `allowed`; `what` is the flag or variable as the user set it. */
+export function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {
+  const known = allowed.find((word) => word === value);
+  if (known === undefined) throw usageError(`${what} must be one of ${allowed.join(", ")}, not ${JSON.stringify(value)}`);
+  return known;
+}
+
 export function parseCommandLine(
   command: string,
   argv: string[],

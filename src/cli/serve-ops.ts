@@ -7,7 +7,7 @@ import { DEFAULTS, HOST_RULE, PORT_RULE } from "../options.js";
 import type { NameEchoServer, NameEchoServerOptions } from "../server/server.js";
 import { SERVER_OPTION_RULES } from "../server/server-options.js";
 import type { OptionSpec, ParsedArgs } from "./args.js";
-import { usageError } from "./args.js";
+import { oneOf, usageError } from "./args.js";
 import { flagSpeller } from "./config.js";
 import { readRegularFile } from "./read-file.js";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from "./log.js";
@@ -43,11 +43,6 @@ const dashed: Spell = flagSpeller();
 function text(values: Values, flag: string): string | undefined {
   const value = values[flag];
   return typeof value === "string" ? value : undefined;
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw usageError(`${what} must be one of ${allowed.join(", ")}, not ${JSON.stringify(value)}`);
-  return value as T;
 }
 
 export function loggerFromArgs(values: Values, spell: Spell = dashed): Logger {

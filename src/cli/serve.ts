@@ -4,12 +4,12 @@ import { NameEchoServer, resolveServerOptions, type NameEchoServerOptions } from
 import { SERVER_OPTION_RULES } from "../server/server-options.js";
 import { isCtrlC, isEscape } from "../terminal/keys.js";
 import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
-import { parseCommandLine, usageError, type OptionSpec, type ParsedArgs } from "./args.js";
+import { oneOf, parseCommandLine, usageError, type OptionSpec, type ParsedArgs } from "./args.js";
 import { applyEnvironment, environmentHelp, flagSpeller, inCommandLineTerms } from "./config.js";
 import type { Logger } from "./log.js";
 import { WarningThrottle } from "./warning-throttle.js";
 import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, type RunningOps } from "./serve-ops.js";
-import { BALANCES, isWorker, leaveCluster, runPrimary, runWorker, type Balance } from "./workers.js";
+import { BALANCES, isWorker, leaveCluster, runPrimary, runWorker } from "./workers.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
 
@@ -107,10 +107,7 @@ export async function serve(argv: string[]): Promise<number> {
 async function serveConfigured(values: ParsedArgs["values"], spell: (flag: string) => string): Promise<number> {
   const log = loggerFromArgs(values, spell);
   const workers = typeof values.workers === "string" ? WORKERS_RULE.fromText(values.workers, spell("workers")) : 1;
-  const balance = typeof values.balance === "string" ? values.balance : "round-robin";
-  if (!BALANCES.includes(balance as Balance)) {
-    throw usageError(`${spell("balance")} must be one of ${BALANCES.join(", ")}, not ${JSON.stringify(balance)}`);
-  }
+  const balance = oneOf(typeof values.balance === "string" ? values.balance : "round-robin", BALANCES, spell("balance"));
   if (workers > 1 && values["metrics-port"] !== undefined) {
     throw usageError(`${spell("metrics-port")} works with one process only for now; drop ${spell("workers")} or ${spell("metrics-port")}`);
   }
@@ -126,7 +123,7 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
     const { shutdownTimeout } = resolveServerOptions(serverOptions);
     const primary = runPrimary({
       workers,
-      balance: balance as Balance,
+      balance,
       log,
       shutdownTimeoutSeconds: shutdownTimeout,
       announce: (where, name) =>
