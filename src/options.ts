@@ -154,7 +154,7 @@ function hostProblem(value: unknown): string | undefined {
       return `must be written in its ASCII form: ${ascii}`;
     }
     const shown = /[\p{L}\p{N}\p{P}\p{S}]/u.test(odd[0]) ? `'${odd[0]}' (${codePoint(odd[0])})` : codePoint(odd[0]);
-    return `contains ${shown}; a host name has only letters, digits, '-' and '.', or use an IP address ${HOST_EXAMPLES}`;
+    return `contains ${shown}; a host name has only letters, digits, '-' and '.'`;
   }
   const name = value.endsWith(".") ? value.slice(0, -1) : value;
   if (name.length > MAX_HOST_NAME_LENGTH) {

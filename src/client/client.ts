@@ -38,9 +38,9 @@ import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { Endpoint } from "../endpoint.js";
-import { explainClientError, NameEchoError, type NameEchoErrorCode } from "../errors.js";
+import { explainClientError, invalidOption, NameEchoError, type NameEchoErrorCode } from "../errors.js";
 import { openSocket } from "../transport.js";
-import { DEFAULTS, HOST_RULE, optionValue, PORT_RULE, validateHost, validatePort } from "../options.js";
+import { DEFAULTS, describe, HOST_RULE, optionValue, PORT_RULE, validateHost, validatePort } from "../options.js";
 import { resolveClientOptions, type ResolvedClientOptions } from "./client-options.js";
 
 /** Where to connect: what NameEchoServer.listen() resolves to fits as it is. */
@@ -517,7 +517,7 @@ export function resolveTarget(target: ClientTarget | string | number): { host: s
     return { host: validateHost(target), port: DEFAULTS.port };
   }
   if (target === null || typeof target !== "object") {
-    throw new NameEchoError("ERR_INVALID_OPTION", "connect() takes { host, port }, \"host:port\" or a port number");
+    throw invalidOption("target", `must be { host, port }, "host:port" or a port number, not ${describe(target)}`);
   }
   // Only undefined means "the default": a null host or port is a mistake to report, not 127.0.0.1:8888.
   const given = target as Record<string, unknown>;

@@ -41,6 +41,7 @@ const BAD_TARGETS: Array<[what: string, target: unknown, option: string, says: R
   ["a port given as text", { port: "8888" }, "port", /^must be a whole number from 0 to 65535/],
   ["a host of 300 characters", { host: "h".repeat(300), port: 1 }, "host", /^is 300 characters long/],
   ["a host with U+202E", "evil\u202Ecom:1", "host", /^contains U\+202E;/],
+  ["nothing it can use", null, "target", /^must be \{ host, port \}, "host:port" or a port number, not null$/],
 ];
 
 describe("NameEchoClient.connect() options", () => {
@@ -50,7 +51,7 @@ describe("NameEchoClient.connect() options", () => {
   }
 
   for (const [what, target, option, says] of BAD_TARGETS) {
-    test(`target with ${what}: ERR_INVALID_OPTION naming ${option}`, () =>
+    test(`a target with ${what}: ERR_INVALID_OPTION naming ${option}`, () =>
       assertRefused(() => NameEchoClient.connect(target as ClientTarget), option, says));
   }
 
