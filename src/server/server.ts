@@ -101,7 +101,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   /** Clients refused for lack of descriptors since the shortage began; null when there is none. */
   private outOfDescriptors: number | null = null;
   private stateValue: ServerState = "new";
-  private listenCalled = false;
+  /** listen() is binding the port (the state is still "new" until it is bound). */
+  private binding = false;
   private closing: Promise<void> | null = null;
   private boundAddress: ListeningAddress | null = null;
   /** The one idle-timeout sweep over all connections (null: no idle timeout, or not listening). */
@@ -146,15 +147,16 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
 
   /** Starts listening; resolves to the bound address (the real port when port was 0). */
   listen(): Promise<ListeningAddress> {
-    // The state stays "new" while the port is being bound: a second call then is refused too.
-    if (this.stateValue !== "new" || this.listenCalled) {
+    // A second call while the first is still binding is refused too; after a failed bind, listen() may be tried again.
+    if (this.stateValue !== "new" || this.binding) {
       const state = this.stateValue === "new" ? "starting" : this.stateValue;
       return Promise.reject(new NameEchoError("ERR_SERVER_RUNNING", `listen() was already called (server is ${state})`));
     }
-    this.listenCalled = true;
+    this.binding = true;
     const { host, port, backlog } = this.options;
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => {
+        this.binding = false;
         this.netServer.off("listening", onListening);
         reject(explainListenError(error, host, port));
       };
@@ -185,6 +187,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
         this.netServer.listen({ host, port, backlog });
       } catch (error) {
         // getaddrinfo refuses some names by throwing from inside listen().
+        this.binding = false;
         this.netServer.off("error", onError);
         this.netServer.off("listening", onListening);
         const explained = explainListenError(error, host, port);

@@ -122,12 +122,15 @@ describe("NameEchoServer.listen()", { timeout: 20_000 }, () => {
     });
   });
 
-  test("listen errors name the option that fixes them, in the library's words", async () => {
+  test("listen errors name the option that fixes them, in the library's words; a failed listen() may be tried again", async () => {
     const holder = new NameEchoServer({ port: 0 });
     cleanups.push(() => holder.destroy());
     const { port } = await holder.listen();
     const second = new NameEchoServer({ port });
     cleanups.push(() => second.destroy());
     await assert.rejects(second.listen(), { code: "ERR_ADDRESS_IN_USE", option: "port", problem: new RegExp(`^${port} is already in use`) });
+    assert.equal(second.state, "new");
+    await holder.close();
+    assert.equal((await second.listen()).port, port);
   });
 });
