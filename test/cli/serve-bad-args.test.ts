@@ -5,7 +5,7 @@
  * already in use).
  */
 import * as assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -25,9 +25,11 @@ function environment(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...clean, ...env };
 }
 
-function serve(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
+/** Runs `name-echo serve ARGS`; `uid` runs it as another user (root may read any file, so root tests unreadable files as nobody). */
+function serve(args: string[], env: Record<string, string> = {}, uid?: number): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"], env: environment(env) });
+    const user = uid === undefined ? {} : { uid, gid: uid };
+    const child = spawn(process.execPath, [BIN, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"], env: environment(env), ...user });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
@@ -106,6 +108,8 @@ describe("name-echo serve with bad values", { timeout: 60_000 }, () => {
 
 describe("name-echo serve with a TLS file that is not a readable regular file", { timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "name-echo-tls-files-"));
+  // Open to all, so another user can reach the files in it.
+  chmodSync(dir, 0o755);
   after(() => rmSync(dir, { recursive: true, force: true }));
   const fifo = join(dir, "cert.fifo");
   execFileSync("mkfifo", [fifo]);
@@ -114,17 +118,25 @@ describe("name-echo serve with a TLS file that is not a readable regular file", 
   chmodSync(unreadable, 0o000);
   const key = join(REPO, "README.md");
 
-  const FILES: Array<[what: string, path: string, says: RegExp, skip?: string]> = [
+  // Root may read any file: the unreadable file is tried as nobody then, if nobody can run name-echo from here.
+  const NOBODY = 65534;
+  const asRoot = process.getuid?.() === 0;
+  const unreadableAs = asRoot ? NOBODY : undefined;
+  const nobodyCanRun =
+    !asRoot ||
+    spawnSync(process.execPath, ["-e", `require("node:fs").accessSync(${JSON.stringify(BIN)}, 4)`], { uid: NOBODY, gid: NOBODY }).status === 0;
+
+  const FILES: Array<[what: string, path: string, says: RegExp, uid?: number, skip?: string]> = [
     // Reading a FIFO waits for a writer: start-up used to hang with no word.
     ["a FIFO", fifo, /it is a FIFO \(named pipe\), not a regular file$/],
     ["a directory", dir, /it is a directory, not a regular file$/],
     ["a device", "/dev/zero", /it is a device, not a regular file$/],
     ["a missing file", join(dir, "missing.pem"), /no such file$/],
-    ["an unreadable file", unreadable, /permission denied$/, process.getuid?.() === 0 ? "root may read any file" : undefined],
+    ["an unreadable file", unreadable, /permission denied$/, unreadableAs, nobodyCanRun ? undefined : "running as root, and user nobody cannot read bin/name-echo"],
   ];
-  for (const [what, path, says, skip] of FILES) {
+  for (const [what, path, says, uid, skip] of FILES) {
     test(`--tls-cert naming ${what}: exit 2, one line, no hang`, { timeout: 10_000, skip }, async () => {
-      const outcome = await serve(["--port", "0", "--tls-cert", path, "--tls-key", key]);
+      const outcome = await serve(["--port", "0", "--tls-cert", path, "--tls-key", key], {}, uid);
       assertOneLine(outcome, 2, new RegExp(`^name-echo: cannot read --tls-cert "${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}": ${says.source}`));
     });
   }
