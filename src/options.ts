@@ -144,7 +144,7 @@ function hostProblem(value: unknown): string | undefined {
   }
   if (isIP(value) !== 0) return undefined;
   if (/^\[.*\]$/.test(value) && isIP(value.slice(1, -1)) === 6) {
-    return `is written without brackets for an IPv6 address: ${value.slice(1, -1)}`;
+    return `must be written without brackets for an IPv6 address: ${value.slice(1, -1)}`;
   }
   const odd = /[^A-Za-z0-9.-]/u.exec(value);
   if (odd) {

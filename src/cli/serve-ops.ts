@@ -10,7 +10,7 @@ import type { OptionSpec, ParsedArgs } from "./args.js";
 import { oneOf, usageError } from "./args.js";
 import { flagSpeller } from "./config.js";
 import { readRegularFile } from "./read-file.js";
-import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from "./log.js";
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from "./log.js";
 
 export const OPS_OPTIONS: OptionSpec = {
   "log-level": { type: "string" },

@@ -81,7 +81,7 @@ const USAGE_ERRORS: Array<[what: string, args: string[], says: RegExp]> = [
   ["host of 300 characters", ["--host", "h".repeat(300)], /^name-echo: --host is 300 characters long; a host name has at most 253$/],
   ["host with U+202E", ["--host", "evil\u202Ecom"], /^name-echo: --host contains U\+202E; a host name has only letters, digits, '-' and '\.'/],
   ["host the resolver refuses", ["--host", "xn--a"], /^name-echo: --host "xn--a" cannot be looked up \(EINVAL\)/],
-  ["host in brackets", ["--host", "[::1]"], /^name-echo: --host is written without brackets for an IPv6 address: ::1$/],
+  ["host in brackets", ["--host", "[::1]"], /^name-echo: --host must be written without brackets for an IPv6 address: ::1$/],
   ["empty name", ["--name="], /^name-echo: --name must not be empty: every reply adds the name/],
   ["handshake timeout of 0", ["--handshake-timeout", "0"], /^name-echo: --handshake-timeout must be a number of seconds from 0\.001 to 3600, not 0$/],
   ["certificate and key that are not PEM", ["--tls-cert", join(REPO, "README.md"), "--tls-key", join(REPO, "README.md")], /^name-echo: --tls-cert\/--tls-key certificate or key cannot be used: /],

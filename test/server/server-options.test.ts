@@ -49,7 +49,7 @@ const BAD_OPTIONS: Array<[what: string, options: unknown, option: string, says: 
   ["a host with an underscore", { host: "my_host" }, "host", /^contains '_' \(U\+005F\);/],
   ["a host with an empty part", { host: "a..b" }, "host", /^has an empty part between dots \("a\.\.b"\)$/],
   ["a host part starting with '-'", { host: "-a.example" }, "host", /^has a part that starts or ends with '-' \("-a"\)$/],
-  ["an IPv6 host in brackets", { host: "[::1]" }, "host", /^is written without brackets for an IPv6 address: ::1$/],
+  ["an IPv6 host in brackets", { host: "[::1]" }, "host", /^must be written without brackets for an IPv6 address: ::1$/],
   ["an international host name", { host: "bücher.example" }, "host", /^must be written in its ASCII form: xn--bcher-kva\.example$/],
   ["an empty host", { host: "" }, "host", /^must be a host name or an IP address such as 127\.0\.0\.1/],
 ];
