@@ -13,7 +13,6 @@
  *
  * Status and errors go to stderr, so stdout carries only what the server sent.
  */
-import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import * as readline from "node:readline";
@@ -23,6 +22,7 @@ import { explainClientError, NameEchoError } from "../errors.js";
 import { DEFAULTS, validateHost, validatePort } from "../options.js";
 import { ESCAPE_TIMEOUT_MS } from "../terminal/keys.js";
 import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
+import { readRegularFile } from "./read-file.js";
 
 export const CONNECT_HELP = `Usage: name-echo connect [HOST] [PORT] [options]
 
@@ -84,11 +84,7 @@ function tlsFromArgs(values: Record<string, string | boolean | undefined>): TlsC
   const caFile = values["tls-ca"];
   if (typeof caFile === "string") {
     if (!values.tls) throw usageError("--tls-ca needs --tls; see 'name-echo connect --help'");
-    try {
-      return { ca: readFileSync(caFile) };
-    } catch (error) {
-      throw usageError(`cannot read --tls-ca ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
+    return { ca: readRegularFile(caFile, "--tls-ca") };
   }
   return values.tls ? {} : undefined;
 }

@@ -4,6 +4,10 @@
  * throwaway self-signed certificate made by the real openssl.
  */
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { NameEchoClient } from "../../src/client/client.js";
 import { NameEchoServer } from "../../src/server/server.js";
@@ -55,5 +59,20 @@ describe("TLS with name-echo's own client", { timeout: 30_000, skip }, () => {
     assert.equal(result.code, 1);
     assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
     assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
+});
+
+describe("name-echo connect --tls-ca naming something that is not a regular file", { timeout: 30_000 }, () => {
+  it("a FIFO: one line, exit 2, no hang (reading it would wait for a writer)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "name-echo-tls-ca-"));
+    try {
+      const fifo = join(dir, "ca.fifo");
+      execFileSync("mkfifo", [fifo]);
+      const result = await runCli(["connect", "--tls", "--tls-ca", fifo, "127.0.0.1", "1"], { input: "Hello\n" }).finished;
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /^name-echo: cannot read --tls-ca ".*ca\.fifo": it is a FIFO \(named pipe\), not a regular file\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
