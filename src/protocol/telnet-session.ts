@@ -27,6 +27,7 @@
 import type { LineSink } from "./line-framer.js";
 import { LineFramer } from "./line-framer.js";
 import type { ReplyBatch } from "./reply.js";
+import { escapeIAC } from "./telnet-data.js";
 import { type NegotiationOutput, TelnetOptions, US } from "./telnet-options.js";
 import {
   AYT,
@@ -76,6 +77,17 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
   private readonly framer: LineFramer;
   /** Whether the one offer of server echo has been made or ruled out. */
   private offerDecided = false;
+  /**
+   * A literal 0xFF (`IAC IAC`) went into the line being framed, so the next
+   * line handed over may hold one and goes out escaped. Only the first byte
+   * of a data run can be one (the parser ends a run at every IAC), so this
+   * costs one comparison per run, not a scan.
+   */
+  private lineMayHoldIAC = false;
+  /** Our echo left the user's cursor after a partial line (not at the start of a line). */
+  private lineOnScreen = false;
+  /** A notice pushed the pending line off the user's screen: show it again before the next echo. */
+  private redrawOwed = false;
 
   /**
    * @param sink hears every complete line and every over-long one; it adds
@@ -111,6 +123,22 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     this.parser.push(chunk);
   }
 
+  /**
+   * Something the server says on its own (a notice): it starts on a fresh
+   * line. While echoing with a partial line on the user's screen, that line
+   * is ended first, as readline does for an asynchronous message, and shown
+   * again before the next echo (so a notice just before the connection
+   * closes leaves the screen as it is). Every 0xFF in it is doubled.
+   */
+  notice(bytes: Buffer): void {
+    if (this.lineOnScreen) {
+      this.out.add(CRLF);
+      this.lineOnScreen = false;
+      this.redrawOwed = this.framer.pendingByteCount > 0;
+    }
+    this.out.add(escapeIAC(bytes));
+  }
+
   /** The client half-closed: a half-sent IAC sequence is dropped, an unfinished line still answered. */
   finish(): void {
     this.parser.reset();
@@ -120,6 +148,7 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
   // ── TelnetEventSink ──────────────────────────────────────────────
 
   data(bytes: Buffer): void {
+    if (bytes[0] === IAC) this.lineMayHoldIAC = true;
     if (this.echoing) {
       this.receiveEchoed(bytes);
       return;
@@ -162,7 +191,13 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
         this.erase();
         break;
       case EL:
-        while (this.framer.pendingByteCount > 0) this.erase();
+        if (this.redrawOwed) {
+          // The line is not on screen: there is nothing to erase there.
+          this.redrawOwed = false;
+          while (this.framer.erasePreviousCharacter() > 0);
+        } else {
+          while (this.framer.pendingByteCount > 0) this.erase();
+        }
         break;
       case IP:
         this.interrupt();
@@ -202,21 +237,27 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
   // ── LineSink (from the framer) ───────────────────────────────────
 
   line(line: Buffer): void {
-    // The user pressed Enter: move their cursor to a new line, so the reply
-    // is not written over what they typed.
-    if (this.echoing) this.out.add(CRLF);
+    this.endEchoedLine();
+    if (this.lineMayHoldIAC) {
+      this.lineMayHoldIAC = false;
+      line = escapeIAC(line);
+    }
     this.sink.line(line);
   }
 
   /** The same as line(), for a line that lies whole in the chunk (the hot path). */
   lineSpan(chunk: Buffer, from: number, to: number): void {
-    if (this.echoing) this.out.add(CRLF);
-    if (this.spans) this.sink.lineSpan!(chunk, from, to);
+    this.endEchoedLine();
+    if (this.lineMayHoldIAC) {
+      this.lineMayHoldIAC = false;
+      this.sink.line(escapeIAC(chunk, from, to));
+    } else if (this.spans) this.sink.lineSpan!(chunk, from, to);
     else this.sink.line(chunk.subarray(from, to));
   }
 
+  /** The sink answers with a notice, through notice(): that ends a partial line on screen. */
   lineTooLong(): void {
-    if (this.echoing) this.out.add(CRLF);
+    this.lineMayHoldIAC = false;
     this.sink.lineTooLong();
   }
 
@@ -230,6 +271,7 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
    * chunk) or a paste, never bulk traffic.
    */
   private receiveEchoed(bytes: Buffer): void {
+    this.redrawIfOwed();
     const end = bytes.length;
     let start = 0;
     for (let i = 0; i < end; i++) {
@@ -245,6 +287,7 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
         this.framer.push(bytes.subarray(i, i + 1));
       } else {
         this.out.add(CARET[byte]!);
+        this.lineOnScreen = true;
         this.framer.push(bytes.subarray(i, i + 1));
       }
     }
@@ -252,32 +295,59 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
   }
 
   private echoAndPush(bytes: Buffer): void {
-    this.out.add(bytes);
+    this.out.add(escapeIAC(bytes));
+    this.lineOnScreen = true;
     this.framer.push(bytes);
+  }
+
+  /**
+   * The user pressed Enter: move their cursor to a new line, so the reply
+   * is not written over what they typed (shown again first if a notice hid it).
+   */
+  private endEchoedLine(): void {
+    if (!this.echoing) return;
+    this.redrawIfOwed();
+    this.out.add(CRLF);
+    this.lineOnScreen = false;
+  }
+
+  private redrawIfOwed(): void {
+    if (!this.redrawOwed) return;
+    this.redrawOwed = false;
+    if (!this.echoing || this.framer.pendingByteCount === 0) return;
+    this.echoRendered(this.framer.pendingLine());
+    this.lineOnScreen = true;
   }
 
   /** Backspace, DEL, IAC EC: one whole character off the pending line (and off the screen). */
   private erase(): void {
+    if (this.echoing) this.redrawIfOwed();
     const last = this.framer.lastPendingByte;
     if (this.framer.erasePreviousCharacter() === 0 || !this.echoing) return;
     this.out.add(ERASE);
     // A control byte was shown as two columns ("^[").
     if (last < 0x20) this.out.add(ERASE);
+    if (this.framer.pendingByteCount === 0) this.lineOnScreen = false;
   }
 
   /** Ctrl-C, IAC IP: the pending line is abandoned. */
   private interrupt(): void {
     this.framer.discardPendingLine();
-    if (this.echoing) this.out.add(INTERRUPTED);
+    this.lineMayHoldIAC = false;
+    this.redrawOwed = false;
+    if (this.echoing) {
+      this.out.add(INTERRUPTED);
+      this.lineOnScreen = false;
+    }
   }
 
+  /**
+   * A notice like any other: on a line of its own. The pending line comes
+   * back with the next key, not after every AYT: a flood of them costs one
+   * short line each, never a redraw of a long pending line each.
+   */
   private areYouThere(): void {
-    const showing = this.echoing && this.framer.pendingByteCount > 0;
-    // With echo on the user's half-typed line is on screen: answer on a line
-    // of its own, then show the pending line again so they can go on typing.
-    if (showing) this.out.add(CRLF);
-    this.out.add(AYT_REPLY);
-    if (showing) this.echoRendered(this.framer.pendingLine());
+    this.notice(AYT_REPLY);
   }
 
   /** Echoes bytes already in the pending line, control bytes in caret notation. */
@@ -286,10 +356,10 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     for (let i = 0; i < bytes.length; i++) {
       const byte = bytes[i]!;
       if (byte >= 0x20) continue;
-      if (i > start) this.out.add(bytes.subarray(start, i));
+      if (i > start) this.out.add(escapeIAC(bytes, start, i));
       this.out.add(CARET[byte]!);
       start = i + 1;
     }
-    if (start < bytes.length) this.out.add(bytes.subarray(start));
+    if (start < bytes.length) this.out.add(escapeIAC(bytes, start));
   }
 }

@@ -12,7 +12,7 @@ import { Endpoint } from "../endpoint.js";
 import type { LineSink } from "../protocol/line-framer.js";
 import { ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
 import { TelnetSession } from "../protocol/telnet-session.js";
-import { idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "./notices.js";
+import { idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "../protocol/notices.js";
 
 const kConnection = Symbol("name-echo connection");
 
@@ -175,7 +175,10 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     // to close its side, as after any other write.
     this.touched = true;
     if (wasEnding) return; // our FIN is already on its way
-    if (this.socket.writable) this.socket.end(notice);
+    if (this.socket.writable) {
+      this.input.notice(notice);
+      this.socket.end(this.batch.take()!);
+    }
     // Read on: the FIN that lets the socket close must not sit behind paused input.
     this.resumeReading();
   }
@@ -199,7 +202,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   lineTooLong(): void {
     this.linesTooLong++;
-    this.batch.add(lineTooLongNotice(this.limits.maxLineLength));
+    this.input.notice(lineTooLongNotice(this.limits.maxLineLength));
     this.emit("lineTooLong");
   }
 
