@@ -29,6 +29,7 @@ const TOO_LONG = Buffer.from("!too long\r\n");
 
 interface Run {
   session: TelnetSession;
+  batch: ReplyBatch;
   lines: string[];
   /** Everything written to the client, one string per receive() call (latin1, so bytes stay bytes). */
   writes: string[];
@@ -39,10 +40,10 @@ interface Run {
 function session(maxLineLength = 8192): Run {
   const batch = new ReplyBatch(new ReplyEncoder("Ali"));
   const lines: string[] = [];
-  const s = new TelnetSession(
+  const s: TelnetSession = new TelnetSession(
     {
-      line: (line) => (lines.push(line.toString("latin1")), batch.addReply(line)),
-      lineTooLong: () => batch.add(TOO_LONG),
+      line: (source, from, to) => (lines.push(source.toString("latin1", from, to)), batch.addReplySpan(source, from, to)),
+      lineTooLong: () => s.notice(TOO_LONG),
     },
     batch,
     maxLineLength,
@@ -50,6 +51,7 @@ function session(maxLineLength = 8192): Run {
   const writes: string[] = [];
   return {
     session: s,
+    batch,
     lines,
     writes,
     receive(...chunks) {
@@ -251,7 +253,7 @@ describe("TelnetSession: server echo for character-mode clients", () => {
   test("the line-too-long notice while typing starts on a fresh line", { timeout: 5000 }, () => {
     const batch = new ReplyBatch(new ReplyEncoder("Ali"));
     // Wired as TcpConnection wires it: the notice goes back through notice().
-    const s: TelnetSession = new TelnetSession({ line: (l) => batch.addReply(l), lineTooLong: () => s.notice(TOO_LONG) }, batch, 4);
+    const s: TelnetSession = new TelnetSession({ line: (l, from, to) => batch.addReplySpan(l, from, to), lineTooLong: () => s.notice(TOO_LONG) }, batch, 4);
     s.receive(Buffer.from(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO), "latin1"));
     batch.take();
     for (const key of "abcd") s.receive(Buffer.from(key));
@@ -343,10 +345,10 @@ describe("TelnetSession: properties", () => {
         const out = Buffer.from(run.receive(bytes), "latin1");
         const strays: number[] = [];
         const parser = new TelnetParser({
-          data: () => {},
-          command: (command) => strays.push(command),
-          negotiation: () => {},
-          subnegotiation: (option) => strays.push(option),
+          data: (_chunk, _from, to) => to,
+          command: (command) => strays.push(command) > 0,
+          negotiation: () => true,
+          subnegotiation: (option) => strays.push(option) > 0,
         });
         parser.push(out);
         assert.deepEqual(strays, []);
@@ -354,6 +356,59 @@ describe("TelnetSession: properties", () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  test("a client that reads nothing: output never passes the budget by more than one step, and the rest fed later gives the same bytes", { timeout: 60000 }, () => {
+    fc.assert(
+      fc.property(
+        input,
+        fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 10 }),
+        fc.integer({ min: 4, max: 64 }),
+        fc.integer({ min: 1, max: 200 }),
+        (bytes, sizes, max, budget) => {
+          const whole = session(max);
+          const wholeOut = whole.receive(bytes) + (whole.session.finish(), whole.receive());
+          // One step: a reply (the line shown again, CR LF, the line with its 0xFFs doubled, the name),
+          // an echo with a redraw, a notice, a negotiation answer with the offer.
+          const step = 4 * max + 64;
+          const run = session(max);
+          let out = "";
+          let unread = 0;
+          for (const piece of chunk(bytes, sizes)) {
+            for (let rest = piece; rest.length > 0; ) {
+              const consumed = run.session.receive(rest, budget - unread);
+              const produced = run.batch.take();
+              unread += produced?.length ?? 0;
+              out += produced?.toString("latin1") ?? "";
+              assert.ok(unread <= budget + step, `${unread} bytes unread, budget ${budget}`);
+              if (consumed < rest.length) {
+                assert.ok(unread >= budget, "it stops only at the budget");
+                unread = 0; // the client takes its bytes; the rest goes in with a fresh budget
+              }
+              rest = rest.subarray(consumed);
+            }
+          }
+          run.session.finish();
+          out += run.receive();
+          assert.equal(out, wholeOut);
+          assert.deepEqual(run.lines, whole.lines);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("a flood of AYT while echoing a long line: each answer is one short line, no redraw", { timeout: 5000 }, () => {
+    const run = session(8192);
+    run.receive(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO));
+    run.receive(Buffer.alloc(8000, 0x01));
+    const flood = Buffer.from(iac(AYT).repeat(1000), "latin1");
+    const out = run.receive(flood);
+    assert.equal(out.length, 2 + 1000 * AYT_REPLY.length);
+    // With a budget the flood is taken only as far as the client can be owed.
+    const budgeted = run.session.receive(flood, 1000);
+    assert.equal(budgeted, 2 * Math.ceil(1000 / AYT_REPLY.length));
+    assert.ok(run.batch.length < 1000 + AYT_REPLY.length);
   });
 
   test("arbitrary bytes never throw and never grow state past the limits", { timeout: 60000 }, () => {
@@ -378,7 +433,7 @@ describe("TelnetSession: properties", () => {
       fc.property(fc.array(fc.oneof(plainByte, fc.constantFrom(0x0d, 0x0a, 0x00)), { maxLength: 300 }), fc.array(fc.integer({ min: 1, max: 9 })), (raw, sizes) => {
         const bytes = Buffer.from(raw);
         const batch = new ReplyBatch(new ReplyEncoder("Ali"));
-        const framer = new LineFramer({ line: (l) => batch.addReply(l), lineTooLong: () => batch.add(TOO_LONG) }, 32);
+        const framer = new LineFramer({ line: (l, from, to) => (batch.addReplySpan(l, from, to), true), lineTooLong: () => (batch.add(TOO_LONG), true) }, 32);
         framer.push(bytes);
         const expected = batch.take()?.toString("latin1") ?? "";
         assert.equal(session(32).receive(...chunk(bytes, sizes)), expected);
