@@ -2,7 +2,7 @@
 import { DEFAULTS, integerRule } from "../options.js";
 import { NameEchoServer, resolveServerOptions, type NameEchoServerOptions } from "../server/server.js";
 import { SERVER_OPTION_RULES } from "../server/server-options.js";
-import { isCtrlC, isEscape } from "../terminal/keys.js";
+import { isCtrlC, isEscape } from "../protocol/keys.js";
 import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
 import { oneOf, parseCommandLine, usageError, type OptionSpec, type ParsedArgs } from "./args.js";
 import { applyEnvironment, environmentHelp, flagSpeller, inCommandLineTerms } from "./config.js";

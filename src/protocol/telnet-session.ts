@@ -1,16 +1,29 @@
 /**
  * One client's input side, as a terminal user expects it: telnet commands
- * parsed out, option negotiation answered, the pending line edited
- * (Backspace, DEL, Ctrl-C, IAC EC/EL/IP), and, for a character-mode client,
- * what is typed echoed back. Everything it has to say — echo, negotiation
- * answers, the AYT answer, and the replies (through the LineSink) — goes into
- * one ReplyBatch in the order it must reach the client, so the connection
- * writes it all with one write.
+ * parsed out, option negotiation answered, the pending line edited, and, for
+ * a character-mode client, a line editor that echoes what is typed.
+ * Everything it has to say — echo, negotiation answers, the AYT answer,
+ * notices, and the replies (through the SessionSink) — goes into one
+ * ReplyBatch in the order it must reach the client, so the connection writes
+ * it all with one write.
+ *
+ * Output is bounded by construction: receive() is given a budget (what the
+ * client may still be owed) and stops consuming input once the batch holds
+ * that much, after finishing the step that crossed it (one reply, one key's
+ * echo and redraw, one notice or negotiation answer: a bounded step). The
+ * rest of the chunk is the caller's to feed again once the client has taken
+ * its bytes, and gives exactly the output it would have given in one go.
  *
  * Pure: no sockets, no timers. The flow of one chunk:
  *
- *     chunk ─▶ TelnetParser ─data─▶ edits / echo ─▶ LineFramer ─line─▶ (echo CR LF) ─▶ sink.line()
+ *     chunk ─▶ TelnetParser ─data─▶ edit bytes ─▶ LineFramer ─line─▶ sink.line()   (no echo)
+ *                   │          └───▶ LineEditor (keys, echo) ─line─▶ sink.line()   (echo)
  *                   └─commands, negotiation─▶ TelnetOptions / edits ─▶ batch
+ *
+ * Without echo (line-mode telnet, nc, scripts) bytes pass as they came but
+ * for the edit bytes: BS and DEL erase a character, Ctrl-C abandons the line,
+ * and IAC EC / EL / IP do the same as commands. With echo the server is the
+ * user's line editor (line-editor.ts), readline-like.
  *
  * When to echo. The server never negotiates with a client that has not
  * spoken telnet first (PRODUCT §2), so nc and scripts see only replies. A
@@ -24,9 +37,10 @@
  * line mode) is not taken as an invitation, because offering echo then would
  * flip that client into character mode behind its user's back.
  */
-import type { LineSink } from "./line-framer.js";
-import { LineFramer } from "./line-framer.js";
+import { LineEditor, type LineEditorSink } from "./line-editor.js";
+import { LineFramer, type LineSink } from "./line-framer.js";
 import type { ReplyBatch } from "./reply.js";
+import { escapeIAC } from "./telnet-data.js";
 import { type NegotiationOutput, TelnetOptions, US } from "./telnet-options.js";
 import {
   AYT,
@@ -43,52 +57,73 @@ import {
   WILL,
 } from "./telnet-parser.js";
 
-const NUL = 0x00;
 const ETX = 0x03; // Ctrl-C typed in a character-mode client arrives as this byte
 const BS = 0x08;
-const LF = 0x0a;
-const CR = 0x0d;
 const DEL = 0x7f;
 
-/** Moves the cursor back over one column and blanks it (what a tty does on erase). */
-const ERASE = Buffer.from([BS, 0x20, BS]);
-/** The network line end: ends an echoed line before its reply. */
-const CRLF = Buffer.from([CR, LF]);
-/** What an interrupted line looks like on screen, as a tty shows it. */
-const INTERRUPTED = Buffer.from([0x5e, 0x43, CR, LF]); // "^C\r\n"
 /** The answer to IAC AYT (RFC 854 "Are You There"): short, one line. */
 export const AYT_REPLY = Buffer.from("[yes, name-echo is here]\r\n", "latin1");
 
-/**
- * Caret notation for a control byte, as a tty with `echoctl` shows it
- * (ESC as ^[), so an arrow key typed in character mode cannot move the
- * user's cursor. Index: the control byte (0x00–0x1f).
- */
-const CARET: readonly Buffer[] = Array.from({ length: 0x20 }, (_, byte) => Buffer.from([0x5e, byte + 0x40]));
+/** Who answers the lines (the connection): it adds each reply or notice to the session's batch itself, so it lands in order. */
+export interface SessionSink {
+  /**
+   * A complete line as it goes back on the wire (a 0xFF data byte doubled),
+   * as `source[from, to)`; read it before returning (the bytes are not yours).
+   */
+  line(source: Buffer, from: number, to: number): void;
+  /** The line being typed passed maxLineLength: answer with a notice, through notice(). */
+  lineTooLong(): void;
+}
 
 export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutput {
-  private readonly sink: LineSink;
-  /** The sink takes lines as spans: pass them on without making a view. */
-  private readonly spans: boolean;
+  private readonly sink: SessionSink;
   private readonly out: ReplyBatch;
+  private readonly maxLineLength: number;
+  /** receive() stops consuming input once the batch holds this many bytes. */
+  private budget = Infinity;
   private readonly parser: TelnetParser;
   private readonly options: TelnetOptions;
   private readonly framer: LineFramer;
+  /** The line editor, made when echo first starts (most clients never need one). */
+  private editor: LineEditor | null = null;
+  /** The editor holds the line being typed (echo is on); else the framer does. */
+  private editing = false;
+  private readonly editorSink: LineEditorSink;
+  /** Bound once: the editor asks it after each key. */
+  private readonly hasRoom = (): boolean => !this.full;
   /** Whether the one offer of server echo has been made or ruled out. */
   private offerDecided = false;
+  /**
+   * A literal 0xFF (`IAC IAC`) went into the line being framed, so the next
+   * line handed over may hold one and goes out escaped. Only the first byte
+   * of a data run can be one (the parser ends a run at every IAC), so this
+   * costs one comparison per run, not a scan.
+   */
+  private lineMayHoldIAC = false;
 
   /**
    * @param sink hears every complete line and every over-long one; it adds
    *   the reply (or notice) to `out` itself, so it lands in order.
    * @param out where every byte for the client goes, in order.
    */
-  constructor(sink: LineSink, out: ReplyBatch, maxLineLength: number) {
+  constructor(sink: SessionSink, out: ReplyBatch, maxLineLength: number) {
     this.sink = sink;
-    this.spans = typeof sink.lineSpan === "function";
     this.out = out;
+    this.maxLineLength = maxLineLength;
     this.parser = new TelnetParser(this);
     this.options = new TelnetOptions(this);
     this.framer = new LineFramer(this, maxLineLength);
+    this.editorSink = {
+      line: (source, from, to) => {
+        const escaped = escapeIAC(source, from, to);
+        this.sink.line(escaped, 0, escaped.length);
+      },
+      lineTooLong: () => {
+        // The notice must not stick to the line on screen, however the sink writes it.
+        this.editor!.hide();
+        this.sink.lineTooLong();
+      },
+    };
   }
 
   /** Whether the server echoes what the client types (the client agreed to WILL ECHO). */
@@ -98,7 +133,7 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
 
   /** Bytes held for the unfinished line (at most maxLineLength). */
   get pendingByteCount(): number {
-    return this.framer.pendingByteCount;
+    return this.editing ? this.editor!.byteCount : this.framer.pendingByteCount;
   }
 
   /** Bytes held for an unfinished subnegotiation (at most MAX_SUBNEGOTIATION_BYTES). */
@@ -106,32 +141,58 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     return this.parser.bufferedByteCount;
   }
 
-  /** Bytes from the client. */
-  receive(chunk: Buffer): void {
-    this.parser.push(chunk);
+  /**
+   * Bytes from the client. Returns how many of them were consumed: all, or
+   * fewer once the batch holds `budget` bytes (see the file header); feed
+   * `chunk.subarray(consumed)` again when the client has caught up.
+   */
+  receive(chunk: Buffer, budget = Infinity): number {
+    if (this.out.length >= budget) return 0;
+    // Read only inside receive(): each call sets its own.
+    this.budget = budget;
+    return this.parser.push(chunk);
   }
 
-  /** The client half-closed: a half-sent IAC sequence is dropped, an unfinished line still answered. */
+  /**
+   * Something the server says on its own (a notice): it starts on a fresh
+   * line. While echoing with a partial line on the user's screen, that line
+   * is ended first, as readline does for an asynchronous message, and shown
+   * again with the next key (so a notice just before the connection closes
+   * leaves the screen as it is). Every 0xFF in it is doubled.
+   */
+  notice(bytes: Buffer): void {
+    if (this.editing) this.editor!.hide();
+    this.out.add(escapeIAC(bytes));
+  }
+
+  /**
+   * The client half-closed: a half-sent IAC sequence is dropped, an
+   * unfinished line still answered (one bounded step: no budget needed).
+   */
   finish(): void {
     this.parser.reset();
-    this.framer.finish();
+    if (this.editing) this.editor!.finish();
+    else this.framer.finish();
+  }
+
+  /** The batch holds the budget: stop after the current step. */
+  private get full(): boolean {
+    return this.out.length >= this.budget;
   }
 
   // ── TelnetEventSink ──────────────────────────────────────────────
 
-  data(bytes: Buffer): void {
-    if (this.echoing) {
-      this.receiveEchoed(bytes);
-      return;
-    }
+  data(chunk: Buffer, from: number, to: number): number {
+    if (this.editing) return this.editor!.receive(chunk, from, to, this.hasRoom);
+    if (chunk[from] === IAC) this.lineMayHoldIAC = true;
+    // A view only for a run that is not the whole chunk (the slow path of a
+    // chunk with IAC in it), so that the scans below stop at the run's end.
+    const bytes = from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
     // Three native scans: a chunk with no edit byte goes to the framer whole.
     let nextBS = bytes.indexOf(BS);
     let nextDEL = bytes.indexOf(DEL);
     let nextETX = bytes.indexOf(ETX);
-    if (nextBS === -1 && nextDEL === -1 && nextETX === -1) {
-      this.framer.push(bytes);
-      return;
-    }
+    if (nextBS === -1 && nextDEL === -1 && nextETX === -1) return from + this.framer.push(bytes);
     // Each scan is advanced only once passed, as in the framer, so a chunk
     // full of edit bytes costs one pass per kind, not one per edit.
     let start = 0;
@@ -141,56 +202,72 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
       if (nextDEL !== -1 && (at === -1 || nextDEL < at)) at = nextDEL;
       if (nextETX !== -1 && (at === -1 || nextETX < at)) at = nextETX;
       if (at === -1) break;
-      if (at > start) this.framer.push(bytes.subarray(start, at));
+      if (at > start) {
+        const stop = this.framer.push(bytes.subarray(start, at));
+        if (stop < at - start) return from + start + stop;
+      }
       const byte = bytes[at];
       start = at + 1;
       if (byte === ETX) {
         this.interrupt();
         nextETX = bytes.indexOf(ETX, start);
       } else {
-        this.erase();
+        this.framer.erasePreviousCharacter();
         if (byte === BS) nextBS = bytes.indexOf(BS, start);
         else nextDEL = bytes.indexOf(DEL, start);
       }
     }
-    if (start < bytes.length) this.framer.push(bytes.subarray(start));
+    // Edits without echo send nothing: no budget check needed between them.
+    return from + (start < bytes.length ? start + this.framer.push(bytes.subarray(start)) : start);
   }
 
-  command(command: number): void {
+  command(command: number): boolean {
+    const editor = this.editing ? this.editor! : null;
     switch (command) {
       case EC:
-        this.erase();
+        if (editor !== null) editor.erase();
+        else this.framer.erasePreviousCharacter();
         break;
       case EL:
-        while (this.framer.pendingByteCount > 0) this.erase();
+        if (editor !== null) editor.eraseLine();
+        else while (this.framer.erasePreviousCharacter() > 0);
         break;
       case IP:
-        this.interrupt();
+        if (editor !== null) editor.interrupt();
+        else this.interrupt();
         break;
       case AYT:
-        this.areYouThere();
+        // A notice like any other: on a line of its own. The pending line
+        // comes back with the next key, not after every AYT: a flood of them
+        // costs one short line each, never a redraw of a long line each.
+        this.notice(AYT_REPLY);
         break;
       default:
         // NOP, DM, BRK, AO, GA and bytes that are no command: nothing to do.
         break;
     }
+    return !this.full;
   }
 
-  negotiation(command: number, option: number): void {
+  negotiation(command: number, option: number): boolean {
     this.options.receive(command, option);
-    if (this.offerDecided || option === OPT_TIMING_MARK) return;
-    this.offerDecided = true;
-    if (command === WILL || command === DO) {
-      // The client speaks telnet and is willing to negotiate: offer to echo,
-      // the pair (ECHO + SUPPRESS-GO-AHEAD) that means character mode to
-      // every telnet client. A no-op for whatever it already asked for.
-      this.options.enable(US, OPT_ECHO);
-      this.options.enable(US, OPT_SGA);
+    if (!this.offerDecided && option !== OPT_TIMING_MARK) {
+      this.offerDecided = true;
+      if (command === WILL || command === DO) {
+        // The client speaks telnet and is willing to negotiate: offer to echo,
+        // the pair (ECHO + SUPPRESS-GO-AHEAD) that means character mode to
+        // every telnet client. A no-op for whatever it already asked for.
+        this.options.enable(US, OPT_ECHO);
+        this.options.enable(US, OPT_SGA);
+      }
     }
+    if (this.echoing !== this.editing) this.switchEditing();
+    return !this.full;
   }
 
-  subnegotiation(): void {
+  subnegotiation(): boolean {
     // Every option that has subnegotiation is refused: nothing to read here.
+    return true;
   }
 
   // ── NegotiationOutput ────────────────────────────────────────────
@@ -201,95 +278,44 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
 
   // ── LineSink (from the framer) ───────────────────────────────────
 
-  line(line: Buffer): void {
-    // The user pressed Enter: move their cursor to a new line, so the reply
-    // is not written over what they typed.
-    if (this.echoing) this.out.add(CRLF);
-    this.sink.line(line);
-  }
-
-  /** The same as line(), for a line that lies whole in the chunk (the hot path). */
-  lineSpan(chunk: Buffer, from: number, to: number): void {
-    if (this.echoing) this.out.add(CRLF);
-    if (this.spans) this.sink.lineSpan!(chunk, from, to);
-    else this.sink.line(chunk.subarray(from, to));
-  }
-
-  lineTooLong(): void {
-    if (this.echoing) this.out.add(CRLF);
-    this.sink.lineTooLong();
-  }
-
-  // ── editing and echo ─────────────────────────────────────────────
-
-  /**
-   * Data while we echo: printable runs (UTF-8 included) are echoed and
-   * framed; line-end bytes are framed only (line() echoes CR LF once per
-   * line, however it ended); other control bytes are shown in caret
-   * notation. Walked byte by byte: this is a typing human (one key per
-   * chunk) or a paste, never bulk traffic.
-   */
-  private receiveEchoed(bytes: Buffer): void {
-    const end = bytes.length;
-    let start = 0;
-    for (let i = 0; i < end; i++) {
-      const byte = bytes[i]!;
-      if (byte >= 0x20 && byte !== DEL) continue;
-      if (i > start) this.echoAndPush(bytes.subarray(start, i));
-      start = i + 1;
-      if (byte === BS || byte === DEL) {
-        this.erase();
-      } else if (byte === ETX) {
-        this.interrupt();
-      } else if (byte === CR || byte === LF || byte === NUL) {
-        this.framer.push(bytes.subarray(i, i + 1));
-      } else {
-        this.out.add(CARET[byte]!);
-        this.framer.push(bytes.subarray(i, i + 1));
-      }
+  line(source: Buffer, from: number, to: number): boolean {
+    if (this.lineMayHoldIAC) {
+      this.lineMayHoldIAC = false;
+      const escaped = escapeIAC(source, from, to);
+      this.sink.line(escaped, 0, escaped.length);
+    } else {
+      this.sink.line(source, from, to);
     }
-    if (start < end) this.echoAndPush(bytes.subarray(start));
+    return !this.full;
   }
 
-  private echoAndPush(bytes: Buffer): void {
-    this.out.add(bytes);
-    this.framer.push(bytes);
+  lineTooLong(): boolean {
+    this.lineMayHoldIAC = false;
+    this.sink.lineTooLong();
+    return !this.full;
   }
 
-  /** Backspace, DEL, IAC EC: one whole character off the pending line (and off the screen). */
-  private erase(): void {
-    const last = this.framer.lastPendingByte;
-    if (this.framer.erasePreviousCharacter() === 0 || !this.echoing) return;
-    this.out.add(ERASE);
-    // A control byte was shown as two columns ("^[").
-    if (last < 0x20) this.out.add(ERASE);
-  }
+  // ── the line's keeper ────────────────────────────────────────────
 
-  /** Ctrl-C, IAC IP: the pending line is abandoned. */
+  /** Ctrl-C, IAC IP without echo: the pending line is abandoned. */
   private interrupt(): void {
     this.framer.discardPendingLine();
-    if (this.echoing) this.out.add(INTERRUPTED);
+    this.lineMayHoldIAC = false;
   }
 
-  private areYouThere(): void {
-    const showing = this.echoing && this.framer.pendingByteCount > 0;
-    // With echo on the user's half-typed line is on screen: answer on a line
-    // of its own, then show the pending line again so they can go on typing.
-    if (showing) this.out.add(CRLF);
-    this.out.add(AYT_REPLY);
-    if (showing) this.echoRendered(this.framer.pendingLine());
-  }
-
-  /** Echoes bytes already in the pending line, control bytes in caret notation. */
-  private echoRendered(bytes: Buffer): void {
-    let start = 0;
-    for (let i = 0; i < bytes.length; i++) {
-      const byte = bytes[i]!;
-      if (byte >= 0x20) continue;
-      if (i > start) this.out.add(bytes.subarray(start, i));
-      this.out.add(CARET[byte]!);
-      start = i + 1;
+  /** Echo started or stopped: the line typed so far moves between the framer and the editor. */
+  private switchEditing(): void {
+    this.editing = !this.editing;
+    if (this.editing) {
+      const editor = (this.editor ??= new LineEditor(this.out, this.editorSink, this.maxLineLength));
+      editor.load(this.framer.pendingLine());
+      this.framer.reset();
+      this.lineMayHoldIAC = false;
+    } else {
+      const line = this.editor!.line();
+      this.editor!.clear();
+      this.framer.push(line);
+      this.lineMayHoldIAC = line.includes(IAC);
     }
-    if (start < bytes.length) this.out.add(bytes.subarray(start));
   }
 }
