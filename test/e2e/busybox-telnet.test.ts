@@ -19,7 +19,7 @@ import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
 import { endsWith, hasOption, hex, iac, telnet, WireTap } from "../helpers/wire-tap.js";
 
-const tmux = new Tmux({ TERM: "xterm-256color" });
+const tmux = new Tmux({ TERM: "xterm-256color", LANG: "C.UTF-8" });
 const cleanups = cleanupsAfterEach();
 const MENU = "Console escape. Commands are:";
 

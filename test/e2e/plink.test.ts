@@ -16,7 +16,7 @@ import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
 import { endsWith, hasOption, hex, IAC, telnet, WireTap } from "../helpers/wire-tap.js";
 
-const tmux = new Tmux({ TERM: "xterm-256color" });
+const tmux = new Tmux({ TERM: "xterm-256color", LANG: "C.UTF-8" });
 const cleanups = cleanupsAfterEach();
 
 describe("PuTTY's plink -telnet", () => {
