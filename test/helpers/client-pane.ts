@@ -15,8 +15,8 @@ export class ClientPane {
   private constructor(readonly tmux: Tmux, readonly session: string) {}
 
   /** Starts `command` in a new session (wide enough that no line wraps) and waits until `ready` holds for its screen. */
-  static async open(tmux: Tmux, session: string, command: string, ready: (rows: string[]) => boolean, what: string): Promise<ClientPane> {
-    await tmux.start(command, { session, width: 160, height: 50 });
+  static async open(tmux: Tmux, session: string, command: string, ready: (rows: string[]) => boolean, what: string, options: { remainOnExit?: boolean } = {}): Promise<ClientPane> {
+    await tmux.start(command, { session, width: 160, height: 50, ...options });
     const pane = new ClientPane(tmux, session);
     await pane.waitFor(ready, what);
     return pane;
@@ -39,6 +39,11 @@ export class ClientPane {
   /** Polls the screen (bounded) until `ready` holds for its rows; the failure shows the screen. */
   async waitFor(ready: (rows: string[]) => boolean, what: string, timeoutMs = 5000): Promise<string[]> {
     return screenRows(await this.tmux.waitUntil((screen) => ready(screenRows(screen)), what, timeoutMs, this.session));
+  }
+
+  /** The cursor's column (0 = the left edge), where the next typed character will appear. */
+  async cursorColumn(): Promise<number> {
+    return Number((await this.tmux.run("display-message", "-p", "-t", this.session, "#{cursor_x}")).trim());
   }
 
   /** Waits until the last row is exactly `row` (where the cursor is while typing); returns the rows. */
