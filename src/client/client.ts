@@ -7,7 +7,7 @@
  * Matching replies to lines. The server answers lines in the order they came,
  * one reply each, so replies are matched to sends first in, first out. The
  * server also sends notices of its own, one line each, starting "error: " or
- * "closing: " (see src/server/notices.ts). A notice must never be taken for
+ * "closing: " (their kinds and classify() are in src/protocol/notices.ts). A notice must never be taken for
  * the reply to a line, and a reply must never be taken for a notice (the
  * line "error: x" gets the reply "error: x Ali"). So an incoming line is,
  * in this order:
@@ -18,8 +18,9 @@
  *   2. otherwise a "closing: ..." notice: the server is going away and will
  *      answer nothing more; every owed send fails with ERR_CONNECTION_CLOSED
  *      carrying the server's words;
- *   3. otherwise an "error: ..." notice: "error: server is full" fails every
- *      owed send with ERR_SERVER_FULL; any other error (a line over the
+ *   3. otherwise an "error: ..." notice: a turn-away ("error: server is full",
+ *      or out of file descriptors) fails every owed send with
+ *      ERR_SERVER_FULL; any other error (a line over the
  *      server's limit) takes the place of the reply to the oldest owed line,
  *      which fails with ERR_LINE_TOO_LONG (or ERR_SERVER_ERROR);
  *   4. otherwise, the reply to the oldest owed line anyway: replies are in
@@ -40,6 +41,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { Endpoint } from "../endpoint.js";
 import { explainClientError, NameEchoError, type NameEchoErrorCode } from "../errors.js";
 import { openSocket } from "../transport.js";
+import { classify, isClosing, isTurnedAway, type NoticeKind, noticeText } from "../protocol/notices.js";
 import { DEFAULTS, validateHost, validateInteger, validatePort, validateSeconds } from "../options.js";
 
 /** Where to connect: what NameEchoServer.listen() resolves to fits as it is. */
@@ -101,10 +103,6 @@ interface Owed {
 interface LineQueue {
   lines: string[];
   wake: (() => void) | null;
-}
-
-function isNotice(line: string): boolean {
-  return line.startsWith("error: ") || line.startsWith("closing: ");
 }
 
 export class NameEchoClient extends EventEmitter<NameEchoClientEvents> {
@@ -384,30 +382,31 @@ export class NameEchoClient extends EventEmitter<NameEchoClientEvents> {
 
   private handleLine(text: string): void {
     const oldest = this.head < this.owed.length ? this.owed[this.head]! : undefined;
+    const notice = classify(text);
     let isReply = false;
-    if (oldest !== undefined && this.isReplyTo(oldest.line, text)) {
+    if (oldest !== undefined && this.isReplyTo(oldest.line, text, notice)) {
       isReply = true;
       this.answer(oldest, text);
-    } else if (text.startsWith("closing: ")) {
+    } else if (notice !== undefined && isClosing(notice)) {
       // Nothing sent from now on will be answered.
       this.closingNotice = text;
       if (this.stateValue === "open") this.stateValue = "closing";
       this.rejectOwed(this.closedError());
-    } else if (text.startsWith("error: ")) {
-      if (text.startsWith("error: server is full")) {
-        this.failure ??= new NameEchoError("ERR_SERVER_FULL", `${this.remote} turned the connection away: ${text.slice(7)}`);
+    } else if (notice !== undefined) {
+      if (isTurnedAway(notice)) {
+        this.failure ??= new NameEchoError("ERR_SERVER_FULL", `${this.remote} turned the connection away: ${noticeText(text)}`);
         this.rejectOwed(this.failure);
       } else if (oldest !== undefined) {
         // The notice stands in for the reply to the oldest owed line.
         this.takeOldest();
-        const code: NameEchoErrorCode = text.startsWith("error: line longer") ? "ERR_LINE_TOO_LONG" : "ERR_SERVER_ERROR";
-        oldest.reject(new NameEchoError(code, `the server answered: ${text.slice(7)}`));
+        const code: NameEchoErrorCode = notice === "line-too-long" ? "ERR_LINE_TOO_LONG" : "ERR_SERVER_ERROR";
+        oldest.reject(new NameEchoError(code, `the server answered: ${noticeText(text)}`));
       }
     } else if (oldest !== undefined) {
       isReply = true;
       this.answer(oldest, text);
     }
-    if (!isReply && isNotice(text)) this.emit("notice", text);
+    if (!isReply && notice !== undefined) this.emit("notice", text);
     this.emit("line", text);
     for (const queue of this.queues) {
       queue.lines.push(text);
@@ -416,11 +415,11 @@ export class NameEchoClient extends EventEmitter<NameEchoClientEvents> {
     if (this.queues.size > 0) this.updateIteratorBackpressure();
   }
 
-  private isReplyTo(line: string, text: string): boolean {
+  private isReplyTo(line: string, text: string, notice: NoticeKind | undefined): boolean {
     if (this.learnedName !== undefined) {
       return text === (line === "" ? this.learnedName : `${line} ${this.learnedName}`);
     }
-    return line === "" ? !isNotice(text) : text.startsWith(`${line} `);
+    return line === "" ? notice === undefined : text.startsWith(`${line} `);
   }
 
   private answer(owed: Owed, text: string): void {

@@ -14,6 +14,11 @@
  * once, as soon as the limit is passed (even before the line ends), and the
  * rest of that line is discarded up to its line end. The following lines
  * carry on. The framer therefore never holds more than maxLineLength bytes.
+ *
+ * The sink can stop the framer after any line (its output is full): push()
+ * returns where it stopped, right after that line's end, and the caller
+ * feeds the rest later with push(chunk, from). A chunk that holds no line
+ * end is taken whole, whatever the sink says.
  */
 
 const LF = 0x0a;
@@ -29,27 +34,22 @@ const MIN_PENDING_CAPACITY = 64;
  */
 const SHORT_LINE = 64;
 
+/** Each method returns whether the framer may go on: false makes push() stop right after this line. */
 export interface LineSink {
   /**
-   * A complete line, without its line end. The buffer may be a view into the
-   * chunk given to push(); the framer never writes to it afterwards.
+   * A complete line, without its line end, as `source[from, to)`: a span of
+   * the chunk given to push() (the hot path makes no view per line) or of
+   * the framer's copy of a line that spanned chunks. Read the bytes before
+   * returning; the framer never writes to them afterwards.
    */
-  line(line: Buffer): void;
-  /**
-   * Optional: a complete line that lies whole in one chunk, as `chunk[from, to)`.
-   * Called instead of line() when present, so the hot path makes no view
-   * per line; read the bytes before returning (the chunk is not yours).
-   */
-  lineSpan?(chunk: Buffer, from: number, to: number): void;
+  line(source: Buffer, from: number, to: number): boolean;
   /** The current line passed maxLineLength; the rest of it is being discarded. */
-  lineTooLong(): void;
+  lineTooLong(): boolean;
 }
 
 export class LineFramer {
   readonly maxLineLength: number;
   private readonly sink: LineSink;
-  /** The sink takes lines as spans (looked up once, not per line). */
-  private readonly spans: boolean;
   /** The start of a line that has not ended yet (copied: a chunk is never kept alive). */
   private pending: Buffer | null = null;
   private pendingLength = 0;
@@ -63,7 +63,6 @@ export class LineFramer {
       throw new RangeError(`maxLineLength must be a whole number of bytes >= 1, not ${maxLineLength}`);
     }
     this.sink = sink;
-    this.spans = typeof sink.lineSpan === "function";
     this.maxLineLength = maxLineLength;
   }
 
@@ -82,14 +81,15 @@ export class LineFramer {
     return this.discarding;
   }
 
-  push(chunk: Buffer): void {
+  /** Frames `chunk` from `from` on; returns where it stopped (the chunk's length, or after the line the sink stopped at). */
+  push(chunk: Buffer, from = 0): number {
     const end = chunk.length;
-    if (end === 0) return;
-    let start = 0;
+    if (from >= end) return end;
+    let start = from;
     if (this.afterCR) {
       this.afterCR = false;
-      const first = chunk[0];
-      if (first === LF || first === NUL) start = 1;
+      const first = chunk[start];
+      if (first === LF || first === NUL) start++;
     }
     // One native LF scan per line. The CR question ("is there a CR before
     // this LF?") is answered without a second native call per line, which
@@ -124,21 +124,24 @@ export class LineFramer {
         if (crScan !== -1 && crScan < limit) cr = crScan;
       }
       if (cr !== -1) {
-        this.completeLine(chunk, start, cr);
+        const more = this.completeLine(chunk, start, cr);
         if (cr + 1 === end) {
           this.afterCR = true;
-          return;
+          return end;
         }
         const after = chunk[cr + 1];
         start = after === LF || after === NUL ? cr + 2 : cr + 1;
+        if (!more) return start;
       } else if (nextLF !== -1) {
-        this.completeLine(chunk, start, nextLF);
+        const more = this.completeLine(chunk, start, nextLF);
         start = nextLF + 1;
+        if (!more) return start;
       } else {
         break;
       }
     }
     if (start < end) this.appendPending(chunk, start, end);
+    return end;
   }
 
   /**
@@ -147,9 +150,10 @@ export class LineFramer {
    */
   finish(): void {
     const hadLine = !this.discarding && this.pendingLength > 0;
-    const line = hadLine ? this.pending!.subarray(0, this.pendingLength) : null;
+    const line = this.pending;
+    const length = this.pendingLength;
     this.reset();
-    if (line !== null) this.sink.line(line);
+    if (hadLine) this.sink.line(line!, 0, length);
   }
 
   /** The last byte of the unfinished line, or -1 if there is none (to know how it was echoed). */
@@ -207,31 +211,27 @@ export class LineFramer {
     this.discarding = false;
   }
 
-  private completeLine(chunk: Buffer, from: number, to: number): void {
+  /** Returns whether to go on (the sink's answer). */
+  private completeLine(chunk: Buffer, from: number, to: number): boolean {
     if (this.discarding) {
       // The line end of an over-long line: the client was told already.
       this.discarding = false;
-      return;
+      return true;
     }
     const length = this.pendingLength + (to - from);
     if (length > this.maxLineLength) {
       this.pending = null;
       this.pendingLength = 0;
-      this.sink.lineTooLong();
-      return;
+      return this.sink.lineTooLong();
     }
-    if (this.pendingLength === 0) {
-      if (this.spans) this.sink.lineSpan!(chunk, from, to);
-      else this.sink.line(chunk.subarray(from, to));
-      return;
-    }
+    if (this.pendingLength === 0) return this.sink.line(chunk, from, to);
     this.copyIntoPending(chunk, from, to);
-    const line = this.pending!.subarray(0, length);
+    const line = this.pending!;
     // Hand the buffer over instead of reusing it, so the line stays intact
     // for as long as the sink keeps it.
     this.pending = null;
     this.pendingLength = 0;
-    this.sink.line(line);
+    return this.sink.line(line, 0, length);
   }
 
   private appendPending(chunk: Buffer, from: number, to: number): void {

@@ -7,9 +7,15 @@
  * survives chunk boundaries, so an IAC at the end of one chunk and its
  * command at the start of the next are still one command.
  *
- * Data runs are handed over as views into the chunk, never copied. A chunk
+ * Data runs are handed over as spans of the chunk, never copied. A chunk
  * with no 0xFF in it (every chunk from nc, a script or a line-mode telnet
  * that never negotiates) costs one native indexOf and goes out untouched.
+ * A run is ended at every IAC, so a literal 0xFF (`IAC IAC`) can only be the
+ * first byte of a run.
+ *
+ * The sink can stop the parser after any event (its output is full): push()
+ * then returns where it stopped, always between two events, and the caller
+ * feeds the rest again later with push(chunk, from).
  *
  * Subnegotiation payloads are kept up to MAX_SUBNEGOTIATION_BYTES; the rest
  * is dropped and the event says so, so an endless `IAC SB` costs a bounded
@@ -47,19 +53,24 @@ export const OPT_LINEMODE = 34; // RFC 1184, refused: we edit lines ourselves
  */
 export const MAX_SUBNEGOTIATION_BYTES = 256;
 
+/** Each event but data returns whether the parser may go on (false: push() stops right after it). */
 export interface TelnetEventSink {
-  /** A run of data bytes: a view into the chunk, valid only during the call. */
-  data(bytes: Buffer): void;
+  /**
+   * A run of data bytes, `chunk[from, to)`, valid only during the call.
+   * Returns where the sink stopped: `to` when it took the whole run, else a
+   * point after at least one byte of it (push() stops there).
+   */
+  data(chunk: Buffer, from: number, to: number): number;
   /** `IAC <command>` for a one-byte command (NOP, DM, BRK, IP, AO, AYT, EC, EL, GA, or an unknown byte). */
-  command(command: number): void;
+  command(command: number): boolean;
   /** `IAC WILL|WONT|DO|DONT <option>`. */
-  negotiation(command: number, option: number): void;
+  negotiation(command: number, option: number): boolean;
   /**
    * `IAC SB <option> … IAC SE`, with `IAC IAC` in the payload undone. The
    * payload is a view valid only during the call; truncated says bytes past
    * MAX_SUBNEGOTIATION_BYTES were dropped.
    */
-  subnegotiation(option: number, payload: Buffer, truncated: boolean): void;
+  subnegotiation(option: number, payload: Buffer, truncated: boolean): boolean;
 }
 
 // Parser states. Numeric so the hot switch compares small integers.
@@ -102,24 +113,28 @@ export class TelnetParser {
     return this.state === S_DATA;
   }
 
-  push(chunk: Buffer): void {
+  /**
+   * Parses `chunk` from `from` on. Returns where it stopped: the chunk's
+   * length, or the point after the event at which the sink said stop.
+   */
+  push(chunk: Buffer, from = 0): number {
     const end = chunk.length;
-    if (end === 0) return;
+    if (from >= end) return end;
     // The fast path: no IAC anywhere, so the whole chunk is data as it is.
-    if (this.state === S_DATA && chunk.indexOf(IAC) === -1) {
-      this.sink.data(chunk);
-      return;
-    }
-    let i = 0;
+    if (this.state === S_DATA && chunk.indexOf(IAC, from) === -1) return this.sink.data(chunk, from, end);
+    let i = from;
     /** Where the data run being scanned began (before i after an `IAC IAC`). */
-    let runFrom = 0;
+    let runFrom = from;
     while (i < end) {
       switch (this.state) {
         case S_DATA: {
           const at = chunk.indexOf(IAC, i);
           const runEnd = at === -1 ? end : at;
-          if (runEnd > runFrom) this.sink.data(chunk.subarray(runFrom, runEnd));
-          if (at === -1) return;
+          if (runEnd > runFrom) {
+            const stop = this.sink.data(chunk, runFrom, runEnd);
+            if (stop < runEnd) return stop;
+          }
+          if (at === -1) return end;
           this.state = S_IAC;
           i = at + 1;
           break;
@@ -138,7 +153,7 @@ export class TelnetParser {
           } else {
             this.state = S_DATA;
             runFrom = i;
-            this.sink.command(byte);
+            if (!this.sink.command(byte)) return i;
           }
           break;
         }
@@ -146,7 +161,7 @@ export class TelnetParser {
           const option = chunk[i++]!;
           this.state = S_DATA;
           runFrom = i;
-          this.sink.negotiation(this.negotiating, option);
+          if (!this.sink.negotiation(this.negotiating, option)) return i;
           break;
         }
         case S_SB_OPTION: {
@@ -160,7 +175,7 @@ export class TelnetParser {
           const at = chunk.indexOf(IAC, i);
           const stop = at === -1 ? end : at;
           this.appendSubnegotiation(chunk, i, stop);
-          if (at === -1) return;
+          if (at === -1) return end;
           this.state = S_SB_IAC;
           i = at + 1;
           break;
@@ -175,7 +190,6 @@ export class TelnetParser {
             // IAC SE ends it. Any other command is a client that forgot its
             // IAC SE: end the subnegotiation there and read `IAC <byte>` as
             // the command it is, rather than swallowing the rest of the session.
-            this.endSubnegotiation();
             if (byte === SE) {
               this.state = S_DATA;
               i++;
@@ -183,6 +197,7 @@ export class TelnetParser {
             } else {
               this.state = S_IAC;
             }
+            if (!this.endSubnegotiation()) return i;
           }
           break;
         }
@@ -190,7 +205,8 @@ export class TelnetParser {
     }
     // The chunk ended inside the data state without a scan: only a literal
     // 0xFF (`IAC IAC`) as the last byte leaves a run to hand over here.
-    if (this.state === S_DATA && runFrom < end) this.sink.data(chunk.subarray(runFrom, end));
+    if (this.state === S_DATA && runFrom < end) return this.sink.data(chunk, runFrom, end);
+    return end;
   }
 
   /** Drops a half-received IAC sequence (the input ended). */
@@ -212,12 +228,12 @@ export class TelnetParser {
     this.sbLength += take;
   }
 
-  private endSubnegotiation(): void {
+  private endSubnegotiation(): boolean {
     const payload = this.sbBuffer === null ? EMPTY : this.sbBuffer.subarray(0, this.sbLength);
     const truncated = this.sbTruncated;
     this.sbBuffer = null;
     this.sbLength = 0;
     this.sbTruncated = false;
-    this.sink.subnegotiation(this.sbOption, payload, truncated);
+    return this.sink.subnegotiation(this.sbOption, payload, truncated);
   }
 }

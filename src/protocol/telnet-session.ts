@@ -7,6 +7,13 @@
  * one ReplyBatch in the order it must reach the client, so the connection
  * writes it all with one write.
  *
+ * Output is bounded by construction: receive() is given a budget (what the
+ * client may still be owed) and stops consuming input once the batch holds
+ * that much, after finishing the step that crossed it (one reply, one echo,
+ * one notice or negotiation answer: a bounded step). The rest of the chunk
+ * is the caller's to feed again once the client has taken its bytes, and
+ * gives exactly the output it would have given in one go.
+ *
  * Pure: no sockets, no timers. The flow of one chunk:
  *
  *     chunk ─▶ TelnetParser ─data─▶ edits / echo ─▶ LineFramer ─line─▶ (echo CR LF) ─▶ sink.line()
@@ -24,9 +31,9 @@
  * line mode) is not taken as an invitation, because offering echo then would
  * flip that client into character mode behind its user's back.
  */
-import type { LineSink } from "./line-framer.js";
-import { LineFramer } from "./line-framer.js";
+import { LineFramer, type LineSink } from "./line-framer.js";
 import type { ReplyBatch } from "./reply.js";
+import { escapeIAC } from "./telnet-data.js";
 import { type NegotiationOutput, TelnetOptions, US } from "./telnet-options.js";
 import {
   AYT,
@@ -66,25 +73,46 @@ export const AYT_REPLY = Buffer.from("[yes, name-echo is here]\r\n", "latin1");
  */
 const CARET: readonly Buffer[] = Array.from({ length: 0x20 }, (_, byte) => Buffer.from([0x5e, byte + 0x40]));
 
+/** Who answers the lines (the connection): it adds each reply or notice to the session's batch itself, so it lands in order. */
+export interface SessionSink {
+  /**
+   * A complete line as it goes back on the wire (a 0xFF data byte doubled),
+   * as `source[from, to)`; read it before returning (the bytes are not yours).
+   */
+  line(source: Buffer, from: number, to: number): void;
+  /** The line being typed passed maxLineLength: answer with a notice, through notice(). */
+  lineTooLong(): void;
+}
+
 export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutput {
-  private readonly sink: LineSink;
-  /** The sink takes lines as spans: pass them on without making a view. */
-  private readonly spans: boolean;
+  private readonly sink: SessionSink;
   private readonly out: ReplyBatch;
+  /** receive() stops consuming input once the batch holds this many bytes. */
+  private budget = Infinity;
   private readonly parser: TelnetParser;
   private readonly options: TelnetOptions;
   private readonly framer: LineFramer;
   /** Whether the one offer of server echo has been made or ruled out. */
   private offerDecided = false;
+  /**
+   * A literal 0xFF (`IAC IAC`) went into the line being framed, so the next
+   * line handed over may hold one and goes out escaped. Only the first byte
+   * of a data run can be one (the parser ends a run at every IAC), so this
+   * costs one comparison per run, not a scan.
+   */
+  private lineMayHoldIAC = false;
+  /** Our echo left the user's cursor after a partial line (not at the start of a line). */
+  private lineOnScreen = false;
+  /** A notice pushed the pending line off the user's screen: show it again before the next echo. */
+  private redrawOwed = false;
 
   /**
    * @param sink hears every complete line and every over-long one; it adds
    *   the reply (or notice) to `out` itself, so it lands in order.
    * @param out where every byte for the client goes, in order.
    */
-  constructor(sink: LineSink, out: ReplyBatch, maxLineLength: number) {
+  constructor(sink: SessionSink, out: ReplyBatch, maxLineLength: number) {
     this.sink = sink;
-    this.spans = typeof sink.lineSpan === "function";
     this.out = out;
     this.parser = new TelnetParser(this);
     this.options = new TelnetOptions(this);
@@ -106,9 +134,37 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     return this.parser.bufferedByteCount;
   }
 
-  /** Bytes from the client. */
-  receive(chunk: Buffer): void {
-    this.parser.push(chunk);
+  /**
+   * Bytes from the client. Returns how many of them were consumed: all, or
+   * fewer once the batch holds `budget` bytes (see the file header); feed
+   * `chunk.subarray(consumed)` again when the client has caught up.
+   */
+  receive(chunk: Buffer, budget = Infinity): number {
+    if (this.out.length >= budget) return 0;
+    // Read only inside receive(): each call sets its own.
+    this.budget = budget;
+    return this.parser.push(chunk);
+  }
+
+  /** The batch holds the budget: stop after the current step. */
+  private get full(): boolean {
+    return this.out.length >= this.budget;
+  }
+
+  /**
+   * Something the server says on its own (a notice): it starts on a fresh
+   * line. While echoing with a partial line on the user's screen, that line
+   * is ended first, as readline does for an asynchronous message, and shown
+   * again before the next echo (so a notice just before the connection
+   * closes leaves the screen as it is). Every 0xFF in it is doubled.
+   */
+  notice(bytes: Buffer): void {
+    if (this.lineOnScreen) {
+      this.out.add(CRLF);
+      this.lineOnScreen = false;
+      this.redrawOwed = this.framer.pendingByteCount > 0;
+    }
+    this.out.add(escapeIAC(bytes));
   }
 
   /** The client half-closed: a half-sent IAC sequence is dropped, an unfinished line still answered. */
@@ -119,19 +175,17 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
 
   // ── TelnetEventSink ──────────────────────────────────────────────
 
-  data(bytes: Buffer): void {
-    if (this.echoing) {
-      this.receiveEchoed(bytes);
-      return;
-    }
+  data(chunk: Buffer, from: number, to: number): number {
+    if (chunk[from] === IAC) this.lineMayHoldIAC = true;
+    // A view only for a run that is not the whole chunk (the slow path of a
+    // chunk with IAC in it), so that the scans below stop at the run's end.
+    const bytes = from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
+    if (this.echoing) return from + this.receiveEchoed(bytes);
     // Three native scans: a chunk with no edit byte goes to the framer whole.
     let nextBS = bytes.indexOf(BS);
     let nextDEL = bytes.indexOf(DEL);
     let nextETX = bytes.indexOf(ETX);
-    if (nextBS === -1 && nextDEL === -1 && nextETX === -1) {
-      this.framer.push(bytes);
-      return;
-    }
+    if (nextBS === -1 && nextDEL === -1 && nextETX === -1) return from + this.framer.push(bytes);
     // Each scan is advanced only once passed, as in the framer, so a chunk
     // full of edit bytes costs one pass per kind, not one per edit.
     let start = 0;
@@ -141,7 +195,10 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
       if (nextDEL !== -1 && (at === -1 || nextDEL < at)) at = nextDEL;
       if (nextETX !== -1 && (at === -1 || nextETX < at)) at = nextETX;
       if (at === -1) break;
-      if (at > start) this.framer.push(bytes.subarray(start, at));
+      if (at > start) {
+        const stop = this.framer.push(bytes.subarray(start, at));
+        if (stop < at - start) return from + start + stop;
+      }
       const byte = bytes[at];
       start = at + 1;
       if (byte === ETX) {
@@ -153,16 +210,23 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
         else nextDEL = bytes.indexOf(DEL, start);
       }
     }
-    if (start < bytes.length) this.framer.push(bytes.subarray(start));
+    // Edits without echo send nothing: no budget check needed between them.
+    return from + (start < bytes.length ? start + this.framer.push(bytes.subarray(start)) : start);
   }
 
-  command(command: number): void {
+  command(command: number): boolean {
     switch (command) {
       case EC:
         this.erase();
         break;
       case EL:
-        while (this.framer.pendingByteCount > 0) this.erase();
+        if (this.redrawOwed) {
+          // The line is not on screen: there is nothing to erase there.
+          this.redrawOwed = false;
+          while (this.framer.erasePreviousCharacter() > 0);
+        } else {
+          while (this.framer.pendingByteCount > 0) this.erase();
+        }
         break;
       case IP:
         this.interrupt();
@@ -174,11 +238,12 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
         // NOP, DM, BRK, AO, GA and bytes that are no command: nothing to do.
         break;
     }
+    return !this.full;
   }
 
-  negotiation(command: number, option: number): void {
+  negotiation(command: number, option: number): boolean {
     this.options.receive(command, option);
-    if (this.offerDecided || option === OPT_TIMING_MARK) return;
+    if (this.offerDecided || option === OPT_TIMING_MARK) return !this.full;
     this.offerDecided = true;
     if (command === WILL || command === DO) {
       // The client speaks telnet and is willing to negotiate: offer to echo,
@@ -187,10 +252,12 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
       this.options.enable(US, OPT_ECHO);
       this.options.enable(US, OPT_SGA);
     }
+    return !this.full;
   }
 
-  subnegotiation(): void {
+  subnegotiation(): boolean {
     // Every option that has subnegotiation is refused: nothing to read here.
+    return true;
   }
 
   // ── NegotiationOutput ────────────────────────────────────────────
@@ -201,43 +268,43 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
 
   // ── LineSink (from the framer) ───────────────────────────────────
 
-  line(line: Buffer): void {
-    // The user pressed Enter: move their cursor to a new line, so the reply
-    // is not written over what they typed.
-    if (this.echoing) this.out.add(CRLF);
-    this.sink.line(line);
+  line(source: Buffer, from: number, to: number): boolean {
+    this.endEchoedLine();
+    if (this.lineMayHoldIAC) {
+      this.lineMayHoldIAC = false;
+      const escaped = escapeIAC(source, from, to);
+      this.sink.line(escaped, 0, escaped.length);
+    } else {
+      this.sink.line(source, from, to);
+    }
+    return !this.full;
   }
 
-  /** The same as line(), for a line that lies whole in the chunk (the hot path). */
-  lineSpan(chunk: Buffer, from: number, to: number): void {
-    if (this.echoing) this.out.add(CRLF);
-    if (this.spans) this.sink.lineSpan!(chunk, from, to);
-    else this.sink.line(chunk.subarray(from, to));
-  }
-
-  lineTooLong(): void {
-    if (this.echoing) this.out.add(CRLF);
+  /** The sink answers with a notice, through notice(): that ends a partial line on screen. */
+  lineTooLong(): boolean {
+    this.lineMayHoldIAC = false;
     this.sink.lineTooLong();
+    return !this.full;
   }
 
   // ── editing and echo ─────────────────────────────────────────────
 
   /**
-   * Data while we echo: printable runs (UTF-8 included) are echoed and
+   * Data while we echo: printable bytes (UTF-8 included) are echoed and
    * framed; line-end bytes are framed only (line() echoes CR LF once per
    * line, however it ended); other control bytes are shown in caret
-   * notation. Walked byte by byte: this is a typing human (one key per
-   * chunk) or a paste, never bulk traffic.
+   * notation. Walked byte by byte, one step per byte: this is a typing
+   * human (one key per chunk) or a paste, never bulk traffic. Returns how
+   * many bytes were consumed.
    */
-  private receiveEchoed(bytes: Buffer): void {
+  private receiveEchoed(bytes: Buffer): number {
     const end = bytes.length;
-    let start = 0;
     for (let i = 0; i < end; i++) {
+      this.redrawIfOwed();
       const byte = bytes[i]!;
-      if (byte >= 0x20 && byte !== DEL) continue;
-      if (i > start) this.echoAndPush(bytes.subarray(start, i));
-      start = i + 1;
-      if (byte === BS || byte === DEL) {
+      if (byte >= 0x20 && byte !== DEL) {
+        this.echoAndPush(bytes.subarray(i, i + 1));
+      } else if (byte === BS || byte === DEL) {
         this.erase();
       } else if (byte === ETX) {
         this.interrupt();
@@ -245,39 +312,68 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
         this.framer.push(bytes.subarray(i, i + 1));
       } else {
         this.out.add(CARET[byte]!);
+        this.lineOnScreen = true;
         this.framer.push(bytes.subarray(i, i + 1));
       }
+      if (this.full) return i + 1;
     }
-    if (start < end) this.echoAndPush(bytes.subarray(start));
+    return end;
   }
 
   private echoAndPush(bytes: Buffer): void {
-    this.out.add(bytes);
+    this.out.add(escapeIAC(bytes));
+    this.lineOnScreen = true;
     this.framer.push(bytes);
+  }
+
+  /**
+   * The user pressed Enter: move their cursor to a new line, so the reply
+   * is not written over what they typed (shown again first if a notice hid it).
+   */
+  private endEchoedLine(): void {
+    if (!this.echoing) return;
+    this.redrawIfOwed();
+    this.out.add(CRLF);
+    this.lineOnScreen = false;
+  }
+
+  private redrawIfOwed(): void {
+    if (!this.redrawOwed) return;
+    this.redrawOwed = false;
+    if (!this.echoing || this.framer.pendingByteCount === 0) return;
+    this.echoRendered(this.framer.pendingLine());
+    this.lineOnScreen = true;
   }
 
   /** Backspace, DEL, IAC EC: one whole character off the pending line (and off the screen). */
   private erase(): void {
+    if (this.echoing) this.redrawIfOwed();
     const last = this.framer.lastPendingByte;
     if (this.framer.erasePreviousCharacter() === 0 || !this.echoing) return;
     this.out.add(ERASE);
     // A control byte was shown as two columns ("^[").
     if (last < 0x20) this.out.add(ERASE);
+    if (this.framer.pendingByteCount === 0) this.lineOnScreen = false;
   }
 
   /** Ctrl-C, IAC IP: the pending line is abandoned. */
   private interrupt(): void {
     this.framer.discardPendingLine();
-    if (this.echoing) this.out.add(INTERRUPTED);
+    this.lineMayHoldIAC = false;
+    this.redrawOwed = false;
+    if (this.echoing) {
+      this.out.add(INTERRUPTED);
+      this.lineOnScreen = false;
+    }
   }
 
+  /**
+   * A notice like any other: on a line of its own. The pending line comes
+   * back with the next key, not after every AYT: a flood of them costs one
+   * short line each, never a redraw of a long pending line each.
+   */
   private areYouThere(): void {
-    const showing = this.echoing && this.framer.pendingByteCount > 0;
-    // With echo on the user's half-typed line is on screen: answer on a line
-    // of its own, then show the pending line again so they can go on typing.
-    if (showing) this.out.add(CRLF);
-    this.out.add(AYT_REPLY);
-    if (showing) this.echoRendered(this.framer.pendingLine());
+    this.notice(AYT_REPLY);
   }
 
   /** Echoes bytes already in the pending line, control bytes in caret notation. */
@@ -286,10 +382,10 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     for (let i = 0; i < bytes.length; i++) {
       const byte = bytes[i]!;
       if (byte >= 0x20) continue;
-      if (i > start) this.out.add(bytes.subarray(start, i));
+      if (i > start) this.out.add(escapeIAC(bytes, start, i));
       this.out.add(CARET[byte]!);
       start = i + 1;
     }
-    if (start < bytes.length) this.out.add(bytes.subarray(start));
+    if (start < bytes.length) this.out.add(escapeIAC(bytes, start));
   }
 }

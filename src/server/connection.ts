@@ -9,10 +9,9 @@
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { Endpoint } from "../endpoint.js";
-import type { LineSink } from "../protocol/line-framer.js";
 import { ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
-import { TelnetSession } from "../protocol/telnet-session.js";
-import { idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "./notices.js";
+import { type SessionSink, TelnetSession } from "../protocol/telnet-session.js";
+import { idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "../protocol/notices.js";
 
 const kConnection = Symbol("name-echo connection");
 
@@ -52,7 +51,7 @@ export interface TcpConnectionEvents {
   resumed: [];
 }
 
-export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements LineSink {
+export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements SessionSink {
   /** When the connection was accepted (ms since the epoch). */
   readonly connectedAt = Date.now();
   // The counters behind `stats`, as plain fields: no object of their own per connection.
@@ -175,7 +174,10 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     // to close its side, as after any other write.
     this.touched = true;
     if (wasEnding) return; // our FIN is already on its way
-    if (this.socket.writable) this.socket.end(notice);
+    if (this.socket.writable) {
+      this.input.notice(notice);
+      this.socket.end(this.batch.take()!);
+    }
     // Read on: the FIN that lets the socket close must not sit behind paused input.
     this.resumeReading();
   }
@@ -185,21 +187,15 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.socket.destroy();
   }
 
-  // LineSink: called by the telnet session, synchronously inside receive().
-  line(line: Buffer): void {
-    this.lines++;
-    this.batch.addReply(line);
-  }
-
-  /** A line as a span of the chunk being read: its reply is copied from there, no view made. */
-  lineSpan(chunk: Buffer, from: number, to: number): void {
+  /** SessionSink: a line as a span of the chunk being read; its reply is copied from there, no view made. */
+  line(chunk: Buffer, from: number, to: number): void {
     this.lines++;
     this.batch.addReplySpan(chunk, from, to);
   }
 
   lineTooLong(): void {
     this.linesTooLong++;
-    this.batch.add(lineTooLongNotice(this.limits.maxLineLength));
+    this.input.notice(lineTooLongNotice(this.limits.maxLineLength));
     this.emit("lineTooLong");
   }
 
@@ -209,14 +205,24 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.touched = true;
     if (this.stateValue !== "open") return;
     this.bytesIn += chunk.length;
-    this.input.receive(chunk);
+    this.consume(chunk);
+  }
+
+  /** Input the session stopped short of (its output reached the unsent limit): fed again on 'drain'. */
+  private held: Buffer | null = null;
+  private endHeld = false;
+
+  private consume(chunk: Buffer): void {
+    const consumed = this.input.receive(chunk, this.socket.writableHighWaterMark - this.socket.writableLength);
     this.flush();
+    if (consumed < chunk.length) this.held = chunk.subarray(consumed);
   }
 
   /** @internal the client half-closed: answer its last unterminated line, then finish. */
   receiveEnd(): void {
     this.touched = true;
     if (this.stateValue !== "open") return;
+    if ((this.endHeld = this.held !== null)) return; // after the held input, from writable()
     this.input.finish();
     this.flush();
     this.stateValue = "ending";
@@ -226,6 +232,11 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   /** @internal the socket may take more bytes */
   writable(): void {
     this.touched = true;
+    const rest = this.held;
+    this.held = null;
+    if (rest !== null && this.stateValue === "open") this.consume(rest);
+    if (this.held !== null || this.socket.writableNeedDrain) return;
+    if (this.endHeld) this.receiveEnd();
     if (this.pausedForBackpressure) {
       this.pausedForBackpressure = false;
       this.socket.resume();

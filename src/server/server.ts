@@ -21,7 +21,7 @@ import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
 import { type ConnectionLimits, type ConnectionOwner, TcpConnection } from "./connection.js";
 import { runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
-import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
+import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE } from "../protocol/notices.js";
 
 export interface NameEchoServerOptions {
   /** Address to listen on. Default 127.0.0.1 (loopback only); "0.0.0.0" or "::" opens it to the network. */

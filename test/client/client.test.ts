@@ -9,6 +9,7 @@ import * as net from "node:net";
 import { describe, it } from "node:test";
 import { NameEchoClient, resolveTarget } from "../../src/client/client.js";
 import { NameEchoError } from "../../src/errors.js";
+import { outOfDescriptorsNotice } from "../../src/protocol/notices.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
 import { freePort } from "../helpers/net.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
@@ -199,6 +200,32 @@ describe("NameEchoClient", { timeout: 20_000 }, () => {
     assert.equal(await first.send("in"), "in Ali");
     const second = await connect(server.address!);
     await rejectsWith(second.send("me too"), "ERR_SERVER_FULL", /server is full/);
+  });
+
+  it("tells a client turned away for want of file descriptors: ERR_SERVER_FULL, and the notice event", async () => {
+    const port = await rawServer((socket) => socket.end(outOfDescriptorsNotice()));
+    const client = await connect({ port });
+    const notice = once(client, "notice");
+    await rejectsWith(client.send("hello"), "ERR_SERVER_FULL", /out of capacity \(file descriptors\)/);
+    assert.deepEqual(await notice, ["error: server is out of capacity (file descriptors); try again later"]);
+  });
+
+  it("tells notices from replies by kind: an unknown error stands in for the oldest reply, an unknown closing ends the rest", async () => {
+    const port = await rawServer((socket) => {
+      let seen = "";
+      socket.on("data", (chunk: Buffer) => {
+        seen += chunk.toString("latin1");
+        if (seen.split("\n").length - 1 === 3) socket.write("error: disk on fire\r\nclosing: for a reason of its own\r\n");
+      });
+    });
+    const client = await connect({ port });
+    const notices: string[] = [];
+    client.on("notice", (text) => notices.push(text));
+    const sends = [client.send("one"), client.send("two"), client.send("three")];
+    await rejectsWith(sends[0]!, "ERR_SERVER_ERROR", /disk on fire/);
+    await rejectsWith(sends[1]!, "ERR_CONNECTION_CLOSED", /for a reason of its own/);
+    await rejectsWith(sends[2]!, "ERR_CONNECTION_CLOSED");
+    assert.deepEqual(notices, ["error: disk on fire", "closing: for a reason of its own"]);
   });
 
   it("accepts { host, port }, { address, port }, host:port, [v6]:port and a port", () => {

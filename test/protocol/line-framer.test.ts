@@ -10,8 +10,8 @@ function frame(chunks: Buffer[], maxLineLength = 8192, finish = true): Event[] {
   const events: Event[] = [];
   const framer = new LineFramer(
     {
-      line: (line) => events.push(line.toString("latin1")),
-      lineTooLong: () => events.push({ tooLong: true }),
+      line: (source, from, to) => events.push(source.toString("latin1", from, to)) > 0,
+      lineTooLong: () => events.push({ tooLong: true }) > 0,
     },
     maxLineLength,
   );
@@ -103,7 +103,7 @@ describe("LineFramer", () => {
   test("a multi-byte character split across chunks comes back whole", () => {
     const snowman = Buffer.from("☃\n");
     const lines: Buffer[] = [];
-    const framer = new LineFramer({ line: (l) => lines.push(Buffer.from(l)), lineTooLong: () => {} }, 100);
+    const framer = new LineFramer({ line: (l, from, to) => lines.push(Buffer.from(l.subarray(from, to))) > 0, lineTooLong: () => true }, 100);
     framer.push(snowman.subarray(0, 1));
     framer.push(snowman.subarray(1, 2));
     framer.push(snowman.subarray(2));
@@ -112,7 +112,7 @@ describe("LineFramer", () => {
   });
 
   test("an endless line never makes the framer hold more than the limit", () => {
-    const framer = new LineFramer({ line: () => {}, lineTooLong: () => {} }, 1000);
+    const framer = new LineFramer({ line: () => true, lineTooLong: () => true }, 1000);
     let maxHeld = 0;
     for (let i = 0; i < 10_000; i++) {
       framer.push(Buffer.alloc(97, 0x61));
@@ -124,7 +124,7 @@ describe("LineFramer", () => {
 
   test("lines handed over stay intact after later input", () => {
     const lines: Buffer[] = [];
-    const framer = new LineFramer({ line: (l) => lines.push(l), lineTooLong: () => {} }, 100);
+    const framer = new LineFramer({ line: (l, from, to) => lines.push(l.subarray(from, to)) > 0, lineTooLong: () => true }, 100);
     framer.push(Buffer.from("par"));
     framer.push(Buffer.from("tial\nnext"));
     framer.push(Buffer.from("-one\n"));
@@ -133,7 +133,7 @@ describe("LineFramer", () => {
 
   test("erasePreviousCharacter removes a whole UTF-8 character", () => {
     const lines: string[] = [];
-    const framer = new LineFramer({ line: (l) => lines.push(l.toString("utf8")), lineTooLong: () => {} }, 100);
+    const framer = new LineFramer({ line: (l, from, to) => lines.push(l.toString("utf8", from, to)) > 0, lineTooLong: () => true }, 100);
     framer.push(Buffer.from("a€😀"));
     assert.equal(framer.erasePreviousCharacter(), 4);
     assert.equal(framer.erasePreviousCharacter(), 3);
@@ -144,7 +144,7 @@ describe("LineFramer", () => {
 
   test("erasePreviousCharacter on a stray continuation byte removes just that byte", () => {
     const lines: string[] = [];
-    const framer = new LineFramer({ line: (l) => lines.push(l.toString("latin1")), lineTooLong: () => {} }, 100);
+    const framer = new LineFramer({ line: (l, from, to) => lines.push(l.toString("latin1", from, to)) > 0, lineTooLong: () => true }, 100);
     framer.push(Buffer.from([0x61, 0x80, 0x80]));
     assert.equal(framer.erasePreviousCharacter(), 1);
     framer.push(Buffer.from("\n"));
@@ -153,7 +153,7 @@ describe("LineFramer", () => {
 
   test("discardPendingLine forgets the unfinished line only", () => {
     const lines: string[] = [];
-    const framer = new LineFramer({ line: (l) => lines.push(l.toString()), lineTooLong: () => {} }, 100);
+    const framer = new LineFramer({ line: (l, from, to) => lines.push(l.toString("latin1", from, to)) > 0, lineTooLong: () => true }, 100);
     framer.push(Buffer.from("keep\ndrop"));
     assert.equal(framer.discardPendingLine(), true);
     framer.push(Buffer.from("new\n"));
@@ -173,6 +173,69 @@ describe("LineFramer", () => {
       fc.property(input, fc.array(fc.nat(), { maxLength: 20 }), fc.integer({ min: 1, max: 40 }), (bytes, cuts, max) => {
         const points = cuts.map((c) => c % (bytes.length + 1));
         assert.deepEqual(frame(splitAt(bytes, points), max), frame([bytes], max));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("a line that lies whole in the chunk is handed over as a span of that chunk (no copy)", () => {
+    const chunk = Buffer.from("one\r\ntwo\nthr");
+    const spans: [Buffer, number, number][] = [];
+    const framer = new LineFramer({ line: (source, from, to) => spans.push([source, from, to]) > 0, lineTooLong: () => true }, 100);
+    framer.push(chunk);
+    assert.deepEqual(spans, [
+      [chunk, 0, 3],
+      [chunk, 5, 8],
+    ]);
+    // A line that spanned chunks comes from the framer's own copy.
+    framer.push(Buffer.from("ee\n"));
+    assert.notEqual(spans[2]![0], chunk);
+    assert.equal(spans[2]![0].toString("latin1", spans[2]![1], spans[2]![2]), "three");
+  });
+
+  test("a sink that says stop: push() returns right after that line's end, and the rest fed later gives the same lines", () => {
+    const lines: string[] = [];
+    let room = 1;
+    const framer = new LineFramer({ line: (l, from, to) => (lines.push(l.toString("latin1", from, to)), --room > 0), lineTooLong: () => --room > 0 }, 100);
+    const chunk = Buffer.from("a\r\nb\r\0c\rd\ne");
+    assert.equal(framer.push(chunk), 3);
+    room = 1;
+    assert.equal(framer.push(chunk, 3), 6);
+    room = 1;
+    assert.equal(framer.push(chunk, 6), 8, "a lone CR followed by a byte: nothing of the next line taken");
+    room = 1;
+    assert.equal(framer.push(chunk, 8), 10);
+    assert.equal(framer.push(chunk, 10), chunk.length, "no line end: taken whole");
+    framer.finish();
+    assert.deepEqual(lines, ["a", "b", "c", "d", "e"]);
+    // A CR at the very end: taken, and its LF in the next chunk is still part of it.
+    const other = new LineFramer({ line: (l, from, to) => (lines.push(l.toString("latin1", from, to)), false), lineTooLong: () => false }, 100);
+    assert.equal(other.push(Buffer.from("x\r")), 2);
+    assert.equal(other.push(Buffer.from("\ny\n")), 3);
+    assert.deepEqual(lines.slice(5), ["x", "y"]);
+  });
+
+  test("property: stopping after every line and feeding the rest gives the same lines as one push", () => {
+    const lineEnd = fc.constantFrom("\n", "\r\n", "\r\0", "\r");
+    const input = fc
+      .array(fc.oneof({ weight: 3, arbitrary: fc.constantFrom("a", "\0", "\n") }, { weight: 2, arbitrary: lineEnd }), { maxLength: 100 })
+      .map((parts) => Buffer.from(parts.join(""), "latin1"));
+    fc.assert(
+      fc.property(input, fc.array(fc.nat(), { maxLength: 10 }), fc.integer({ min: 1, max: 8 }), (bytes, cuts, max) => {
+        const events: Event[] = [];
+        const framer = new LineFramer(
+          { line: (l, from, to) => (events.push(l.toString("latin1", from, to)), false), lineTooLong: () => (events.push(TOO_LONG), false) },
+          max,
+        );
+        for (const chunk of splitAt(bytes, cuts.map((c) => c % (bytes.length + 1)))) {
+          for (let at = 0; at < chunk.length; ) {
+            const stop = framer.push(chunk, at);
+            assert.ok(stop > at, "progress");
+            at = stop;
+          }
+        }
+        framer.finish();
+        assert.deepEqual(events, frame([bytes], max));
       }),
       { numRuns: 500 },
     );

@@ -26,19 +26,24 @@ type Event =
 /** Records events, merging adjacent data runs (how data is split into runs is not part of the contract). */
 class Recorder implements TelnetEventSink {
   readonly events: Event[] = [];
-  data(bytes: Buffer): void {
+  data(chunk: Buffer, from: number, to: number): number {
+    const bytes = chunk.subarray(from, to);
     const last = this.events.at(-1);
     if (last !== undefined && last[0] === "data") last[1].push(...bytes);
     else this.events.push(["data", [...bytes]]);
+    return to;
   }
-  command(command: number): void {
+  command(command: number): boolean {
     this.events.push(["command", command]);
+    return true;
   }
-  negotiation(command: number, option: number): void {
+  negotiation(command: number, option: number): boolean {
     this.events.push(["negotiation", command, option]);
+    return true;
   }
-  subnegotiation(option: number, payload: Buffer, truncated: boolean): void {
+  subnegotiation(option: number, payload: Buffer, truncated: boolean): boolean {
     this.events.push(["sb", option, [...payload], truncated]);
+    return true;
   }
 }
 
@@ -103,7 +108,7 @@ describe("TelnetParser", () => {
     const chunk = Buffer.from("Hello world\r\n");
     let seen: Buffer | undefined;
     const parser = new TelnetParser({
-      data: (bytes) => (seen = bytes),
+      data: (bytes, from, to) => ((seen = bytes), assert.deepEqual([from, to], [0, bytes.length]), to),
       command: () => assert.fail("no command"),
       negotiation: () => assert.fail("no negotiation"),
       subnegotiation: () => assert.fail("no subnegotiation"),
@@ -147,6 +152,40 @@ describe("TelnetParser", () => {
           at += size;
         }
         assert.deepEqual(parse(chunks), parse([input]));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("property: a sink that stops after every event (and every data byte) and feeds the rest again gets the same events", { timeout: 30000 }, () => {
+    const byte = fc.oneof(fc.constantFrom(IAC, IAC, SB, SE, DO, WILL, IP, AYT, 1), fc.integer({ min: 0, max: 255 }));
+    fc.assert(
+      fc.property(fc.array(byte, { maxLength: 200 }), fc.array(fc.integer({ min: 1, max: 17 })), (bytes, sizes) => {
+        const input = Buffer.from(bytes);
+        const recorder = new Recorder();
+        const literalNotFirst: number[] = [];
+        const stopper: TelnetEventSink = {
+          // One byte per call, then stop: a stop inside a run, and inside a run that starts with a literal 0xFF.
+          data: (chunk, from, to) => {
+            for (let i = from + 1; i < to; i++) if (chunk[i] === IAC) literalNotFirst.push(i);
+            return recorder.data(chunk, from, from + 1);
+          },
+          command: (command) => !recorder.command(command),
+          negotiation: (command, option) => !recorder.negotiation(command, option),
+          subnegotiation: (option, payload, truncated) => !recorder.subnegotiation(option, payload, truncated),
+        };
+        const parser = new TelnetParser(stopper);
+        for (let at = 0, k = 0; at < input.length; k++) {
+          const chunk = input.subarray(at, at + (sizes.length === 0 ? 1 : sizes[k % sizes.length]!));
+          at += chunk.length;
+          for (let from = 0; from < chunk.length; ) {
+            const stop = parser.push(chunk, from);
+            assert.ok(stop > from, "progress");
+            from = stop;
+          }
+        }
+        assert.deepEqual(recorder.events, parse([input]));
+        assert.deepEqual(literalNotFirst, [], "a literal 0xFF is only ever the first byte of a data run");
       }),
       { numRuns: 500 },
     );

@@ -19,6 +19,7 @@ import {
   OPT_TIMING_MARK,
   SB,
   SE,
+  TelnetParser,
   WILL,
   WONT,
 } from "../../src/protocol/telnet-parser.js";
@@ -28,6 +29,7 @@ const TOO_LONG = Buffer.from("!too long\r\n");
 
 interface Run {
   session: TelnetSession;
+  batch: ReplyBatch;
   lines: string[];
   /** Everything written to the client, one string per receive() call (latin1, so bytes stay bytes). */
   writes: string[];
@@ -38,10 +40,10 @@ interface Run {
 function session(maxLineLength = 8192): Run {
   const batch = new ReplyBatch(new ReplyEncoder("Ali"));
   const lines: string[] = [];
-  const s = new TelnetSession(
+  const s: TelnetSession = new TelnetSession(
     {
-      line: (line) => (lines.push(line.toString("latin1")), batch.addReply(line)),
-      lineTooLong: () => batch.add(TOO_LONG),
+      line: (source, from, to) => (lines.push(source.toString("latin1", from, to)), batch.addReplySpan(source, from, to)),
+      lineTooLong: () => s.notice(TOO_LONG),
     },
     batch,
     maxLineLength,
@@ -49,10 +51,12 @@ function session(maxLineLength = 8192): Run {
   const writes: string[] = [];
   return {
     session: s,
+    batch,
     lines,
     writes,
     receive(...chunks) {
-      let out = "";
+      // With no chunks: what was added outside receive() (notices).
+      let out = batch.take()?.toString("latin1") ?? "";
       for (const chunk of chunks) {
         s.receive(typeof chunk === "string" ? Buffer.from(chunk, "latin1") : chunk);
         const bytes = batch.take();
@@ -79,7 +83,10 @@ describe("TelnetSession: line editing (no echo)", () => {
     { name: "IAC EC erases one character", input: `abc${iac(EC)}d\n`, lines: ["abd"] },
     { name: "IAC EL erases the pending line", input: `abc${iac(EL)}d\n`, lines: ["d"] },
     { name: "IAC IP discards the pending line", input: `abc${iac(IP)}d\n`, lines: ["d"] },
-    { name: "IAC IAC is a literal 0xFF in the line", input: `a${iac(IAC)}b\n`, lines: ["a\xffb"], out: "a\xffb Ali\r\n" },
+    // The sink gets the line as it goes back on the wire: the 0xFF doubled (RFC 854).
+    { name: "IAC IAC is a literal 0xFF, doubled again in the reply", input: `a${iac(IAC)}b\n`, lines: ["a\xff\xffb"], out: "a\xff\xffb Ali\r\n" },
+    { name: "a 0xFF first in a line, and lines after it untouched", input: `${iac(IAC)}\nx\n${iac(IAC)}${iac(IAC)}\n`, lines: ["\xff\xff", "x", "\xff\xff\xff\xff"] },
+    { name: "a 0xFF in a line erased by BS", input: `a${iac(IAC)}\bb\n`, lines: ["ab"] },
     {
       name: "a BS between CR and LF separates them: two line ends",
       input: "a\r\b\n",
@@ -200,10 +207,69 @@ describe("TelnetSession: server echo for character-mode clients", () => {
     assert.equal(run.receive("é\x7f"), "é\b \b");
   });
 
-  test("IAC EL erases the shown line; AYT redraws what was typed", { timeout: 5000 }, () => {
+  test("IAC EL erases the shown line; AYT answers on a line of its own, the line comes back with the next key", { timeout: 5000 }, () => {
     const run = characterMode();
     assert.equal(run.receive("ab", iac(EL)), "ab\b \b\b \b");
-    assert.equal(run.receive("x\x01", iac(AYT)), `x^A\r\n${AYT_REPLY.toString("latin1")}x^A`);
+    const ayt = AYT_REPLY.toString("latin1");
+    assert.equal(run.receive("x\x01", iac(AYT)), `x^A\r\n${ayt}`);
+    // A second AYT: the line is not on screen, so no empty line and no redraw.
+    assert.equal(run.receive(iac(AYT)), ayt);
+    assert.equal(run.receive("y"), "x^Ay");
+    assert.equal(run.receive("\r\n"), "\r\nx\x01y Ali\r\n");
+  });
+
+  test("Enter after a notice shows the line again before ending it", { timeout: 5000 }, () => {
+    const run = characterMode();
+    run.receive("abc", iac(AYT));
+    assert.equal(run.receive("\r\0"), "abc\r\nabc Ali\r\n");
+  });
+
+  test("a notice starts on a fresh line: the partial line is ended first, once", { timeout: 5000 }, () => {
+    const run = characterMode();
+    run.receive("partial");
+    run.session.notice(Buffer.from("closing: the server is shutting down\r\n"));
+    run.session.notice(Buffer.from("closing: again\r\n"));
+    assert.equal(run.receive(), "\r\nclosing: the server is shutting down\r\nclosing: again\r\n");
+    // Nothing typed, or a line just answered: the cursor is at the start of a line already.
+    const fresh = characterMode();
+    fresh.session.notice(Buffer.from("note\r\n"));
+    assert.equal(fresh.receive(), "note\r\n");
+    fresh.receive("a\r\n");
+    fresh.session.notice(Buffer.from("note\r\n"));
+    assert.equal(fresh.receive(), "note\r\n");
+    // Typed and erased again: nothing is left on screen.
+    fresh.receive("a\x7f");
+    fresh.session.notice(Buffer.from("note\r\n"));
+    assert.equal(fresh.receive(), "note\r\n");
+  });
+
+  test("without echo a notice is sent as it is (nc and scripts see exactly the notice)", { timeout: 5000 }, () => {
+    const run = session();
+    run.receive("partial");
+    run.session.notice(Buffer.from("closing: bye\r\n"));
+    assert.equal(run.receive(), "closing: bye\r\n");
+  });
+
+  test("the line-too-long notice while typing starts on a fresh line", { timeout: 5000 }, () => {
+    const batch = new ReplyBatch(new ReplyEncoder("Ali"));
+    // Wired as TcpConnection wires it: the notice goes back through notice().
+    const s: TelnetSession = new TelnetSession({ line: (l, from, to) => batch.addReplySpan(l, from, to), lineTooLong: () => s.notice(TOO_LONG) }, batch, 4);
+    s.receive(Buffer.from(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO), "latin1"));
+    batch.take();
+    for (const key of "abcd") s.receive(Buffer.from(key));
+    assert.equal(batch.take()?.toString(), "abcd");
+    s.receive(Buffer.from("e"));
+    assert.equal(batch.take()?.toString(), `e\r\n${TOO_LONG}`);
+  });
+
+  test("a 0xFF is echoed and noticed as IAC IAC", { timeout: 5000 }, () => {
+    const run = characterMode();
+    assert.equal(run.receive(iac(IAC)), "\xff\xff");
+    assert.equal(run.receive(iac(AYT)), `\r\n${AYT_REPLY.toString("latin1")}`);
+    assert.equal(run.receive("x"), "\xff\xffx");
+    run.session.notice(Buffer.from("a\xffb\r\n", "latin1"));
+    assert.equal(run.receive(), "\r\na\xff\xffb\r\n");
+    assert.equal(run.receive("\r\n"), "\xff\xffx\r\n\xff\xffx Ali\r\n");
   });
 
   test("DONT ECHO (back to line mode) stops the echo", { timeout: 5000 }, () => {
@@ -272,6 +338,79 @@ describe("TelnetSession: properties", () => {
     );
   });
 
+  test("what the session sends parses back as data and its own negotiation only: every 0xFF it sends is doubled", { timeout: 60000 }, () => {
+    fc.assert(
+      fc.property(input, fc.integer({ min: 4, max: 64 }), (bytes, max) => {
+        const run = session(max);
+        const out = Buffer.from(run.receive(bytes), "latin1");
+        const strays: number[] = [];
+        const parser = new TelnetParser({
+          data: (_chunk, _from, to) => to,
+          command: (command) => strays.push(command) > 0,
+          negotiation: () => true,
+          subnegotiation: (option) => strays.push(option) > 0,
+        });
+        parser.push(out);
+        assert.deepEqual(strays, []);
+        assert.equal(parser.isIdle, true, "nothing half-sent");
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("a client that reads nothing: output never passes the budget by more than one step, and the rest fed later gives the same bytes", { timeout: 60000 }, () => {
+    fc.assert(
+      fc.property(
+        input,
+        fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 10 }),
+        fc.integer({ min: 4, max: 64 }),
+        fc.integer({ min: 1, max: 200 }),
+        (bytes, sizes, max, budget) => {
+          const whole = session(max);
+          const wholeOut = whole.receive(bytes) + (whole.session.finish(), whole.receive());
+          // One step: a reply (the line shown again, CR LF, the line with its 0xFFs doubled, the name),
+          // an echo with a redraw, a notice, a negotiation answer with the offer.
+          const step = 4 * max + 64;
+          const run = session(max);
+          let out = "";
+          let unread = 0;
+          for (const piece of chunk(bytes, sizes)) {
+            for (let rest = piece; rest.length > 0; ) {
+              const consumed = run.session.receive(rest, budget - unread);
+              const produced = run.batch.take();
+              unread += produced?.length ?? 0;
+              out += produced?.toString("latin1") ?? "";
+              assert.ok(unread <= budget + step, `${unread} bytes unread, budget ${budget}`);
+              if (consumed < rest.length) {
+                assert.ok(unread >= budget, "it stops only at the budget");
+                unread = 0; // the client takes its bytes; the rest goes in with a fresh budget
+              }
+              rest = rest.subarray(consumed);
+            }
+          }
+          run.session.finish();
+          out += run.receive();
+          assert.equal(out, wholeOut);
+          assert.deepEqual(run.lines, whole.lines);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("a flood of AYT while echoing a long line: each answer is one short line, no redraw", { timeout: 5000 }, () => {
+    const run = session(8192);
+    run.receive(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO));
+    run.receive(Buffer.alloc(8000, 0x01));
+    const flood = Buffer.from(iac(AYT).repeat(1000), "latin1");
+    const out = run.receive(flood);
+    assert.equal(out.length, 2 + 1000 * AYT_REPLY.length);
+    // With a budget the flood is taken only as far as the client can be owed.
+    const budgeted = run.session.receive(flood, 1000);
+    assert.equal(budgeted, 2 * Math.ceil(1000 / AYT_REPLY.length));
+    assert.ok(run.batch.length < 1000 + AYT_REPLY.length);
+  });
+
   test("arbitrary bytes never throw and never grow state past the limits", { timeout: 60000 }, () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 400 }), { maxLength: 20 }), fc.integer({ min: 1, max: 100 }), (chunks, max) => {
@@ -294,7 +433,7 @@ describe("TelnetSession: properties", () => {
       fc.property(fc.array(fc.oneof(plainByte, fc.constantFrom(0x0d, 0x0a, 0x00)), { maxLength: 300 }), fc.array(fc.integer({ min: 1, max: 9 })), (raw, sizes) => {
         const bytes = Buffer.from(raw);
         const batch = new ReplyBatch(new ReplyEncoder("Ali"));
-        const framer = new LineFramer({ line: (l) => batch.addReply(l), lineTooLong: () => batch.add(TOO_LONG) }, 32);
+        const framer = new LineFramer({ line: (l, from, to) => (batch.addReplySpan(l, from, to), true), lineTooLong: () => (batch.add(TOO_LONG), true) }, 32);
         framer.push(bytes);
         const expected = batch.take()?.toString("latin1") ?? "";
         assert.equal(session(32).receive(...chunk(bytes, sizes)), expected);
