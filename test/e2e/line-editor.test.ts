@@ -151,7 +151,7 @@ for (const client of [plink, inetutils]) {
       });
     }
 
-    test("the shutdown notice starts on a fresh line, not after the half-typed one", { ...needsEditor, timeout: 20_000 }, async (t) => {
+    test("the shutdown notice starts on a fresh line, not after the half-typed one", { timeout: 20_000 }, async (t) => {
       const opened = await openThrough(t, client, {}, true);
       if (!opened) return;
       const { pane, server } = opened;
@@ -162,7 +162,7 @@ for (const client of [plink, inetutils]) {
       assert.deepEqual(rowsFrom(rows, "partial").slice(0, 2), ["partial", "closing: the server is shutting down"], `the screen:\n${rows.join("\n")}`);
     });
 
-    test("the idle notice starts on a fresh line, not after the half-typed one", { ...needsEditor, timeout: 20_000 }, async (t) => {
+    test("the idle notice starts on a fresh line, not after the half-typed one", { timeout: 20_000 }, async (t) => {
       const opened = await openThrough(t, client, { idleTimeout: 2 }, true);
       if (!opened) return;
       const { pane } = opened;
