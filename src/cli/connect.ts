@@ -21,7 +21,7 @@ import { NameEchoClient } from "../client/client.js";
 import { Endpoint } from "../endpoint.js";
 import { explainClientError, NameEchoError } from "../errors.js";
 import { DEFAULTS, validateHost, validatePort } from "../options.js";
-import { ESCAPE_TIMEOUT_MS } from "../terminal/keys.js";
+import { ESCAPE_TIMEOUT_MS } from "../protocol/keys.js";
 import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
 
 export const CONNECT_HELP = `Usage: name-echo connect [HOST] [PORT] [options]
@@ -194,7 +194,7 @@ async function interactive(host: string, port: number, tls: TlsConnectionOptions
     prompt: "> ",
     terminal: true,
     historySize: 1000,
-    // Esc leaves, so a lone Esc must be known quickly; see terminal/keys.ts.
+    // Esc leaves, so a lone Esc must be known quickly; see protocol/keys.ts.
     escapeCodeTimeout: ESCAPE_TIMEOUT_MS,
   });
   /** Prints a line above the prompt, keeping what the user has typed so far. */

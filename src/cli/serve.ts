@@ -1,7 +1,7 @@
 /** `name-echo serve`: run the server in the foreground until Esc, Ctrl-C or SIGTERM. */
 import { DEFAULTS, validateInteger } from "../options.js";
 import { NameEchoServer, resolveServerOptions, type NameEchoServerOptions } from "../server/server.js";
-import { isCtrlC, isEscape } from "../terminal/keys.js";
+import { isCtrlC, isEscape } from "../protocol/keys.js";
 import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
 import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
 import { applyEnvironment, attributeToEnvironment, environmentHelp } from "./config.js";

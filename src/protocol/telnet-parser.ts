@@ -197,7 +197,9 @@ export class TelnetParser {
             } else {
               this.state = S_IAC;
             }
-            if (!this.endSubnegotiation()) return i;
+            // A stop waits for the command that follows a missing SE: that
+            // byte is not taken yet, and a stop must be progress.
+            if (!this.endSubnegotiation() && byte === SE) return i;
           }
           break;
         }

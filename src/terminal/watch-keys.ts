@@ -7,7 +7,7 @@
  * every way out, so stop() is idempotent and a process 'exit' hook backs it up
  * (an uncaught exception must not leave the operator's shell without echo).
  */
-import { ESCAPE_TIMEOUT_MS, KeyDecoder, type Key } from "./keys.js";
+import { ESCAPE_TIMEOUT_MS, KeyDecoder, type Key } from "../protocol/keys.js";
 
 /** The part of a tty.ReadStream used here, so tests can pass a fake. */
 export interface KeyInput {

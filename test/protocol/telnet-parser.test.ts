@@ -187,7 +187,7 @@ describe("TelnetParser", () => {
         assert.deepEqual(recorder.events, parse([input]));
         assert.deepEqual(literalNotFirst, [], "a literal 0xFF is only ever the first byte of a data run");
       }),
-      { numRuns: 500 },
+      { numRuns: 3000 },
     );
   });
 

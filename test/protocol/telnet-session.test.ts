@@ -200,22 +200,24 @@ describe("TelnetSession: server echo for character-mode clients", () => {
     assert.equal(run.receive("ab", "\x03", "c", "\r\0"), "ab^C\r\nc\r\nc Ali\r\n");
   });
 
-  test("control bytes are shown in caret notation and erased as two columns", { timeout: 5000 }, () => {
+  test("keys the editor does not bind (Up, Tab, control keys) never reach the line or the screen", { timeout: 5000 }, () => {
     const run = characterMode();
-    assert.equal(run.receive("\x1b[A"), "^[[A");
-    assert.equal(run.receive("\x7f\x7f\x7f"), "\b \b\b \b\b \b\b \b");
-    assert.equal(run.receive("é\x7f"), "é\b \b");
+    assert.equal(run.receive("a", "\x1b[A", "\t", "\x07\x0f\x1c"), "a");
+    // Page Up, Ctrl-F1, then b, then an ESC whose sequence comes in the next chunk (Shift-Tab).
+    assert.equal(run.receive("\x1b[5~\x1b[1;5Pb\x1b"), "b");
+    assert.equal(run.receive("[Z", "\r\n"), "\r\nab Ali\r\n");
   });
 
   test("IAC EL erases the shown line; AYT answers on a line of its own, the line comes back with the next key", { timeout: 5000 }, () => {
     const run = characterMode();
-    assert.equal(run.receive("ab", iac(EL)), "ab\b \b\b \b");
+    assert.equal(run.receive("ab", iac(EL)), "ab\b\b  \b\b");
     const ayt = AYT_REPLY.toString("latin1");
-    assert.equal(run.receive("x\x01", iac(AYT)), `x^A\r\n${ayt}`);
+    assert.equal(run.receive("xz\x1b[D", iac(AYT)), `xz\b\r\n${ayt}`);
     // A second AYT: the line is not on screen, so no empty line and no redraw.
     assert.equal(run.receive(iac(AYT)), ayt);
-    assert.equal(run.receive("y"), "x^Ay");
-    assert.equal(run.receive("\r\n"), "\r\nx\x01y Ali\r\n");
+    // The next key shows the line again, the cursor where it was, then acts.
+    assert.equal(run.receive("y"), "xz\byz\b");
+    assert.equal(run.receive("\r\n"), "\r\nxyz Ali\r\n");
   });
 
   test("Enter after a notice shows the line again before ending it", { timeout: 5000 }, () => {
@@ -258,8 +260,12 @@ describe("TelnetSession: server echo for character-mode clients", () => {
     batch.take();
     for (const key of "abcd") s.receive(Buffer.from(key));
     assert.equal(batch.take()?.toString(), "abcd");
+    // The key that would pass the limit is dropped; the notice on a line of its own, the line shown again under it.
     s.receive(Buffer.from("e"));
-    assert.equal(batch.take()?.toString(), `e\r\n${TOO_LONG}`);
+    assert.equal(batch.take()?.toString(), `\r\n${TOO_LONG}abcd`);
+    // Told once per line; the line is still the user's to edit and send.
+    s.receive(Buffer.from("f\x7fg\r\n"));
+    assert.equal(batch.take()?.toString(), "\b \bg\r\nabcg Ali\r\n");
   });
 
   test("a 0xFF is echoed and noticed as IAC IAC", { timeout: 5000 }, () => {
@@ -295,6 +301,24 @@ describe("TelnetSession: server echo for character-mode clients", () => {
     assert.equal(win.session.echoing, false, "not before the client agrees");
     assert.equal(win.receive(iac(DO, OPT_ECHO) + iac(DO, OPT_SGA)), "");
     assert.equal(win.receive("a", "\r\n"), "a\r\na Ali\r\n");
+  });
+
+  test("echo starting or stopping mid-line keeps the line typed so far", { timeout: 5000 }, () => {
+    const run = session();
+    assert.equal(run.receive("ab"), "");
+    run.receive(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO));
+    assert.equal(run.session.pendingByteCount, 2);
+    assert.equal(run.receive("c", "\x1b[D", "\x7f", "\r\n"), "c\b\bc \b\b\r\nac Ali\r\n");
+    assert.equal(run.receive("xy"), "xy");
+    assert.equal(run.receive(iac(DONT, OPT_ECHO)), iac(WONT, OPT_ECHO));
+    assert.equal(run.receive("z\n"), "xyz Ali\r\n");
+  });
+
+  test("while echoing, IAC EC erases before the cursor and IAC IP abandons the line", { timeout: 5000 }, () => {
+    const run = characterMode();
+    assert.equal(run.receive("abc", "\x1b[D", iac(EC)), "abc\b\bc \b\b");
+    assert.equal(run.receive(iac(IP)), "c^C\r\n");
+    assert.equal(run.receive("d\r\n"), "d\r\nd Ali\r\n");
   });
 
   test("a client that refuses the offer is not echoed to", { timeout: 5000 }, () => {
@@ -401,7 +425,7 @@ describe("TelnetSession: properties", () => {
   test("a flood of AYT while echoing a long line: each answer is one short line, no redraw", { timeout: 5000 }, () => {
     const run = session(8192);
     run.receive(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO));
-    run.receive(Buffer.alloc(8000, 0x01));
+    run.receive(Buffer.alloc(8000, 0x78));
     const flood = Buffer.from(iac(AYT).repeat(1000), "latin1");
     const out = run.receive(flood);
     assert.equal(out.length, 2 + 1000 * AYT_REPLY.length);

@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
-import type { Key } from "../../src/terminal/keys.js";
+import type { Key } from "../../src/protocol/keys.js";
 import { watchKeys } from "../../src/terminal/watch-keys.js";
 
 class FakeTerminal extends EventEmitter {

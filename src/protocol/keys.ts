@@ -1,5 +1,5 @@
 /**
- * @module terminal/keys
+ * @module protocol/keys
  *
  * Bytes from a terminal in raw mode → keys. Pure and incremental, like the
  * protocol parsers: no streams, no timers. Feed bytes with push() as they are
@@ -15,8 +15,14 @@
  *
  * The decoder holds such ambiguous bytes and reports it through `pending`;
  * the caller owns the clock and calls flush() when ESCAPE_TIMEOUT_MS pass
- * with no new bytes (see watch-keys.ts). That keeps this file testable byte
- * by byte with no fake timers.
+ * with no new bytes (see terminal/watch-keys.ts). That keeps this file
+ * testable byte by byte with no fake timers. The server's line editor has no
+ * clock at all (protocol code): a held ESC waits for the next byte, so Esc
+ * and then a key is that key with Alt, as readline reads it.
+ *
+ * Two ways in: push() returns the keys of a chunk; decode() hands them to a
+ * callback that can stop it after any key (the server's output is full),
+ * and says where in the chunk it stopped.
  *
  * The grammar accepted (after Node's emitKeys and ECMA-48):
  *
@@ -32,6 +38,7 @@
  */
 
 const ESC = 0x1b;
+const EMPTY = Buffer.alloc(0);
 const LEFT_BRACKET = 0x5b; // [
 const LETTER_O = 0x4f; // O
 const LETTER_M = 0x4d; // M
@@ -81,7 +88,7 @@ type Step = { key: Key; length: number } | null;
 
 export class KeyDecoder {
   /** Bytes that do not make a whole key yet. Never more than MAX_SEQUENCE_LENGTH. */
-  private held: Buffer = Buffer.alloc(0);
+  private held: Buffer = EMPTY;
 
   /**
    * True when bytes are held that only time can resolve (a trailing ESC, a
@@ -95,17 +102,42 @@ export class KeyDecoder {
   /** Decodes bytes; returns the keys they complete, in order. */
   push(bytes: Uint8Array): Key[] {
     const keys: Key[] = [];
-    let input = this.held.length === 0 ? Buffer.from(bytes) : Buffer.concat([this.held, bytes]);
-    for (;;) {
-      if (input.length === 0) break;
-      const step = readKey(input);
+    const chunk = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.decode(chunk, 0, chunk.length, (key) => keys.push(key) > 0);
+    return keys;
+  }
+
+  /**
+   * Decodes `chunk[from, to)`, handing each complete key to `onKey` in
+   * order; `onKey` returns false to stop after that key. Returns where in
+   * the chunk it stopped: `to` when it took everything (the bytes of an
+   * unfinished key are held for the next call), else the end of the last
+   * key taken; bytes after it are neither taken nor held, so the caller
+   * feeds them again. It stops only once a byte of this chunk is taken (the
+   * few keys that held bytes alone may make come first), so a stop is always
+   * progress through the chunk.
+   */
+  decode(chunk: Buffer, from: number, to: number, onKey: (key: Key) => boolean): number {
+    const heldLength = this.held.length;
+    const input = heldLength === 0 ? chunk.subarray(from, to) : Buffer.concat([this.held, chunk.subarray(from, to)]);
+    let at = 0;
+    while (at < input.length) {
+      const step = readKey(at === 0 ? input : input.subarray(at));
       if (step === null) break;
-      keys.push(step.key);
-      input = input.subarray(step.length);
+      at += step.length;
+      if (!onKey(step.key) && at > heldLength) {
+        this.held = EMPTY;
+        return from + (at - heldLength);
+      }
     }
     // Copy: never keep the caller's chunk alive through a view.
-    this.held = Buffer.from(input);
-    return keys;
+    this.held = at === input.length ? EMPTY : Buffer.from(input.subarray(at));
+    return to;
+  }
+
+  /** Forgets held bytes (the line they were typed into was abandoned). */
+  reset(): void {
+    this.held = EMPTY;
   }
 
   /**
@@ -116,7 +148,7 @@ export class KeyDecoder {
    */
   flush(): Key[] {
     const held = this.held;
-    this.held = Buffer.alloc(0);
+    this.held = EMPTY;
     if (held.length === 0) return [];
     const keys: Key[] = [];
     let rest = held;

@@ -1,0 +1,542 @@
+/**
+ * The line editor the server is while it echoes (a character-mode telnet
+ * client: each key arrives as typed, and the user sees only what the server
+ * sends back). It behaves like readline in its default (emacs) bindings:
+ *
+ *     Left / Ctrl-B, Right / Ctrl-F       one character back / forward
+ *     Alt-B, Alt-F, Ctrl-Left, Ctrl-Right one word back / forward
+ *     Home / Ctrl-A, End / Ctrl-E         start / end of the line
+ *     Backspace (DEL, BS), Delete / Ctrl-D  the character before / under the cursor
+ *     Ctrl-U, Ctrl-K                      kill to the start / to the end of the line
+ *     Ctrl-W, Alt-Backspace, Alt-D        kill the word before (whitespace / alphanumeric) / after
+ *     Ctrl-Y                              yank (insert) the last kill
+ *     Enter (CR, CR LF, CR NUL, LF)       the line is done
+ *     Ctrl-C                              abandon the line (shown as ^C)
+ *
+ * Text is inserted at the cursor, UTF-8 aware: a character is a code point
+ * with the zero-width marks that follow it (combining accents, joiners), and
+ * takes the columns a terminal gives it (two for CJK and most emoji, from
+ * Unicode's East Asian Width, via get-east-asian-width). A byte that is not
+ * UTF-8 (a Latin-1 or code-page terminal) is a character of one column, and
+ * goes back as it came. Other keys (Tab, Up, F-keys, any escape sequence
+ * it does not know, control characters) are dropped whole: the key decoder
+ * reads a sequence to its end before the editor sees it, so no part of one
+ * reaches the line.
+ *
+ * The screen is redrawn with plain bytes every terminal understands: the
+ * characters themselves, spaces to blank what was deleted and BS to move
+ * left, as readline does on a terminal it knows nothing about. The server
+ * does not learn the terminal's width, so a line longer than the terminal is
+ * wide cannot be redrawn across its wrap.
+ *
+ * Pure and incremental: keys in, echo bytes out (into the batch, every 0xFF
+ * doubled), complete lines to the sink. The line holds at most maxLineLength
+ * bytes: a key that would pass it is dropped and the sink told once per line.
+ */
+import { eastAsianWidth } from "get-east-asian-width";
+import { type Key, KeyDecoder } from "./keys.js";
+import { escapeIAC } from "./telnet-data.js";
+
+/** Where the editor's echo goes (a ReplyBatch). */
+export interface EditorOutput {
+  add(bytes: Buffer): void;
+}
+
+export interface LineEditorSink {
+  /** Enter: the line as typed, `source[from, to)` (not telnet-escaped); read it before returning. */
+  line(source: Buffer, from: number, to: number): void;
+  /** A key would make the line longer than maxLineLength (once per line). */
+  lineTooLong(): void;
+}
+
+const BS = 0x08;
+const SPACE = 0x20;
+const ESC = 0x1b;
+const CRLF = Buffer.from("\r\n");
+/** What an interrupted line looks like on screen, as a tty shows it. */
+const INTERRUPTED = Buffer.from("^C\r\n");
+/** The smallest line buffer allocated; it grows by doubling up to maxLineLength. */
+const MIN_CAPACITY = 64;
+/** `info` for a byte that continues the character before it. */
+const CONTINUES = 0;
+
+export class LineEditor {
+  readonly maxLineLength: number;
+  private readonly out: EditorOutput;
+  private readonly sink: LineEditorSink;
+  private readonly decoder = new KeyDecoder();
+  /** The line's bytes, [0, length). Allocated on the first character. */
+  private bytes: Buffer | null = null;
+  /**
+   * One entry per byte of the line: CONTINUES, or 1 + the columns of the
+   * character that starts at that byte. Characters are fixed when they are
+   * typed, so bytes that happen to sit next to each other never merge.
+   */
+  private info: Uint8Array | null = null;
+  private length = 0;
+  /** The cursor, as a byte offset at a character boundary. */
+  private cursor = 0;
+  /** The last text killed (Ctrl-U, Ctrl-K, Ctrl-W…), for Ctrl-Y. */
+  private killed: { bytes: Buffer; info: Uint8Array } | null = null;
+  /** The last key was a CR: an LF or NUL right after it belongs to it. */
+  private afterCR = false;
+  /** The line and the cursor are on the user's screen as held (false after a notice pushed them off). */
+  private shown = true;
+  /** The sink has heard lineTooLong() for this line. */
+  private toldTooLong = false;
+  /** Bound once: the key handler given to the decoder. */
+  private readonly onKey: (key: Key) => boolean;
+  private hasRoom: () => boolean = () => true;
+
+  constructor(out: EditorOutput, sink: LineEditorSink, maxLineLength: number) {
+    if (!Number.isInteger(maxLineLength) || maxLineLength < 1) {
+      throw new RangeError(`maxLineLength must be a whole number of bytes >= 1, not ${maxLineLength}`);
+    }
+    this.out = out;
+    this.sink = sink;
+    this.maxLineLength = maxLineLength;
+    this.onKey = (key) => {
+      this.key(key);
+      return this.hasRoom();
+    };
+  }
+
+  /** Bytes of the line being typed (at most maxLineLength). */
+  get byteCount(): number {
+    return this.length;
+  }
+
+  /** The line as typed so far (a copy). */
+  line(): Buffer {
+    return this.bytes === null ? Buffer.alloc(0) : Buffer.from(this.bytes.subarray(0, this.length));
+  }
+
+  /** Where the cursor is, as a byte offset into line(). */
+  get cursorOffset(): number {
+    return this.cursor;
+  }
+
+  /**
+   * Keys typed, `chunk[from, to)`. After each key `hasRoom()` is asked
+   * whether to go on; returns where it stopped (`to`, or after the key at
+   * which the answer was no).
+   */
+  receive(chunk: Buffer, from: number, to: number, hasRoom: () => boolean): number {
+    this.hasRoom = hasRoom;
+    return this.decoder.decode(chunk, from, to, this.onKey);
+  }
+
+  /** Starts from a line typed before the editor took over (cursor at its end, already on screen). */
+  load(line: Buffer): void {
+    this.clear();
+    this.insert(line, 0, line.length, false);
+  }
+
+  /** Telnet EC: the character before the cursor. */
+  erase(): void {
+    this.show();
+    this.afterCR = false;
+    if (this.cursor > 0) this.deleteRange(this.previousBoundary(this.cursor), this.cursor);
+  }
+
+  /** Telnet EL: the whole line, and any half-typed key. */
+  eraseLine(): void {
+    this.decoder.reset();
+    this.afterCR = false;
+    if (!this.shown) {
+      // Not on screen: nothing to erase there.
+      this.clear();
+      return;
+    }
+    if (this.length > 0) this.deleteRange(0, this.length);
+  }
+
+  /** Ctrl-C, telnet IP: the line is abandoned, shown as `^C` at its end. */
+  interrupt(): void {
+    this.decoder.reset();
+    if (this.shown) this.emit(this.cursor, this.length);
+    this.out.add(INTERRUPTED);
+    this.clear();
+  }
+
+  /**
+   * Something else is about to be written (a notice): end the line on
+   * screen first, as readline does for an asynchronous message. It is shown
+   * again by show(), which every key does first.
+   */
+  hide(): void {
+    if (!this.shown) return;
+    if (this.length > 0) {
+      this.out.add(CRLF);
+      this.shown = false;
+    }
+  }
+
+  /** Shows the line again (after hide()), the cursor where it was. */
+  show(): void {
+    if (this.shown) return;
+    this.shown = true;
+    this.emit(0, this.length);
+    this.back(this.columns(this.cursor, this.length));
+  }
+
+  /** The input ended: a line typed so far is still a line. */
+  finish(): void {
+    this.decoder.reset();
+    if (this.length > 0) this.submit();
+    this.clear();
+  }
+
+  /** Forgets the line (and held key bytes) without a word on screen. */
+  clear(): void {
+    this.length = 0;
+    this.cursor = 0;
+    this.bytes = null;
+    this.info = null;
+    this.shown = true;
+    this.toldTooLong = false;
+    this.afterCR = false;
+  }
+
+  // ── keys ─────────────────────────────────────────────────────────
+
+  private key(key: Key): void {
+    const { name } = key;
+    if (this.afterCR) {
+      this.afterCR = false;
+      // CR LF and CR NUL are one Enter.
+      if (!key.meta && (name === "enter" || (name === "space" && key.ctrl))) return;
+    }
+    this.show();
+    if (name === "return" || name === "enter") {
+      // Alt-Enter (Esc, then Enter) is Enter too.
+      this.submit();
+      this.afterCR = name === "return";
+      return;
+    }
+    if (key.text !== undefined && !key.ctrl && !key.meta) {
+      this.typeCharacter(key.sequence, key.text.codePointAt(0)!);
+      return;
+    }
+    if (name === "unknown" && !key.meta && key.sequence[0] !== ESC && key.sequence[0]! >= 0x80) {
+      // Bytes that are not UTF-8: one character of one column each key.
+      this.insertCharacter(key.sequence, 1);
+      return;
+    }
+    if (key.meta) {
+      this.metaKey(name);
+      return;
+    }
+    if (key.ctrl && !key.shift) {
+      this.ctrlKey(name);
+      return;
+    }
+    switch (name) {
+      case "backspace":
+        if (this.cursor > 0) this.deleteRange(this.previousBoundary(this.cursor), this.cursor);
+        break;
+      case "delete":
+        if (this.cursor < this.length) this.deleteRange(this.cursor, this.nextBoundary(this.cursor));
+        break;
+      case "left":
+        if (this.cursor > 0) this.moveTo(this.previousBoundary(this.cursor));
+        break;
+      case "right":
+        if (this.cursor < this.length) this.moveTo(this.nextBoundary(this.cursor));
+        break;
+      case "home":
+        this.moveTo(0);
+        break;
+      case "end":
+        this.moveTo(this.length);
+        break;
+      default:
+        // Tab, Up, Down, F-keys, mouse reports, unknown sequences: not ours.
+        break;
+    }
+  }
+
+  private ctrlKey(name: string): void {
+    switch (name) {
+      case "a":
+        this.moveTo(0);
+        break;
+      case "e":
+        this.moveTo(this.length);
+        break;
+      case "b":
+        if (this.cursor > 0) this.moveTo(this.previousBoundary(this.cursor));
+        break;
+      case "f":
+        if (this.cursor < this.length) this.moveTo(this.nextBoundary(this.cursor));
+        break;
+      case "d":
+        if (this.cursor < this.length) this.deleteRange(this.cursor, this.nextBoundary(this.cursor));
+        break;
+      case "c":
+        this.interrupt();
+        break;
+      case "u":
+        this.kill(0, this.cursor);
+        break;
+      case "k":
+        this.kill(this.cursor, this.length);
+        break;
+      case "w":
+        this.kill(this.wordStartBefore(this.cursor, isNotSpace), this.cursor);
+        break;
+      case "y":
+        if (this.killed !== null) this.yank(this.killed);
+        break;
+      case "left":
+        this.moveTo(this.wordStartBefore(this.cursor, isWordByte));
+        break;
+      case "right":
+        this.moveTo(this.wordEndAfter(this.cursor));
+        break;
+      default:
+        // Every other control key is unbound, as in readline without an inputrc: nothing happens.
+        break;
+    }
+  }
+
+  private metaKey(name: string): void {
+    switch (name) {
+      case "b":
+      case "left":
+        this.moveTo(this.wordStartBefore(this.cursor, isWordByte));
+        break;
+      case "f":
+      case "right":
+        this.moveTo(this.wordEndAfter(this.cursor));
+        break;
+      case "d":
+        this.kill(this.cursor, this.wordEndAfter(this.cursor));
+        break;
+      case "backspace":
+        this.kill(this.wordStartBefore(this.cursor, isWordByte), this.cursor);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ── editing, with the screen kept in step ───────────────────────
+
+  private typeCharacter(sequence: Buffer, codePoint: number): void {
+    if (isControl(codePoint)) return;
+    if (isZeroWidth(codePoint)) {
+      // A mark belongs to the character before it; with none, there is nothing to put it on.
+      if (this.cursor > 0) this.insert(sequence, 0, sequence.length, true);
+      return;
+    }
+    this.insertCharacter(sequence, eastAsianWidth(codePoint, { ambiguousAsWide: false }));
+  }
+
+  private insertCharacter(sequence: Buffer, columns: number): void {
+    if (!this.fits(sequence.length)) return;
+    const at = this.cursor;
+    this.insertBytes(sequence, 0, sequence.length, at);
+    this.info![at] = columns + 1;
+    this.cursor = at + sequence.length;
+    this.redrawFrom(at);
+  }
+
+  /** Inserts bytes at the cursor (all one character's continuation when `continues`, else as loaded text, one column per byte unless UTF-8). */
+  private insert(source: Buffer, from: number, to: number, continues: boolean): void {
+    if (to <= from || !this.fits(to - from)) return;
+    const at = this.cursor;
+    this.insertBytes(source, from, to, at);
+    if (!continues) markCharacters(this.bytes!, this.info!, at, at + (to - from));
+    this.cursor = at + (to - from);
+    if (continues) this.redrawFrom(at);
+  }
+
+  private yank(text: { bytes: Buffer; info: Uint8Array }): void {
+    if (!this.fits(text.bytes.length)) return;
+    const at = this.cursor;
+    this.insertBytes(text.bytes, 0, text.bytes.length, at);
+    this.info!.set(text.info, at);
+    this.cursor = at + text.bytes.length;
+    this.redrawFrom(at);
+  }
+
+  /** Whether `bytes` more fit; if not, the sink is told (once per line) and the line shown again under its notice. */
+  private fits(bytes: number): boolean {
+    if (this.length + bytes <= this.maxLineLength) return true;
+    if (!this.toldTooLong) {
+      this.toldTooLong = true;
+      this.sink.lineTooLong();
+      this.show();
+    }
+    return false;
+  }
+
+  /** After inserting at `at` (the cursor is past the insertion): draw from `at` to the end, then come back. */
+  private redrawFrom(at: number): void {
+    this.emit(at, this.length);
+    this.back(this.columns(this.cursor, this.length));
+  }
+
+  private kill(from: number, to: number): void {
+    if (to <= from) return;
+    this.killed = { bytes: Buffer.from(this.bytes!.subarray(from, to)), info: this.info!.slice(from, to) };
+    this.deleteRange(from, to);
+  }
+
+  /** Deletes [from, to) (the cursor is at one of its ends) and redraws: the tail moves left, the freed columns are blanked. */
+  private deleteRange(from: number, to: number): void {
+    this.moveTo(from);
+    const gone = this.columns(from, to);
+    const bytes = this.bytes!;
+    const info = this.info!;
+    bytes.copyWithin(from, to, this.length);
+    info.copyWithin(from, to, this.length);
+    this.length -= to - from;
+    this.emit(from, this.length);
+    this.out.add(Buffer.alloc(gone, SPACE));
+    this.back(this.columns(from, this.length) + gone);
+  }
+
+  private moveTo(target: number): void {
+    if (target < this.cursor) this.back(this.columns(target, this.cursor));
+    else if (target > this.cursor) this.emit(this.cursor, target);
+    this.cursor = target;
+  }
+
+  private submit(): void {
+    this.out.add(CRLF);
+    const bytes = this.bytes;
+    const length = this.length;
+    this.clear();
+    if (bytes === null) this.sink.line(EMPTY, 0, 0);
+    else this.sink.line(bytes, 0, length);
+  }
+
+  // ── the line's bytes ─────────────────────────────────────────────
+
+  private insertBytes(source: Buffer, from: number, to: number, at: number): void {
+    const count = to - from;
+    const needed = this.length + count;
+    if (this.bytes === null || this.bytes.length < needed) {
+      let capacity = Math.max(MIN_CAPACITY, this.bytes?.length ?? 0);
+      while (capacity < needed) capacity *= 2;
+      capacity = Math.min(capacity, Math.max(needed, this.maxLineLength));
+      const bytes = Buffer.allocUnsafe(capacity);
+      const info = new Uint8Array(capacity);
+      if (this.bytes !== null) {
+        this.bytes.copy(bytes, 0, 0, this.length);
+        info.set(this.info!.subarray(0, this.length));
+      }
+      this.bytes = bytes;
+      this.info = info;
+    }
+    const bytes = this.bytes;
+    const info = this.info!;
+    bytes.copyWithin(at + count, at, this.length);
+    info.copyWithin(at + count, at, this.length);
+    source.copy(bytes, at, from, to);
+    info.fill(CONTINUES, at, at + count);
+    this.length = needed;
+  }
+
+  private previousBoundary(at: number): number {
+    const info = this.info!;
+    do at--;
+    while (at > 0 && info[at] === CONTINUES);
+    return at;
+  }
+
+  private nextBoundary(at: number): number {
+    const info = this.info!;
+    do at++;
+    while (at < this.length && info[at] === CONTINUES);
+    return at;
+  }
+
+  /** Columns taken by the characters that start in [from, to). */
+  private columns(from: number, to: number): number {
+    const info = this.info;
+    let columns = 0;
+    if (info === null) return 0;
+    for (let i = from; i < to; i++) if (info[i] !== CONTINUES) columns += info[i]! - 1;
+    return columns;
+  }
+
+  /** The start of the word before `at`: back over non-word characters, then over word characters. */
+  private wordStartBefore(at: number, isWord: (byte: number) => boolean): number {
+    const bytes = this.bytes;
+    if (bytes === null) return 0;
+    while (at > 0 && !isWord(bytes[this.previousBoundary(at)]!)) at = this.previousBoundary(at);
+    while (at > 0 && isWord(bytes[this.previousBoundary(at)]!)) at = this.previousBoundary(at);
+    return at;
+  }
+
+  /** The end of the word after `at` (readline's forward-word: over non-word characters, then word characters). */
+  private wordEndAfter(at: number): number {
+    const bytes = this.bytes;
+    if (bytes === null) return 0;
+    while (at < this.length && !isWordByte(bytes[at]!)) at = this.nextBoundary(at);
+    while (at < this.length && isWordByte(bytes[at]!)) at = this.nextBoundary(at);
+    return at;
+  }
+
+  // ── output ───────────────────────────────────────────────────────
+
+  /** The line's bytes [from, to) as they go on the wire. */
+  private emit(from: number, to: number): void {
+    if (to > from) this.out.add(escapeIAC(this.bytes!, from, to));
+  }
+
+  private back(columns: number): void {
+    if (columns > 0) this.out.add(Buffer.alloc(columns, BS));
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** C0 and C1 control characters and DEL: never part of a line typed at a terminal. */
+function isControl(codePoint: number): boolean {
+  return codePoint < 0x20 || (codePoint >= 0x7f && codePoint < 0xa0);
+}
+
+const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}]$/u;
+
+/** Combining marks, joiners and other format characters: a terminal puts them on the character before (U+00AD, the soft hyphen, is shown). */
+function isZeroWidth(codePoint: number): boolean {
+  if (codePoint < 0x300) return false;
+  return (codePoint >= 0x1160 && codePoint <= 0x11ff) || ZERO_WIDTH.test(String.fromCodePoint(codePoint));
+}
+
+/** readline's word characters (for Alt-B/F/D/Backspace): letters and digits; any byte of a non-ASCII character counts as one. */
+function isWordByte(byte: number): boolean {
+  return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte >= 0x80;
+}
+
+/** unix-word-rubout's words (Ctrl-W): anything but spaces and tabs. */
+function isNotSpace(byte: number): boolean {
+  return byte !== SPACE && byte !== 0x09;
+}
+
+/**
+ * Marks the characters of text loaded into the line (typed before the editor
+ * took over): UTF-8 characters by their width, any other byte one column.
+ */
+function markCharacters(bytes: Buffer, info: Uint8Array, from: number, to: number): void {
+  let i = from;
+  while (i < to) {
+    const lead = bytes[i]!;
+    const size = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 1;
+    let valid = i + size <= to;
+    for (let k = 1; valid && k < size; k++) valid = (bytes[i + k]! & 0xc0) === 0x80;
+    const length = valid ? size : 1;
+    const codePoint = valid && size > 1 ? bytes.toString("utf8", i, i + size).codePointAt(0)! : lead;
+    if (valid && size > 1 && isZeroWidth(codePoint) && i > from) {
+      info.fill(CONTINUES, i, i + length);
+    } else {
+      info[i] = (valid && size > 1 ? eastAsianWidth(codePoint, { ambiguousAsWide: false }) : 1) + 1;
+      info.fill(CONTINUES, i + 1, i + length);
+    }
+    i += length;
+  }
+}
