@@ -98,9 +98,6 @@ const cases: EditCase[] = [
   { what: "an escape sequence the editor does not know (F5) never enters the line", steps: ["a", ["F5"], "b"], line: "ab", cursor: 2 },
 ];
 
-/** The server's line editor is another branch's work; until it lands these are reported, not failed. */
-const needsEditor = { todo: "needs the server line editor" } as const;
-
 async function openThrough(t: TestContext, client: Client, options: NameEchoServerOptions = {}, remainOnExit = false): Promise<{ pane: ClientPane; tap: WireTap; server: NameEchoServer } | undefined> {
   if (!requireCommands(t, ...client.commands)) return undefined;
   const server = await startServer(cleanups, { name: "Ali", ...options });
@@ -135,7 +132,7 @@ const withoutTmuxNote = (rows: string[]): string[] => rows.filter((row) => !row.
 for (const client of [plink, inetutils]) {
   describe(`the server's line editor, typed at ${client.name}`, () => {
     for (const edit of cases) {
-      test(edit.what, { ...needsEditor, timeout: 20_000 }, async (t) => {
+      test(edit.what, { timeout: 20_000 }, async (t) => {
         const opened = await openThrough(t, client);
         if (!opened) return;
         const { pane, tap } = opened;
