@@ -16,6 +16,7 @@ import { after, describe, test, type TestContext } from "node:test";
 import type { NameEchoServer, NameEchoServerOptions } from "../../src/index.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
 import { ClientPane, rowsFrom } from "../helpers/client-pane.js";
+import { characterMode, telnetConnected, unsetEscape } from "../helpers/inetutils-telnet.js";
 import { startServer } from "../helpers/server.js";
 import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
@@ -49,20 +50,10 @@ const inetutils: Client = {
   name: "telnet, mode character",
   commands: ["telnet", "tmux"],
   async open(tap, session, remainOnExit) {
-    const ready = (rows: string[]): boolean => rows.some((row) => row.startsWith("Escape character is"));
-    const pane = await ClientPane.open(tmux, session, `telnet 127.0.0.1 ${tap.port}`, ready, "telnet to connect", { remainOnExit });
-    const command = async (text: string): Promise<void> => {
-      await pane.keys("C-]");
-      await pane.waitFor((rows) => rows.at(-1)?.startsWith("telnet>") === true, "the telnet> prompt");
-      await pane.type(text);
-      await pane.keys("Enter");
-    };
-    await command("mode character");
-    await tap.untilServer((bytes) => hasOption(bytes, telnet.WILL, telnet.ECHO), "the server's WILL ECHO");
-    await pane.waitForTerminalMode("raw");
+    const pane = await ClientPane.open(tmux, session, `telnet 127.0.0.1 ${tap.port}`, telnetConnected, "telnet to connect", { remainOnExit });
+    await characterMode(pane, tap);
     // Otherwise the 0x9D in 李 would open telnet's prompt (see inetutils-telnet.test.ts).
-    await command("unset escape");
-    await pane.waitFor((rows) => rows.at(-1) === "escape character is 'off'.", "the escape character off");
+    await unsetEscape(pane);
     return pane;
   },
 };

@@ -17,6 +17,9 @@ export class ClientPane {
   /** Starts `command` in a new session (wide enough that no line wraps) and waits until `ready` holds for its screen. */
   static async open(tmux: Tmux, session: string, command: string, ready: (rows: string[]) => boolean, what: string, options: { remainOnExit?: boolean } = {}): Promise<ClientPane> {
     await tmux.start(command, { session, width: 160, height: 50, ...options });
+    // Tests end their sessions one by one; the tmux server must outlive the
+    // last of them, or the next test's new-session races its exit.
+    await tmux.run("set-option", "-s", "exit-empty", "off");
     const pane = new ClientPane(tmux, session);
     await pane.waitFor(ready, what);
     return pane;
@@ -51,23 +54,9 @@ export class ClientPane {
     return this.waitFor((rows) => rows.at(-1) === row, `the last row to read ${JSON.stringify(row)}`, timeoutMs);
   }
 
-  /**
-   * Waits until the program has put its terminal in the given mode: "raw"
-   * (no canonical editing, no local echo: the program sends each key as
-   * typed) or "cooked" (the terminal edits the line and echoes it).
-   */
-  async waitForTerminalMode(mode: "raw" | "cooked", timeoutMs = 5000): Promise<void> {
-    const tty = (await this.tmux.run("display-message", "-p", "-t", this.session, "#{pane_tty}")).trim();
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const { stdout } = await execFileAsync("stty", ["-F", tty, "-a"]);
-      const flags = new Set(stdout.split(/[\s;]+/));
-      const raw = flags.has("-icanon") && flags.has("-echo");
-      const cooked = flags.has("icanon") && flags.has("echo");
-      if (mode === "raw" ? raw : cooked) return;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for a ${mode} terminal; stty says:\n${stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  /** Waits until the program has made its terminal "raw" or "cooked" (see waitForTerminalMode below). */
+  waitForTerminalMode(mode: "raw" | "cooked", timeoutMs = 5000): Promise<void> {
+    return waitForTerminalMode(this.tmux, this.session, mode, timeoutMs);
   }
 }
 
@@ -82,4 +71,23 @@ export function screenRows(screen: string): string[] {
 export function rowsFrom(rows: string[], first: string): string[] {
   const at = rows.lastIndexOf(first);
   return at < 0 ? [] : rows.slice(at);
+}
+
+/**
+ * Polls the terminal settings of `session`'s pane until the program in it
+ * has made them "raw" (no canonical editing, no local echo: each key goes to
+ * the program as typed) or "cooked" (the terminal edits and echoes the line).
+ */
+export async function waitForTerminalMode(tmux: Tmux, session: string, mode: "raw" | "cooked", timeoutMs = 5000): Promise<void> {
+  const tty = (await tmux.run("display-message", "-p", "-t", session, "#{pane_tty}")).trim();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { stdout } = await execFileAsync("stty", ["-F", tty, "-a"]);
+    const flags = new Set(stdout.split(/[\s;]+/));
+    const raw = flags.has("-icanon") && flags.has("-echo");
+    const cooked = flags.has("icanon") && flags.has("echo");
+    if (mode === "raw" ? raw : cooked) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for a ${mode} terminal; stty says:\n${stdout}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
