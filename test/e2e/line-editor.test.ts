@@ -1,8 +1,9 @@
 /**
  * The server's line editor, as a person at a real character-mode client
- * sees it: PuTTY's plink (character mode from the start) and inetutils
- * telnet after `mode character` and `unset escape` (so every UTF-8 byte is
- * data), each in tmux through a recording proxy. For each edit the screen
+ * sees it: PuTTY's plink (character mode from the start), inetutils telnet
+ * after `mode character` and `unset escape` (so every UTF-8 byte is data)
+ * and busybox telnet after its menu's `c`, each in tmux through a recording
+ * proxy. For each edit the screen
  * must show exactly the line the server holds, the cursor where the next
  * key lands, and the reply must be that line plus the name. Notices (the
  * server closing, the idle timeout) start on a fresh line, never glued to a
@@ -58,6 +59,22 @@ const inetutils: Client = {
   },
 };
 
+const busybox: Client = {
+  name: "busybox telnet, character mode",
+  commands: ["busybox", "tmux"],
+  async open(tap, session, remainOnExit) {
+    const pane = await ClientPane.open(tmux, session, `busybox telnet 127.0.0.1 ${tap.port}`, (rows) => rows.includes("Connected to 127.0.0.1"), "busybox telnet to connect", { remainOnExit });
+    await pane.waitForTerminalMode("cooked");
+    // Its Ctrl-C menu's c asks for character mode (see busybox-telnet.test.ts).
+    await pane.keys("C-c");
+    await pane.waitFor((rows) => rows.includes("Console escape. Commands are:"), "the console escape menu");
+    await pane.type("c");
+    await tap.untilServer((bytes) => hasOption(bytes, telnet.WILL, telnet.ECHO), "the server's WILL ECHO");
+    await pane.waitForTerminalMode("raw");
+    return pane;
+  },
+};
+
 /** A string is typed as text; an array is tmux key names pressed in order. */
 type Step = string | string[];
 
@@ -100,17 +117,19 @@ async function openThrough(t: TestContext, client: Client, options: NameEchoServ
 
 /**
  * Waits until the last row is `line` and the cursor at `cursor`: the
- * editor's redraw is done. A control key shown as text (`^[[D`, `^U`) means
- * the key went into the line instead of editing it: that fails at once.
+ * editor's redraw is done. A control key shown as text (`^[[D`, `^U`) in
+ * the row being typed (below the `rowsBefore` there were) means the key went
+ * into the line instead of editing it: that fails at once.
  */
-async function waitForLine(pane: ClientPane, line: string, cursor: number, timeoutMs = 5000): Promise<void> {
+async function waitForLine(pane: ClientPane, line: string, cursor: number, rowsBefore: number, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const rows = await pane.rows();
     const column = await pane.cursorColumn();
     const last = rows.at(-1) ?? "";
     if (last === line && column === cursor) return;
-    if (last.includes("^") || Date.now() > deadline) {
+    const typedRow = rows.length > rowsBefore; // not the client's own last words, e.g. "Escape character is '^]'."
+    if ((typedRow && last.includes("^")) || Date.now() > deadline) {
       assert.fail(`wanted the last row ${JSON.stringify(line)} with the cursor at ${cursor}; the cursor is at ${column}, the screen:\n${rows.join("\n")}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -120,18 +139,19 @@ async function waitForLine(pane: ClientPane, line: string, cursor: number, timeo
 /** The screen, without the line tmux adds when the program has exited. */
 const withoutTmuxNote = (rows: string[]): string[] => rows.filter((row) => !row.startsWith("Pane is dead"));
 
-for (const client of [plink, inetutils]) {
+for (const client of [plink, inetutils, busybox]) {
   describe(`the server's line editor, typed at ${client.name}`, () => {
     for (const edit of cases) {
       test(edit.what, { timeout: 20_000 }, async (t) => {
         const opened = await openThrough(t, client);
         if (!opened) return;
         const { pane, tap } = opened;
+        const rowsBefore = (await pane.rows()).length;
         for (const step of edit.steps) {
           if (typeof step === "string") await pane.type(step);
           else await pane.keys(...step);
         }
-        await waitForLine(pane, edit.line, edit.cursor);
+        await waitForLine(pane, edit.line, edit.cursor, rowsBefore);
         await pane.keys("Enter");
         const rows = await pane.waitFor((r) => r.at(-1) === `${edit.line} Ali`, "the reply");
         assert.deepEqual(rowsFrom(rows, edit.line), [edit.line, `${edit.line} Ali`]);
