@@ -100,19 +100,25 @@ describe("inetutils telnet, byte by byte", () => {
     assert.equal(hex(tap.fromServer), hex(utf8(Buffer.from([0xe6]), "ok Ali\r\n")));
   });
 
-  test("-8 -E (no escape character) keeps 李 whole but not Жук у дома: the control keys are still compared", { timeout: 20_000 }, async (t) => {
-    const opened = await openTelnet(t, "-8 -E");
-    if (!opened) return;
-    const { pane, tap } = opened;
-    await pane.type("李");
-    await pane.keys("Enter");
-    await pane.waitFor((r) => r.at(-1) === "李 Ali", "the reply to 李");
-    await pane.type("Жук у дома");
-    await pane.keys("Enter");
-    const rows = await pane.waitFor((r) => r.at(-1) === " дома Ali", "the reply to what survived");
-    assert.deepEqual(rowsFrom(rows, "李"), ["李", "李 Ali", "Жук у дома", " дома Ali"]);
-    assert.ok(tap.fromClient.includes(INTERRUPT), `the 0x83 still went out as IAC IP: ${hex(tap.fromClient)}`);
-  });
+  // -8 and -L ask for an 8-bit path but do not negotiate BINARY; -E only turns the escape character off.
+  for (const flags of ["-8", "-L", "-E", "-8 -E"]) {
+    const escapeOff = flags.includes("-E");
+    test(`${flags} does not stop the control-key comparison: Жук у дома still arrives as ' дома'${escapeOff ? ", though 李 stays whole" : ""}`, { timeout: 20_000 }, async (t) => {
+      const opened = await openTelnet(t, flags);
+      if (!opened) return;
+      const { pane, tap } = opened;
+      await pane.type("Жук у дома");
+      await pane.keys("Enter");
+      let rows = await pane.waitFor((r) => r.at(-1) === " дома Ali", "the reply to what survived");
+      assert.deepEqual(rowsFrom(rows, "Жук у дома"), ["Жук у дома", " дома Ali"]);
+      assert.ok(tap.fromClient.includes(INTERRUPT), `the 0x83 went out as IAC IP: ${hex(tap.fromClient)}`);
+      if (!escapeOff) return;
+      await pane.type("李");
+      await pane.keys("Enter");
+      rows = await pane.waitFor((r) => r.at(-1) === "李 Ali", "the reply to 李");
+      assert.deepEqual(rowsFrom(rows, "李"), ["李", "李 Ali"]);
+    });
+  }
 
   test("mode character: keys go out as typed (DEL, CR NUL, raw 0x03) and Cyrillic is intact, but 李 still opens the prompt", { timeout: 20_000 }, async (t) => {
     const opened = await openTelnet(t);
