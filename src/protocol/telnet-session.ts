@@ -118,7 +118,11 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
         const escaped = escapeIAC(source, from, to);
         this.sink.line(escaped, 0, escaped.length);
       },
-      lineTooLong: () => this.sink.lineTooLong(),
+      lineTooLong: () => {
+        // The notice must not stick to the line on screen, however the sink writes it.
+        this.editor!.hide();
+        this.sink.lineTooLong();
+      },
     };
   }
 

@@ -210,19 +210,25 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** Input the session stopped short of (its output reached the unsent limit): fed again on 'drain'. */
   private held: Buffer | null = null;
-  private endHeld = false;
 
   private consume(chunk: Buffer): void {
     const consumed = this.input.receive(chunk, this.socket.writableHighWaterMark - this.socket.writableLength);
     this.flush();
-    if (consumed < chunk.length) this.held = chunk.subarray(consumed);
+    if (consumed === chunk.length) return;
+    this.held = chunk.subarray(consumed);
+    // flush() has paused reading (the budget was reached, so the write said
+    // wait); should it not have, no later chunk may overtake the held rest.
+    if (!this.pausedForBackpressure) {
+      this.pausedForBackpressure = true;
+      this.socket.pause();
+      this.emit("paused");
+    }
   }
 
   /** @internal the client half-closed: answer its last unterminated line, then finish. */
   receiveEnd(): void {
     this.touched = true;
     if (this.stateValue !== "open") return;
-    if ((this.endHeld = this.held !== null)) return; // after the held input, from writable()
     this.input.finish();
     this.flush();
     this.stateValue = "ending";
@@ -235,8 +241,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     const rest = this.held;
     this.held = null;
     if (rest !== null && this.stateValue === "open") this.consume(rest);
+    // Still owed too much: stay paused (no 'end' can come before the held rest, reading is paused).
     if (this.held !== null || this.socket.writableNeedDrain) return;
-    if (this.endHeld) this.receiveEnd();
     if (this.pausedForBackpressure) {
       this.pausedForBackpressure = false;
       this.socket.resume();

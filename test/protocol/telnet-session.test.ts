@@ -266,6 +266,11 @@ describe("TelnetSession: server echo for character-mode clients", () => {
     // Told once per line; the line is still the user's to edit and send.
     s.receive(Buffer.from("f\x7fg\r\n"));
     assert.equal(batch.take()?.toString(), "\b \bg\r\nabcg Ali\r\n");
+    // A sink that writes the notice straight into the batch gets the same screen.
+    const direct = new ReplyBatch(new ReplyEncoder("Ali"));
+    const d = new TelnetSession({ line: (l, from, to) => direct.addReplySpan(l, from, to), lineTooLong: () => direct.add(TOO_LONG) }, direct, 4);
+    d.receive(Buffer.from(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO) + "abcde", "latin1"));
+    assert.equal(direct.take()?.toString("latin1"), `${iac(WILL, OPT_SGA)}${iac(WILL, OPT_ECHO)}abcd\r\n${TOO_LONG}abcd`);
   });
 
   test("a 0xFF is echoed and noticed as IAC IAC", { timeout: 5000 }, () => {
