@@ -100,6 +100,8 @@ const cases: EditCase[] = [
   { what: "Ctrl-U in the middle erases from the start to the cursor", steps: ["junkok", ["Left", "Left", "C-u"]], line: "ok", cursor: 0 },
   { what: "Ctrl-W erases the word before the cursor", steps: ["one two", ["C-w"], "three"], line: "one three", cursor: 9 },
   { what: "Ctrl-K erases from the cursor to the end", steps: ["abcdef", ["Left", "Left", "Left", "C-k"]], line: "abc", cursor: 3 },
+  { what: "Ctrl-Y puts back what Ctrl-W killed", steps: ["one two", ["C-w"], "x ", ["C-y"]], line: "one x two", cursor: 9 },
+  { what: "Alt-B moves one word back", steps: ["one two", ["M-b"], "X"], line: "one Xtwo", cursor: 5 },
   { what: "Backspace erases a double-width 李 (two columns)", steps: ["a李", ["BSpace"], "b"], line: "ab", cursor: 2 },
   { what: "Left over 李 moves two columns", steps: ["李李", ["Left"], "x"], line: "李x李", cursor: 3 },
   { what: "inserting a Cyrillic letter mid-line", steps: ["Жк", ["Left"], "у"], line: "Жук", cursor: 2 },
