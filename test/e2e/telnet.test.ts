@@ -12,6 +12,7 @@
 import * as assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { NameEchoServer } from "../../src/index.js";
+import { waitForTerminalMode } from "../helpers/client-pane.js";
 import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
 
@@ -48,6 +49,8 @@ class TelnetPane {
     await this.waitFor((s) => s.at(-1)?.startsWith("telnet>") === true, "the telnet> prompt");
     await this.type("mode character");
     await this.keys(["Enter"]);
+    // Keys typed before telnet has made its terminal raw would be echoed twice.
+    await waitForTerminalMode(tmux, this.target, "raw");
   }
 }
 

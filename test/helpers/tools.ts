@@ -6,6 +6,9 @@
 import { spawnSync } from "node:child_process";
 import type { TestContext } from "node:test";
 
+/** The Debian package of each command whose package is named otherwise. */
+const debianPackages: Record<string, string> = { plink: "putty-tools", "telnet-client": "libtelnet-utils", nc: "netcat-openbsd" };
+
 /** Whether `command` is on the PATH. */
 export function hasCommand(command: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
@@ -19,7 +22,8 @@ export function hasCommand(command: string): boolean {
 export function skipUnless(...commands: string[]): string | false {
   const missing = commands.filter((command) => !hasCommand(command));
   if (missing.length === 0) return false;
-  const reason = `needs ${missing.join(", ")} (on Debian: apt-get install ${missing.join(" ")})`;
+  const packages = missing.map((command) => debianPackages[command] ?? command);
+  const reason = `needs ${missing.join(", ")} (on Debian: apt-get install ${packages.join(" ")})`;
   if (process.env.CI === "true") throw new Error(`${reason}: missing under CI=true`);
   return reason;
 }
