@@ -1,5 +1,5 @@
 /**
- * The operations flags of `name-echo serve` (logging, metrics, PROXY
+ * The operations flags of `name-echo serve` (logging, the HTTP port, PROXY
  * protocol, TLS), kept out of serve.ts so that file stays about running and
  * stopping the server.
  */
@@ -14,6 +14,9 @@ import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, typ
 export const OPS_OPTIONS: OptionSpec = {
   "log-level": { type: "string" },
   "log-format": { type: "string" },
+  "http-port": { type: "string" },
+  "http-host": { type: "string" },
+  // The names from when the port served metrics only; still accepted.
   "metrics-port": { type: "string" },
   "metrics-host": { type: "string" },
   "proxy-protocol": { type: "boolean" },
@@ -24,8 +27,10 @@ export const OPS_OPTIONS: OptionSpec = {
 
 export const OPS_HELP = `  --log-level LEVEL         debug, info, warn, error or silent (default info; --quiet means warn)
   --log-format FORMAT       auto, pretty or json (default auto: pretty at a terminal, JSON otherwise)
-  --metrics-port PORT       serve Prometheus /metrics, /healthz and /readyz on this port (default: off)
-  --metrics-host HOST       address for the metrics port (default ${DEFAULTS.metricsHost})
+  --http-port PORT          serve the live status page (/), /connections, /status, Prometheus
+                            /metrics, /healthz and /readyz on this port (default: off)
+  --http-host HOST          address for the HTTP port (default ${DEFAULTS.metricsHost})
+  --metrics-port, --metrics-host  the same as --http-port, --http-host
   --proxy-protocol          every connection starts with a PROXY v1/v2 header (HAProxy send-proxy);
                             connections without one are closed
   --handshake-timeout SECONDS  time for the PROXY header and TLS handshake (default ${DEFAULTS.handshakeTimeoutSeconds})
@@ -70,20 +75,51 @@ function readPem(path: string, flag: string): Buffer {
 }
 
 export interface RunningOps {
-  /** e.g. "metrics on http://127.0.0.1:9100/metrics", or null when off. */
+  /** The status page, e.g. "http://127.0.0.1:9100/", or null when the HTTP port is off. */
+  pageUrl: string | null;
+  /** e.g. "http://127.0.0.1:9100/metrics", or null when off. */
   metricsUrl: string | null;
   close(): Promise<void>;
 }
 
-/** Starts the metrics endpoint if --metrics-port was given. */
+/** The HTTP port's address from --http-port/--http-host (or their old names), or null when it is off. */
+export function httpAddressFromArgs(values: Values): { host: string; port: number } | null {
+  const port = aliased(values, "http-port", "metrics-port");
+  const host = aliased(values, "http-host", "metrics-host");
+  if (port === undefined) {
+    if (host !== undefined) throw usageError("--http-host needs --http-port (the HTTP port is off without it)");
+    return null;
+  }
+  return {
+    port: validatePort(port, values["http-port"] !== undefined ? "--http-port" : "--metrics-port"),
+    host: validateHost(host ?? DEFAULTS.metricsHost, values["http-host"] !== undefined ? "--http-host" : "--metrics-host"),
+  };
+}
+
+/** A flag and its old name: either may be given, both only if they agree. */
+function aliased(values: Values, flag: string, oldName: string): string | undefined {
+  const value = values[flag] as string | undefined;
+  const old = values[oldName] as string | undefined;
+  if (value !== undefined && old !== undefined && value !== old) {
+    throw usageError(`--${flag} ${value} and --${oldName} ${old} name the same thing; give one of them`);
+  }
+  return value ?? old;
+}
+
+/** Starts the HTTP port if --http-port (or --metrics-port) was given. */
 export async function startOps(server: NameEchoServer, values: Values): Promise<RunningOps> {
-  if (values["metrics-port"] === undefined) return { metricsUrl: null, close: async () => {} };
-  const port = validatePort(values["metrics-port"], "--metrics-port");
-  const host = validateHost(values["metrics-host"] ?? DEFAULTS.metricsHost, "--metrics-host");
+  const address = httpAddressFromArgs(values);
+  if (address === null) return { pageUrl: null, metricsUrl: null, close: async () => {} };
   // Loaded only when asked for: prom-client adds ~90 ms to start-up.
-  const { instrumentServer, MetricsServer } = await import("../ops/metrics.js");
-  const metrics = new MetricsServer(server, instrumentServer(server), { host, port });
-  const bound = await metrics.listen();
+  const [{ instrumentServer }, { OpsHttpServer }, { LocalView }, { ServerCounters }] = await Promise.all([
+    import("../ops/metrics.js"),
+    import("../ops/http-server.js"),
+    import("../ops/view.js"),
+    import("../ops/status.js"),
+  ]);
+  const counters = new ServerCounters(server);
+  const http = new OpsHttpServer(new LocalView(server, instrumentServer(server, { counters }), counters), address);
+  const bound = await http.listen();
   const where = bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
-  return { metricsUrl: `http://${where}/metrics`, close: () => metrics.close() };
+  return { pageUrl: `http://${where}/`, metricsUrl: `http://${where}/metrics`, close: () => http.close() };
 }

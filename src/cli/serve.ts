@@ -201,7 +201,7 @@ export async function serve(argv: string[]): Promise<number> {
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
     process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
     const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}`;
-    log.info(`started on ${where}${extras}${ops.metricsUrl ? `, metrics on ${ops.metricsUrl}` : ""}`, {
+    log.info(`started on ${where}${extras}${ops.pageUrl ? `, status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl}` : ""}`, {
       event: "start",
       address: address.address,
       port: address.port,
@@ -209,6 +209,7 @@ export async function serve(argv: string[]): Promise<number> {
       tls: server.options.tls !== undefined,
       proxyProtocol: server.options.proxyProtocol,
       metrics: ops.metricsUrl,
+      page: ops.pageUrl,
     });
 
     // Gives the terminal back its mode (echo, line editing, Ctrl-C as SIGINT) on the way out.
