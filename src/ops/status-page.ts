@@ -42,7 +42,7 @@ svg { display: block; width: 100%; height: 9rem; }
 svg .grid { stroke: var(--line); stroke-width: 1; }
 svg .lines { fill: none; stroke: var(--lines); stroke-width: 2; vector-effect: non-scaling-stroke; }
 svg .conns { fill: none; stroke: var(--conns); stroke-width: 2; vector-effect: non-scaling-stroke; }
-svg text { fill: var(--muted); font-size: 11px; }
+.axis { display: flex; justify-content: space-between; font-size: .8rem; color: var(--muted); }
 .table { overflow-x: auto; background: var(--card); border: 1px solid var(--line); border-radius: .5rem; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { padding: .35rem .6rem; text-align: right; white-space: nowrap; border-bottom: 1px solid var(--line); }
@@ -134,7 +134,7 @@ function showConnections(list, total) {
     v.local.textContent = endpoint(c.local) + (c.tls ? " TLS" : "");
     v.state.textContent = c.state;
     v.state.className = "l " + c.state;
-    v.mode.textContent = c.telnet.mode + ", " + c.telnet.echo + " echoes";
+    v.mode.textContent = (c.telnet.mode === "character" ? "char" : "line") + " · " + c.telnet.echo + " echo";
     v.connected.textContent = duration(c.connectedForMs);
     v.idle.textContent = duration(c.idleForMs);
     v.lines.textContent = number.format(c.lines);
@@ -159,15 +159,9 @@ function polyline(points, className) {
   line.setAttribute("points", points.join(" "));
   return line;
 }
-function label(x, y, value, anchor) {
-  const t = document.createElementNS(SVG, "text");
-  t.setAttribute("x", x); t.setAttribute("y", y); t.setAttribute("text-anchor", anchor);
-  t.textContent = value;
-  return t;
-}
 function showChart() {
   const svg = $("chart");
-  const W = 600, H = 140, top = 14, bottom = H - 16;
+  const W = 600, H = 140, top = 4, bottom = H - 4;
   while (svg.firstChild) svg.firstChild.remove();
   for (const y of [top, (top + bottom) / 2, bottom]) {
     const g = document.createElementNS(SVG, "line");
@@ -182,10 +176,8 @@ function showChart() {
   const y = (v, max) => (bottom - (bottom - top) * v / max).toFixed(1);
   svg.appendChild(polyline(history.map((s) => x(s.t) + "," + y(s.linesPerSecond, maxLines)), "lines"));
   svg.appendChild(polyline(history.map((s) => x(s.t) + "," + y(s.connections, maxConns)), "conns"));
-  svg.appendChild(label(4, 11, number.format(Math.round(maxLines)) + " lines/s", "start"));
-  svg.appendChild(label(W - 4, 11, number.format(maxConns) + " connections", "end"));
-  svg.appendChild(label(4, H - 3, "−5 min", "start"));
-  svg.appendChild(label(W - 4, H - 3, "now", "end"));
+  text("max-lines", number.format(Math.round(maxLines)) + " lines/s");
+  text("max-conns", number.format(maxConns) + " connections");
   const last = history[history.length - 1];
   text("rate", number.format(last.linesPerSecond) + " lines/s");
 }
@@ -249,7 +241,9 @@ export const STATUS_PAGE = `<!doctype html>
 </section>
 <p id="limits" class="muted"></p>
 <figure>
+  <div class="axis"><span id="max-lines" class="key-lines"></span><span id="max-conns" class="key-conns"></span></div>
   <svg id="chart" viewBox="0 0 600 140" preserveAspectRatio="none" role="img" aria-label="lines per second and connections, last 5 minutes"></svg>
+  <div class="axis"><span>−5 min</span><span>now</span></div>
   <figcaption><span class="key-lines">lines/s</span> (<span id="rate">–</span>) and <span class="key-conns">connections</span>, last 5 minutes, each on its own scale</figcaption>
 </figure>
 <div class="table">
