@@ -9,6 +9,7 @@ import { invalidOption } from "../errors.js";
 import type { NameEchoServer, NameEchoServerOptions } from "../server/server.js";
 import type { OptionSpec, ParsedArgs } from "./args.js";
 import { usageError } from "./args.js";
+import { TerminalTrace } from "../ops/terminal-trace.js";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from "./log.js";
 
 export const OPS_OPTIONS: OptionSpec = {
@@ -19,6 +20,7 @@ export const OPS_OPTIONS: OptionSpec = {
   // The names from when the port served metrics only; still accepted.
   "metrics-port": { type: "string" },
   "metrics-host": { type: "string" },
+  trace: { type: "boolean" },
   "proxy-protocol": { type: "boolean" },
   "handshake-timeout": { type: "string" },
   "tls-cert": { type: "string" },
@@ -31,6 +33,9 @@ export const OPS_HELP = `  --log-level LEVEL         debug, info, warn, error or
                             /metrics, /healthz and /readyz on this port (default: off)
   --http-host HOST          address for the HTTP port (default ${DEFAULTS.metricsHost})
   --metrics-port, --metrics-host  the same as --http-port, --http-host
+  --trace                   show every connection's bytes on stderr, telnet commands named
+                            (< from the client, > to it); lines are dropped, not waited for,
+                            when the terminal cannot keep up
   --proxy-protocol          every connection starts with a PROXY v1/v2 header (HAProxy send-proxy);
                             connections without one are closed
   --handshake-timeout SECONDS  time for the PROXY header and TLS handshake (default ${DEFAULTS.handshakeTimeoutSeconds})
@@ -52,9 +57,10 @@ export function loggerFromArgs(values: Values): Logger {
   return createLogger({ level: level as LogLevel, format: format as LogFormat });
 }
 
-/** The server options of the ops flags: PROXY protocol, handshake timeout, TLS files read now. */
+/** The server options of the ops flags: the trace, PROXY protocol, handshake timeout, TLS files read now. */
 export function opsServerOptions(values: Values): NameEchoServerOptions {
   const options: NameEchoServerOptions = {};
+  if (values.trace) options.trace = new TerminalTrace();
   if (values["proxy-protocol"]) options.proxyProtocol = true;
   if (values["handshake-timeout"] !== undefined) options.handshakeTimeout = values["handshake-timeout"] as unknown as number;
   const cert = values["tls-cert"] as string | undefined;
@@ -64,6 +70,11 @@ export function opsServerOptions(values: Values): NameEchoServerOptions {
   }
   if (cert !== undefined && key !== undefined) options.tls = { cert: readPem(cert, "--tls-cert"), key: readPem(key, "--tls-key") };
   return options;
+}
+
+/** With --trace: a line when each client connects and goes, around its traffic. */
+export function watchTrace(server: NameEchoServer): void {
+  if (server.options.trace instanceof TerminalTrace) server.options.trace.watch(server);
 }
 
 function readPem(path: string, flag: string): Buffer {

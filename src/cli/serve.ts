@@ -7,7 +7,7 @@ import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
 import { applyEnvironment, attributeToEnvironment, environmentHelp } from "./config.js";
 import type { Logger } from "./log.js";
 import { WarningThrottle } from "./warning-throttle.js";
-import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, type RunningOps } from "./serve-ops.js";
+import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, watchTrace, type RunningOps } from "./serve-ops.js";
 import { BALANCES, isWorker, leaveCluster, runPrimary, runWorker, type Balance } from "./workers.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
@@ -142,6 +142,7 @@ export async function serve(argv: string[]): Promise<number> {
     throw attributeToEnvironment(error, fromEnvironment, OPTION_FLAGS);
   }
   const flushLog = watchServer(server, log);
+  watchTrace(server);
   if (isWorker()) {
     const address = await server.listen().catch(leaveCluster);
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
