@@ -134,3 +134,24 @@ export async function startOps(server: NameEchoServer, values: Values): Promise<
   const where = bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
   return { pageUrl: `http://${where}/`, metricsUrl: `http://${where}/metrics`, close: () => http.close() };
 }
+
+/**
+ * `--workers N` with --http-port, in the primary: one HTTP port for all the
+ * workers (their metrics aggregated, their connections joined).
+ */
+export async function startPrimaryOps(values: Values): Promise<RunningOps> {
+  const address = httpAddressFromArgs(values);
+  if (address === null) return { pageUrl: null, metricsUrl: null, close: async () => {} };
+  const { ClusterHttpServer } = await import("../ops/cluster-http.js");
+  const http = new ClusterHttpServer(address);
+  const bound = await http.listen();
+  const where = bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  return { pageUrl: `http://${where}/`, metricsUrl: `http://${where}/metrics`, close: () => http.close() };
+}
+
+/** `--workers N` with --http-port, in a worker: answer the primary's questions about this worker's server. */
+export async function startWorkerOps(server: NameEchoServer, values: Values): Promise<void> {
+  if (httpAddressFromArgs(values) === null) return;
+  const { answerPrimary } = await import("../ops/cluster-http.js");
+  answerPrimary(server);
+}

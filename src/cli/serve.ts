@@ -7,7 +7,7 @@ import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
 import { applyEnvironment, attributeToEnvironment, environmentHelp } from "./config.js";
 import type { Logger } from "./log.js";
 import { WarningThrottle } from "./warning-throttle.js";
-import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, watchTrace, type RunningOps } from "./serve-ops.js";
+import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, startPrimaryOps, startWorkerOps, watchTrace, type RunningOps } from "./serve-ops.js";
 import { BALANCES, isWorker, leaveCluster, runPrimary, runWorker, type Balance } from "./workers.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
@@ -101,9 +101,6 @@ export async function serve(argv: string[]): Promise<number> {
   if (!BALANCES.includes(balance as Balance)) {
     throw usageError(`--balance must be one of ${BALANCES.join(", ")}, not "${String(balance)}"`);
   }
-  if (workers > 1 && values["metrics-port"] !== undefined) {
-    throw usageError("--metrics-port works with one process only for now; drop --workers or --metrics-port");
-  }
   const serverOptions: NameEchoServerOptions = { ...serverOptionsFromArgs(values), ...opsServerOptions(values) };
   // Only a terminal has an Esc key, and only the process that owns it watches
   // it. A pipe or /dev/null on stdin is never read, so its EOF cannot stop
@@ -119,6 +116,9 @@ export async function serve(argv: string[]): Promise<number> {
     } catch (error) {
       throw attributeToEnvironment(error, fromEnvironment, OPTION_FLAGS);
     }
+    // The HTTP port (if asked for) first: a port in use stops us before any worker starts.
+    const ops = await startPrimaryOps(values);
+    if (ops.pageUrl) log.info(`status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl} (all workers)`, { event: "http", page: ops.pageUrl, metrics: ops.metricsUrl });
     const primary = runPrimary({
       workers,
       balance: balance as Balance,
@@ -132,6 +132,7 @@ export async function serve(argv: string[]): Promise<number> {
       return await primary.done;
     } finally {
       stopKeys?.();
+      await ops.close();
     }
   }
 
@@ -144,6 +145,7 @@ export async function serve(argv: string[]): Promise<number> {
   const flushLog = watchServer(server, log);
   watchTrace(server);
   if (isWorker()) {
+    await startWorkerOps(server, values);
     const address = await server.listen().catch(leaveCluster);
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
     return runWorker(server, where, log).finally(flushLog);
