@@ -88,9 +88,11 @@ export class LiveUpdates {
   }
 
   private async send(to: http.ServerResponse[], extra: { history?: Sample[]; sample?: Sample }): Promise<void> {
-    // One update at a time: a slow view (workers over IPC) must not pile up requests.
-    if (this.sending && extra.history === undefined) return;
-    this.sending = true;
+    // One broadcast at a time: a slow view (workers over IPC) must not pile up
+    // requests. A new page's first update (with the history) always goes.
+    const broadcast = extra.history === undefined;
+    if (broadcast && this.sending) return;
+    if (broadcast) this.sending = true;
     try {
       const [status, list] = await Promise.all([this.view.status(), this.view.connections(PAGE_ROWS)]);
       const message = `event: update\ndata: ${JSON.stringify({ status, ...list, ...extra })}\n\n`;
@@ -102,7 +104,7 @@ export class LiveUpdates {
     } catch {
       // The view could not answer (a worker gone): the next second tries again.
     } finally {
-      this.sending = false;
+      if (broadcast) this.sending = false;
     }
   }
 }
