@@ -10,7 +10,11 @@
  *   GET /readyz       200 while accepting clients, 503 once stopping, so a load
  *                     balancer's health check drains this instance first
  *
- * It is for the operator: bound to 127.0.0.1 unless told otherwise.
+ * It is for the operator: bound to 127.0.0.1 unless told otherwise. On
+ * loopback it also answers only requests addressed to a loopback name
+ * (Host: 127.0.0.1, localhost, [::1]), so a web page the operator happens to
+ * visit cannot read it through DNS rebinding (a hostile name re-pointed at
+ * 127.0.0.1 passes the browser's same-origin check, but not this one).
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -77,6 +81,10 @@ export class OpsHttpServer {
 
   private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const url = new URL(request.url ?? "/", "http://localhost");
+    if (isLoopbackHost(this.host) && !isLoopbackHost(hostName(request.headers.host))) {
+      response.writeHead(403, TEXT_HEADERS).end("this port answers on loopback names only (127.0.0.1, localhost, [::1])\n");
+      return;
+    }
     if (request.method !== "GET" && request.method !== "HEAD") {
       response.writeHead(405, { allow: "GET, HEAD", ...TEXT_HEADERS }).end("only GET\n");
       return;
@@ -120,6 +128,18 @@ export class OpsHttpServer {
       response.end(`${url.pathname} failed: ${error instanceof Error ? error.message : String(error)}\n`);
     }
   }
+}
+
+/** The name in a Host header, without its port or IPv6 brackets. */
+function hostName(header: string | undefined): string {
+  if (header === undefined) return "";
+  const v6 = /^\[([^\]]*)\]/.exec(header);
+  return v6 ? v6[1]! : header.replace(/:\d*$/, "");
+}
+
+function isLoopbackHost(host: string): boolean {
+  const name = host.toLowerCase();
+  return name === "localhost" || name.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(name) || name === "::1";
 }
 
 export interface MetricsServerOptions extends OpsHttpServerOptions {}

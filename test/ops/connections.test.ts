@@ -1,6 +1,7 @@
 /** GET /connections and /status with real clients on 127.0.0.1: each field follows what the clients do. */
 import * as assert from "node:assert/strict";
 import { once } from "node:events";
+import { request as httpRequest } from "node:http";
 import { describe, it } from "node:test";
 import type { ConnectionInfo } from "../../src/ops/connections.js";
 import { previewText } from "../../src/ops/connections.js";
@@ -139,6 +140,30 @@ describe("GET /connections", { timeout: 30_000 }, () => {
     cleanups.push(() => client.destroy());
     const [info] = await connectionsWhen(httpPort, (l) => l.length === 1, "one connection");
     assert.equal(info!.idleForMs, null);
+  });
+});
+
+describe("the HTTP port on loopback", { timeout: 10_000 }, () => {
+  /** A GET with a chosen Host header (fetch does not let a page, or us, choose it). */
+  function getWithHost(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const request = httpRequest({ host: "127.0.0.1", port, path: "/connections", headers: { host } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on("error", reject);
+      request.end();
+    });
+  }
+
+  it("answers loopback names only, so DNS rebinding cannot read it", async () => {
+    const { httpPort } = await start();
+    for (const host of [`127.0.0.1:${httpPort}`, `localhost:${httpPort}`, `[::1]:${httpPort}`, "127.0.0.1"]) {
+      assert.equal(await getWithHost(httpPort, host), 200, host);
+    }
+    for (const host of [`evil.example:${httpPort}`, "10.0.0.1", `127.0.0.1.evil.example:${httpPort}`]) {
+      assert.equal(await getWithHost(httpPort, host), 403, host);
+    }
   });
 });
 
