@@ -11,6 +11,8 @@
 import * as fs from "node:fs";
 
 export const DEFAULT_MAX_QUEUED_BYTES = 1 << 20;
+/** Bytes per write: Linux's PIPE_BUF (writes up to it are atomic on a pipe). */
+const BATCH_BYTES = 4096;
 /** Retry delay when the descriptor is non-blocking and full (EAGAIN). */
 const RETRY_MS = 10;
 
@@ -85,9 +87,16 @@ export class BoundedWriter {
       return;
     }
     this.writing = true;
-    // Everything queued so far in one write.
-    const text = this.queue.join("");
-    this.queue = [];
+    // Whole lines, up to PIPE_BUF bytes in one write: a pipe takes that much
+    // atomically, so a log line written to the same descriptor meanwhile is
+    // never spliced into the middle of one of ours.
+    let count = 0;
+    let size = 0;
+    while (count < this.queue.length && (count === 0 || size + this.queue[count]!.length <= BATCH_BYTES)) {
+      size += this.queue[count]!.length;
+      count++;
+    }
+    const text = this.queue.splice(0, count).join("");
     this.write(Buffer.from(text, "utf8"), text.length);
   }
 

@@ -28,8 +28,9 @@ export async function launchChromium(t: TestContext): Promise<Browser | null> {
   return chromium.launch({
     executablePath,
     headless: true,
-    // Chromium's sandbox refuses to start as root (CI containers run as root).
-    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+    // Chromium's sandbox refuses to start as root (CI containers run as root);
+    // containers often have a tiny /dev/shm.
+    args: [...(process.getuid?.() === 0 ? ["--no-sandbox"] : []), "--disable-dev-shm-usage"],
     timeout: 30_000,
   });
 }
