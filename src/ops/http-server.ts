@@ -12,9 +12,10 @@
  *
  * It is for the operator: bound to 127.0.0.1 unless told otherwise. On
  * loopback it also answers only requests addressed to a loopback name
- * (Host: 127.0.0.1, localhost, [::1]), so a web page the operator happens to
- * visit cannot read it through DNS rebinding (a hostile name re-pointed at
- * 127.0.0.1 passes the browser's same-origin check, but not this one).
+ * (Host: 127.0.0.1, localhost, [::1]; health checks excepted), so a web page
+ * the operator happens to visit cannot read it through DNS rebinding (a
+ * hostile name re-pointed at 127.0.0.1 passes the browser's same-origin
+ * check, but not this one).
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -81,7 +82,7 @@ export class OpsHttpServer {
 
   private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const url = new URL(request.url ?? "/", "http://localhost");
-    if (isLoopbackHost(this.host) && !isLoopbackHost(hostName(request.headers.host))) {
+    if (isLoopbackHost(this.host) && !HEALTH_PATHS.has(url.pathname) && !addressedToLoopback(request.headers.host)) {
       response.writeHead(403, TEXT_HEADERS).end("this port answers on loopback names only (127.0.0.1, localhost, [::1])\n");
       return;
     }
@@ -130,11 +131,18 @@ export class OpsHttpServer {
   }
 }
 
-/** The name in a Host header, without its port or IPv6 brackets. */
-function hostName(header: string | undefined): string {
-  if (header === undefined) return "";
+/** Health checks reveal nothing worth a rebinding attack, and load balancers send any Host. */
+const HEALTH_PATHS = new Set(["/healthz", "/readyz"]);
+
+/**
+ * Whether a request's Host names loopback. No Host at all (HTTP/1.0: a
+ * health checker or script) is fine too: a browser always sends one, and a
+ * rebound page's is the attacker's name.
+ */
+function addressedToLoopback(header: string | undefined): boolean {
+  if (header === undefined) return true;
   const v6 = /^\[([^\]]*)\]/.exec(header);
-  return v6 ? v6[1]! : header.replace(/:\d*$/, "");
+  return isLoopbackHost(v6 ? v6[1]! : header.replace(/:\d*$/, ""));
 }
 
 function isLoopbackHost(host: string): boolean {

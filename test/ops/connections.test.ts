@@ -145,9 +145,9 @@ describe("GET /connections", { timeout: 30_000 }, () => {
 
 describe("the HTTP port on loopback", { timeout: 10_000 }, () => {
   /** A GET with a chosen Host header (fetch does not let a page, or us, choose it). */
-  function getWithHost(port: number, host: string): Promise<number> {
+  function getWithHost(port: number, host: string, path = "/connections"): Promise<number> {
     return new Promise((resolve, reject) => {
-      const request = httpRequest({ host: "127.0.0.1", port, path: "/connections", headers: { host } }, (response) => {
+      const request = httpRequest({ host: "127.0.0.1", port, path, headers: { host } }, (response) => {
         response.resume();
         resolve(response.statusCode ?? 0);
       });
@@ -164,6 +164,15 @@ describe("the HTTP port on loopback", { timeout: 10_000 }, () => {
     for (const host of [`evil.example:${httpPort}`, "10.0.0.1", `127.0.0.1.evil.example:${httpPort}`]) {
       assert.equal(await getWithHost(httpPort, host), 403, host);
     }
+    // HTTP/1.0 without a Host (a script, a health checker) is no browser: answered.
+    const raw = await RawClient.connect(httpPort);
+    cleanups.push(() => raw.destroy());
+    raw.send("GET /connections HTTP/1.0\r\n\r\n");
+    await raw.waitForEnd();
+    assert.match(raw.text, /^HTTP\/1\.1 200 /);
+    // Health checks answer whatever the Host (a load balancer's is its own business).
+    assert.equal(await getWithHost(httpPort, "10.0.0.1", "/readyz"), 200);
+    assert.equal(await getWithHost(httpPort, "10.0.0.1", "/healthz"), 200);
   });
 });
 
