@@ -34,6 +34,8 @@ Options:
   --size BYTES          length of each line without its CR LF (default 24, at least 16)
   --name NAME           the name the server adds; replies are checked against it (default ${DEFAULTS.name})
   --json                print the result as one JSON object on stdout
+  --report FILE.html    also write a report to look at: throughput over time, the latency
+                        percentile curve, the settings and the machine (one HTML file)
   -h, --help            show this help
 
 Exit status: 0 when every reply was right, 1 when any error was seen, 2 for bad usage.
@@ -48,6 +50,7 @@ const BENCH_OPTIONS: OptionSpec = {
   size: { type: "string" },
   name: { type: "string" },
   json: { type: "boolean" },
+  report: { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -69,6 +72,8 @@ export interface BenchOptions {
   name: string;
   /** Called about once a second while the run lasts. */
   onProgress?: (progress: BenchProgress) => void;
+  /** Called once at the end with the run's latency histogram (µs), e.g. for the percentile curve of a report. */
+  onHistogram?: (histogram: Histogram) => void;
 }
 
 export interface BenchProgress {
@@ -413,6 +418,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   for (const client of clients) client.finish();
 
   const h = totals.histogram;
+  options.onHistogram?.(h);
   const empty = h.totalCount === 0;
   const errors = totals.bad + totals.lost + totals.unexpected + totals.connErrors + totals.connectErrors;
   const result: BenchResult = {
@@ -481,6 +487,16 @@ export function benchOptionsFromArgs(values: Record<string, string | boolean | u
 
 const number = new Intl.NumberFormat("en-US");
 
+/** Collects what a report needs while the run lasts (the report module is loaded only with --report). */
+async function startRecording(file: string, options: BenchOptions, progress: Array<(p: BenchProgress) => void>, argv: string[]) {
+  const { BenchRecording, checkReportFile } = await import("../bench/report.js");
+  checkReportFile(file);
+  const recording = new BenchRecording(options, argv);
+  progress.push((p) => recording.progress(p));
+  options.onHistogram = (histogram) => recording.histogram(histogram);
+  return recording;
+}
+
 export function formatResult(r: BenchResult): string {
   const l = r.latencyUs;
   const lines = [
@@ -504,16 +520,22 @@ export async function bench(argv: string[]): Promise<number> {
   }
   const options = benchOptionsFromArgs(values);
   const tty = process.stderr.isTTY === true;
+  const reportFile = typeof values.report === "string" ? values.report : undefined;
+  if (reportFile === "") throw usageError("--report needs a file name, e.g. --report bench.html");
+  const progress: Array<(p: BenchProgress) => void> = [];
   if (tty) {
-    options.onProgress = (p) => {
+    progress.push((p) => {
       process.stderr.write(
         `\r\x1b[K${p.elapsedSeconds.toFixed(0).padStart(3)} s  ${number.format(Math.round(p.rate))} replies/s  ` +
           `p50 ${number.format(p.p50Us)} µs  p99 ${number.format(p.p99Us)} µs  errors ${p.errors}`,
       );
-    };
+    });
   }
+  const recording = reportFile === undefined ? undefined : await startRecording(reportFile, options, progress, argv);
+  if (progress.length > 0) options.onProgress = (p) => progress.forEach((show) => show(p));
   const result = await runBench(options);
   if (tty) process.stderr.write("\r\x1b[K");
+  if (recording !== undefined && reportFile !== undefined) await recording.write(reportFile, result);
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatResult(result));
   return result.errors > 0 ? 1 : 0;
 }

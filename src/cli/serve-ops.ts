@@ -1,5 +1,5 @@
 /**
- * The operations flags of `name-echo serve` (logging, metrics, PROXY
+ * The operations flags of `name-echo serve` (logging, the HTTP port, PROXY
  * protocol, TLS), kept out of serve.ts so that file stays about running and
  * stopping the server.
  */
@@ -10,13 +10,18 @@ import type { OptionSpec, ParsedArgs } from "./args.js";
 import { oneOf, usageError } from "./args.js";
 import { flagSpeller } from "./config.js";
 import { readRegularFile } from "./read-file.js";
+import { TerminalTrace } from "../ops/terminal-trace.js";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from "./log.js";
 
 export const OPS_OPTIONS: OptionSpec = {
   "log-level": { type: "string" },
   "log-format": { type: "string" },
+  "http-port": { type: "string" },
+  "http-host": { type: "string" },
+  // The names from when the port served metrics only; still accepted.
   "metrics-port": { type: "string" },
   "metrics-host": { type: "string" },
+  trace: { type: "boolean" },
   "proxy-protocol": { type: "boolean" },
   "handshake-timeout": { type: "string" },
   "tls-cert": { type: "string" },
@@ -25,8 +30,13 @@ export const OPS_OPTIONS: OptionSpec = {
 
 export const OPS_HELP = `  --log-level LEVEL         debug, info, warn, error or silent (default info; --quiet means warn)
   --log-format FORMAT       auto, pretty or json (default auto: pretty at a terminal, JSON otherwise)
-  --metrics-port PORT       serve Prometheus /metrics, /healthz and /readyz on this port (default: off)
-  --metrics-host HOST       address for the metrics port (default ${DEFAULTS.metricsHost})
+  --http-port PORT          serve the live status page (/), /connections, /status, Prometheus
+                            /metrics, /healthz and /readyz on this port (default: off)
+  --http-host HOST          address for the HTTP port (default ${DEFAULTS.metricsHost})
+  --metrics-port, --metrics-host  the same as --http-port, --http-host
+  --trace                   show every connection's bytes on stderr, telnet commands named
+                            (< from the client, > to it); lines are dropped, not waited for,
+                            when the terminal cannot keep up
   --proxy-protocol          every connection starts with a PROXY v1/v2 header (HAProxy send-proxy);
                             connections without one are closed
   --handshake-timeout SECONDS  time for the PROXY header and TLS handshake (default ${DEFAULTS.handshakeTimeoutSeconds})
@@ -51,9 +61,10 @@ export function loggerFromArgs(values: Values, spell: Spell = dashed): Logger {
   return createLogger({ level, format });
 }
 
-/** The server options of the ops flags: PROXY protocol, handshake timeout, TLS files read now. */
+/** The server options of the ops flags: the trace, PROXY protocol, handshake timeout, TLS files read now. */
 export function opsServerOptions(values: Values, spell: Spell = dashed): NameEchoServerOptions {
   const options: NameEchoServerOptions = {};
+  if (values.trace === true) options.trace = new TerminalTrace();
   if (values["proxy-protocol"] === true) options.proxyProtocol = true;
   const handshakeTimeout = text(values, "handshake-timeout");
   if (handshakeTimeout !== undefined) {
@@ -74,22 +85,78 @@ export function opsServerOptions(values: Values, spell: Spell = dashed): NameEch
   return options;
 }
 
+/** With --trace: a line when each client connects and goes, around its traffic. */
+export function watchTrace(server: NameEchoServer): void {
+  if (server.options.trace instanceof TerminalTrace) server.options.trace.watch(server);
+}
+
 export interface RunningOps {
-  /** e.g. "metrics on http://127.0.0.1:9100/metrics", or null when off. */
+  /** The status page, e.g. "http://127.0.0.1:9100/", or null when the HTTP port is off. */
+  pageUrl: string | null;
+  /** e.g. "http://127.0.0.1:9100/metrics", or null when off. */
   metricsUrl: string | null;
   close(): Promise<void>;
 }
 
-/** Starts the metrics endpoint if --metrics-port was given. */
+/** The HTTP port's address from --http-port/--http-host (or their old names), or null when it is off. */
+export function httpAddressFromArgs(values: Values, spell: Spell = dashed): { host: string; port: number } | null {
+  const port = aliased(values, "http-port", "metrics-port");
+  const host = aliased(values, "http-host", "metrics-host");
+  if (port === undefined) {
+    if (host !== undefined) throw usageError(`${spell("http-host")} needs ${spell("http-port")} (the HTTP port is off without it)`);
+    return null;
+  }
+  return {
+    port: PORT_RULE.fromText(port, spell(values["http-port"] !== undefined ? "http-port" : "metrics-port")),
+    host: HOST_RULE.fromText(host ?? DEFAULTS.metricsHost, spell(values["http-host"] !== undefined ? "http-host" : "metrics-host")),
+  };
+}
+
+/** A flag and its old name: either may be given, both only if they agree. */
+function aliased(values: Values, flag: string, oldName: string): string | undefined {
+  const value = text(values, flag);
+  const old = text(values, oldName);
+  if (value !== undefined && old !== undefined && value !== old) {
+    throw usageError(`--${flag} ${value} and --${oldName} ${old} name the same thing; give one of them`);
+  }
+  return value ?? old;
+}
+
+/** Starts the HTTP port if --http-port (or --metrics-port) was given. */
 export async function startOps(server: NameEchoServer, values: Values, spell: Spell = dashed): Promise<RunningOps> {
-  const metricsPort = text(values, "metrics-port");
-  if (metricsPort === undefined) return { metricsUrl: null, close: async () => {} };
-  const port = PORT_RULE.fromText(metricsPort, spell("metrics-port"));
-  const host = HOST_RULE.fromText(text(values, "metrics-host") ?? DEFAULTS.metricsHost, spell("metrics-host"));
+  const address = httpAddressFromArgs(values, spell);
+  if (address === null) return { pageUrl: null, metricsUrl: null, close: async () => {} };
   // Loaded only when asked for: prom-client adds ~90 ms to start-up.
-  const { instrumentServer, MetricsServer } = await import("../ops/metrics.js");
-  const metrics = new MetricsServer(server, instrumentServer(server), { host, port });
-  const bound = await metrics.listen();
+  const [{ instrumentServer }, { OpsHttpServer }, { LocalView }, { ServerCounters }] = await Promise.all([
+    import("../ops/metrics.js"),
+    import("../ops/http-server.js"),
+    import("../ops/view.js"),
+    import("../ops/status.js"),
+  ]);
+  const counters = new ServerCounters(server);
+  const http = new OpsHttpServer(new LocalView(server, instrumentServer(server, { counters }), counters), address);
+  const bound = await http.listen();
   const where = bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
-  return { metricsUrl: `http://${where}/metrics`, close: () => metrics.close() };
+  return { pageUrl: `http://${where}/`, metricsUrl: `http://${where}/metrics`, close: () => http.close() };
+}
+
+/**
+ * `--workers N` with --http-port, in the primary: one HTTP port for all the
+ * workers (their metrics aggregated, their connections joined).
+ */
+export async function startPrimaryOps(values: Values, spell: Spell = dashed): Promise<RunningOps> {
+  const address = httpAddressFromArgs(values, spell);
+  if (address === null) return { pageUrl: null, metricsUrl: null, close: async () => {} };
+  const { ClusterHttpServer } = await import("../ops/cluster-http.js");
+  const http = new ClusterHttpServer(address);
+  const bound = await http.listen();
+  const where = bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  return { pageUrl: `http://${where}/`, metricsUrl: `http://${where}/metrics`, close: () => http.close() };
+}
+
+/** `--workers N` with --http-port, in a worker: answer the primary's questions about this worker's server. */
+export async function startWorkerOps(server: NameEchoServer, values: Values): Promise<void> {
+  if (httpAddressFromArgs(values) === null) return;
+  const { answerPrimary } = await import("../ops/cluster-http.js");
+  answerPrimary(server);
 }

@@ -8,7 +8,7 @@ import { oneOf, parseCommandLine, usageError, type OptionSpec, type ParsedArgs }
 import { applyEnvironment, environmentHelp, flagSpeller, inCommandLineTerms } from "./config.js";
 import type { Logger } from "./log.js";
 import { WarningThrottle } from "./warning-throttle.js";
-import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, type RunningOps } from "./serve-ops.js";
+import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, startPrimaryOps, startWorkerOps, watchTrace, type RunningOps } from "./serve-ops.js";
 import { BALANCES, isWorker, leaveCluster, runPrimary, runWorker } from "./workers.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
@@ -108,9 +108,6 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
   const log = loggerFromArgs(values, spell);
   const workers = typeof values.workers === "string" ? WORKERS_RULE.fromText(values.workers, spell("workers")) : 1;
   const balance = oneOf(typeof values.balance === "string" ? values.balance : "round-robin", BALANCES, spell("balance"));
-  if (workers > 1 && values["metrics-port"] !== undefined) {
-    throw usageError(`${spell("metrics-port")} works with one process only for now; drop ${spell("workers")} or ${spell("metrics-port")}`);
-  }
   const serverOptions: NameEchoServerOptions = { ...serverOptionsFromArgs(values, spell), ...opsServerOptions(values, spell) };
   // Only a terminal has an Esc key, and only the process that owns it watches
   // it. A pipe or /dev/null on stdin is never read, so its EOF cannot stop
@@ -121,6 +118,9 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
   if (workers > 1 && !isWorker()) {
     // Validate here, so a bad option is one line from the primary, not one per worker.
     const { shutdownTimeout } = resolveServerOptions(serverOptions);
+    // The HTTP port (if asked for) first: a port in use stops us before any worker starts.
+    const ops = await startPrimaryOps(values, spell);
+    if (ops.pageUrl) log.info(`status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl} (all workers)`, { event: "http", page: ops.pageUrl, metrics: ops.metricsUrl });
     const primary = runPrimary({
       workers,
       balance,
@@ -134,12 +134,15 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
       return await primary.done;
     } finally {
       stopKeys?.();
+      await ops.close();
     }
   }
 
   const server = new NameEchoServer(serverOptions);
   const flushLog = watchServer(server, log);
+  watchTrace(server);
   if (isWorker()) {
+    await startWorkerOps(server, values);
     const address = await server.listen().catch((error: unknown) => leaveCluster(inCommandLineTerms(error, OPTION_FLAGS, spell)));
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
     return runWorker(server, where, log).finally(flushLog);
@@ -198,7 +201,7 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
     process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
     const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}`;
-    log.info(`started on ${where}${extras}${ops.metricsUrl ? `, metrics on ${ops.metricsUrl}` : ""}`, {
+    log.info(`started on ${where}${extras}${ops.pageUrl ? `, status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl}` : ""}`, {
       event: "start",
       address: address.address,
       port: address.port,
@@ -206,6 +209,7 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
       tls: server.options.tls !== undefined,
       proxyProtocol: server.options.proxyProtocol,
       metrics: ops.metricsUrl,
+      page: ops.pageUrl,
     });
 
     // Gives the terminal back its mode (echo, line editing, Ctrl-C as SIGINT) on the way out.

@@ -136,6 +136,11 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     return this.editing ? this.editor!.byteCount : this.framer.pendingByteCount;
   }
 
+  /** The unfinished line as typed so far (a copy): what the status page shows a character-mode user typing. */
+  pendingLine(): Buffer {
+    return this.framer.pendingLine();
+  }
+
   /** Bytes held for an unfinished subnegotiation (at most MAX_SUBNEGOTIATION_BYTES). */
   get bufferedTelnetBytes(): number {
     return this.parser.bufferedByteCount;

@@ -34,6 +34,15 @@ export interface ConnectionStats {
   linesTooLong: number;
 }
 
+/**
+ * Sees every byte a connection reads and writes (`serve --trace`). Called
+ * synchronously with the chunk, which it must not keep or change.
+ */
+export interface WireTraceSink {
+  received(connection: TcpConnection, bytes: Buffer): void;
+  sent(connection: TcpConnection, bytes: Buffer): void;
+}
+
 /** Who is told first when a connection closes (the server), without a listener closure per connection. */
 export interface ConnectionOwner {
   connectionClosed(connection: TcpConnection, error: Error | undefined): void;
@@ -176,7 +185,9 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (wasEnding) return; // our FIN is already on its way
     if (this.socket.writable) {
       this.input.notice(notice);
-      this.socket.end(this.batch.take()!);
+      const goodbye = this.batch.take()!;
+      if (this.tracer !== undefined) this.tracer.sent(this, goodbye);
+      this.socket.end(goodbye);
     }
     // Read on: the FIN that lets the socket close must not sit behind paused input.
     this.resumeReading();
@@ -205,6 +216,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.touched = true;
     if (this.stateValue !== "open") return;
     this.bytesIn += chunk.length;
+    if (this.tracer !== undefined) this.tracer.received(this, chunk);
     this.consume(chunk);
   }
 
@@ -305,6 +317,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (bytes === null) return;
     this.touched = true;
     this.bytesOut += bytes.length;
+    if (this.tracer !== undefined) this.tracer.sent(this, bytes);
     // write() returns false once the socket holds more unsent bytes than its
     // highWaterMark (the server's maxUnsentBytes): stop reading this client
     // until it has taken its replies ('drain'), so its memory stays bounded.
@@ -318,6 +331,35 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private resumeReading(): void {
     this.pausedForBackpressure = false;
     this.socket.resume();
+  }
+
+  // Read-only views for the HTTP port (/connections) and the wire trace.
+
+  /** @internal set by the owner when its `trace` option is: sees every byte read and written. */
+  tracer: WireTraceSink | undefined = undefined;
+
+  /** Whether the server echoes what the client types (character mode) rather than the client itself. */
+  get echoing(): boolean {
+    return this.input.echoing;
+  }
+
+  /** The line the client is typing, not yet ended (a copy, at most maxLineLength bytes). */
+  pendingInput(): Buffer {
+    return this.input.pendingLine();
+  }
+
+  /** How the bytes travel: a Node stream socket (the only kind today). */
+  get transportKind(): "stream" {
+    return "stream";
+  }
+
+  /**
+   * Milliseconds since the last read or write, as the idle sweep sees it:
+   * 0 if there was activity since its last pass, so the resolution is one
+   * sweep interval. Meaningless when no sweep runs (idle timeout 0).
+   */
+  idleForMs(now: number): number {
+    return this.touched ? 0 : Math.max(0, now - this.quietSince);
   }
 }
 

@@ -17,11 +17,12 @@ import {
   secondsRule,
   type OptionRule,
 } from "../options.js";
+import type { WireTraceSink } from "./connection.js";
 import type { NameEchoServerOptions, ResolvedServerOptions } from "./server.js";
 
-type RuledOption = Exclude<keyof NameEchoServerOptions, "tls">;
+type RuledOption = Exclude<keyof NameEchoServerOptions, "tls" | "trace">;
 
-/** Each option but tls (an object for tls.createSecureContext()) and its rule. */
+/** Each option but tls (an object for tls.createSecureContext()) and trace (an object with two methods), and its rule. */
 export const SERVER_OPTION_RULES: { readonly [K in RuledOption]-?: OptionRule<NonNullable<NameEchoServerOptions[K]>> } = {
   host: HOST_RULE,
   port: PORT_RULE,
@@ -36,7 +37,7 @@ export const SERVER_OPTION_RULES: { readonly [K in RuledOption]-?: OptionRule<No
   handshakeTimeout: secondsRule(0.001, 3600),
 };
 
-const SERVER_OPTION_NAMES: readonly string[] = [...Object.keys(SERVER_OPTION_RULES), "tls"];
+const SERVER_OPTION_NAMES: readonly string[] = [...Object.keys(SERVER_OPTION_RULES), "tls", "trace"];
 
 export function resolveServerOptions(options?: NameEchoServerOptions): ResolvedServerOptions {
   const given = checkOptionKeys(options, SERVER_OPTION_NAMES);
@@ -55,7 +56,17 @@ export function resolveServerOptions(options?: NameEchoServerOptions): ResolvedS
     proxyProtocol: value("proxyProtocol", false),
     handshakeTimeout: value("handshakeTimeout", DEFAULTS.handshakeTimeoutSeconds),
     tls: checkTls(given.tls),
+    trace: checkTrace(given.trace),
   };
+}
+
+function checkTrace(value: unknown): WireTraceSink | undefined {
+  if (value === undefined) return undefined;
+  const sink = value as Partial<WireTraceSink> | null;
+  if (sink === null || typeof sink !== "object" || typeof sink.received !== "function" || typeof sink.sent !== "function") {
+    throw invalidOption("trace", "must be an object with received(connection, bytes) and sent(connection, bytes) methods");
+  }
+  return value as WireTraceSink;
 }
 
 /** The certificate itself is tried when the server is built; here only the shape. */

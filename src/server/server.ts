@@ -12,7 +12,7 @@ import { FdBudget } from "./fd-budget.js";
 import { resolveServerOptions } from "./server-options.js";
 import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
-import { type ConnectionLimits, type ConnectionOwner, TcpConnection } from "./connection.js";
+import { type ConnectionLimits, type ConnectionOwner, TcpConnection, type WireTraceSink } from "./connection.js";
 import { runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
 import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE } from "../protocol/notices.js";
 
@@ -45,10 +45,13 @@ export interface NameEchoServerOptions {
   handshakeTimeout?: number;
   /** Serve TLS: at least `cert` and `key` (PEM), as for tls.createSecureContext(). Default: plain TCP. */
   tls?: tls.SecureContextOptions;
+  /** Shown every byte each connection reads and writes (`serve --trace`). Default: none, at no cost. */
+  trace?: WireTraceSink;
 }
 
-export type ResolvedServerOptions = Required<Omit<NameEchoServerOptions, "tls">> & {
+export type ResolvedServerOptions = Required<Omit<NameEchoServerOptions, "tls" | "trace">> & {
   tls: tls.SecureContextOptions | undefined;
+  trace: WireTraceSink | undefined;
 };
 
 /** Why a client was turned away before its connection started. */
@@ -335,6 +338,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     // read them after it closed; otherwise they are looked up on first use.
     const captureEndpoints = this.listenerCount("connection") > 0 || this.listenerCount("disconnect") > 0;
     const connection = new TcpConnection(socket, this.encoder, this.limits, remote, captureEndpoints, this);
+    if (this.options.trace !== undefined) connection.tracer = this.options.trace;
     this.connectionSet.add(connection);
     this.emit("connection", connection);
   }

@@ -100,7 +100,8 @@ describe("metrics and health", { timeout: 30_000 }, () => {
     const { port } = await first.listen();
     try {
       const second = new MetricsServer(server, instrumentServer(server, { defaultMetrics: false }), { port });
-      await assert.rejects(second.listen(), /metrics cannot listen on 127\.0\.0\.1:\d+: the port is already in use/);
+      await assert.rejects(second.listen(), /HTTP port cannot listen on 127\.0\.0\.1:\d+: the port is already in use; choose another --http-port/);
+      await second.close();
     } finally {
       await first.close();
     }

@@ -1,0 +1,131 @@
+/**
+ * The open connections as JSON, like Redis's CLIENT LIST: `GET /connections`
+ * and the rows of the status page.
+ *
+ * Computed when asked, from fields every TcpConnection keeps anyway (its
+ * counters, state, the idle sweep's bookkeeping): nothing is recorded per
+ * line or per chunk to make this possible. Ids are given out here, once per
+ * connection, when the server announces it.
+ */
+import type { Endpoint } from "../endpoint.js";
+import type { TcpConnection } from "../server/connection.js";
+import type { NameEchoServer } from "../server/server.js";
+
+export interface EndpointInfo {
+  address: string;
+  port: number;
+  family: string;
+}
+
+export interface ConnectionInfo {
+  /** Unique within the process, in order of arrival. */
+  id: number;
+  /** The cluster worker serving it (`serve --workers`); absent with one process. */
+  worker?: number;
+  remote: EndpointInfo;
+  local: EndpointInfo;
+  /** How the bytes travel (TcpConnection.transportKind). */
+  transport: string;
+  tls: boolean;
+  /** open; paused: not read until the client takes its replies (backpressure); closing: saying goodbye. */
+  state: "open" | "paused" | "closing";
+  telnet: {
+    /** character: the server echoes and edits the line (the client sends each key); line: the client does. */
+    mode: "character" | "line";
+    echo: "server" | "client";
+  };
+  connectedForMs: number;
+  /** Time since the last read or write, to within one idle sweep; null when the idle timeout is off (no sweep runs). */
+  idleForMs: number | null;
+  lines: number;
+  linesTooLong: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Reply bytes written but not yet taken by the kernel. */
+  unsentBytes: number;
+  /** Bytes of the line being typed (not yet ended). */
+  pendingBytes: number;
+  /**
+   * That line as text (UTF-8, invalid bytes as U+FFFD, control bytes as
+   * \xHH), at most PREVIEW_CHARACTERS: client-supplied, to be shown as text only.
+   */
+  typing: string;
+}
+
+/** How much of a pending line the JSON shows. */
+export const PREVIEW_CHARACTERS = 80;
+const decoder = new TextDecoder("utf-8", { fatal: false });
+
+/** Client bytes as text that cannot drive a terminal: controls escaped, cut at PREVIEW_CHARACTERS. */
+export function previewText(bytes: Uint8Array): string {
+  const text = decoder.decode(bytes.subarray(0, PREVIEW_CHARACTERS * 4));
+  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  const characters = Array.from(escaped);
+  return characters.length > PREVIEW_CHARACTERS ? `${characters.slice(0, PREVIEW_CHARACTERS).join("")}…` : escaped;
+}
+
+function endpointInfo(endpoint: Endpoint): EndpointInfo {
+  return { address: endpoint.address, port: endpoint.port, family: endpoint.family };
+}
+
+/**
+ * Ids for the connections of one server: a number each, given when the
+ * server emits 'connection' (or, for one accepted before this was attached,
+ * when it is first listed).
+ */
+export class ConnectionIds {
+  private next = 1;
+  private readonly ids = new WeakMap<TcpConnection, number>();
+
+  constructor(server: NameEchoServer) {
+    server.on("connection", (connection) => this.of(connection));
+  }
+
+  of(connection: TcpConnection): number {
+    let id = this.ids.get(connection);
+    if (id === undefined) {
+      id = this.next++;
+      this.ids.set(connection, id);
+    }
+    return id;
+  }
+}
+
+/** One connection as /connections shows it, at time `now` (ms since the epoch). */
+export function connectionInfo(connection: TcpConnection, id: number, now: number, idleSwept: boolean, tls: boolean): ConnectionInfo {
+  const stats = connection.stats;
+  const state = connection.state;
+  const echoing = connection.echoing;
+  const pending = connection.pendingInput();
+  return {
+    id,
+    remote: endpointInfo(connection.remote),
+    local: endpointInfo(connection.local),
+    transport: connection.transportKind,
+    tls,
+    state: state === "closing" || state === "closed" ? "closing" : connection.isPausedForBackpressure ? "paused" : "open",
+    telnet: { mode: echoing ? "character" : "line", echo: echoing ? "server" : "client" },
+    connectedForMs: Math.max(0, now - connection.connectedAt),
+    idleForMs: idleSwept ? connection.idleForMs(now) : null,
+    lines: stats.lines,
+    linesTooLong: stats.linesTooLong,
+    bytesIn: stats.bytesIn,
+    bytesOut: stats.bytesOut,
+    unsentBytes: connection.unsentBytes,
+    pendingBytes: pending.length,
+    typing: previewText(pending),
+  };
+}
+
+/** The server's open connections, oldest first; at most `limit` of them. */
+export function listConnections(server: NameEchoServer, ids: ConnectionIds, limit = Infinity): ConnectionInfo[] {
+  const now = Date.now();
+  const idleSwept = server.options.idleTimeout > 0;
+  const tls = server.options.tls !== undefined;
+  const list: ConnectionInfo[] = [];
+  for (const connection of server.connections) {
+    if (list.length >= limit) break;
+    list.push(connectionInfo(connection, ids.of(connection), now, idleSwept, tls));
+  }
+  return list;
+}

@@ -1,0 +1,181 @@
+/**
+ * What the server has done so far, for /metrics, the status page and its
+ * chart: totals kept from the server's events (once per connection, never
+ * per line), the server's settings, and a short history of samples.
+ */
+import type { NameEchoServer } from "../server/server.js";
+
+/** Totals over the server's life: closed connections' counts kept at disconnect, plus the open ones' read now. */
+export interface Totals {
+  connectionsOpen: number;
+  connectionsTotal: number;
+  lines: number;
+  bytesIn: number;
+  bytesOut: number;
+  linesTooLong: number;
+  /** Clients turned away or closed by a limit, by kind (max-connections, idle-timeout, proxy-header, tls-handshake, …). */
+  rejections: Record<string, number>;
+}
+
+type TrafficKey = "lines" | "bytesIn" | "bytesOut" | "linesTooLong";
+
+/** Keeps a server's totals from its events; the hot path is not touched. */
+export class ServerCounters {
+  private readonly server: NameEchoServer;
+  private readonly closed: Record<TrafficKey, number> = { lines: 0, bytesIn: 0, bytesOut: 0, linesTooLong: 0 };
+  private connectionsTotal = 0;
+  private readonly rejections = new Map<string, number>([
+    ["max-connections", 0],
+    ["idle-timeout", 0],
+    ["proxy-header", 0],
+    ["tls-handshake", 0],
+  ]);
+
+  constructor(server: NameEchoServer) {
+    this.server = server;
+    server.on("connection", (connection) => {
+      this.connectionsTotal++;
+      // Once per connection, not per line.
+      connection.once("idle", () => this.countRejection("idle-timeout"));
+    });
+    server.on("disconnect", (connection) => {
+      // The server removed it from server.connections just before this event, so
+      // its counts move from "open" to "closed" with nothing counted twice or lost.
+      const stats = connection.stats;
+      this.closed.lines += stats.lines;
+      this.closed.bytesIn += stats.bytesIn;
+      this.closed.bytesOut += stats.bytesOut;
+      this.closed.linesTooLong += stats.linesTooLong;
+    });
+    server.on("rejected", (_remote, reason) => this.countRejection(reason));
+  }
+
+  /** Closed connections' total plus what the open ones have done so far: monotonic, as a counter must be. */
+  traffic(key: TrafficKey): number {
+    let sum = this.closed[key];
+    for (const connection of this.server.connections) sum += connection.stats[key];
+    return sum;
+  }
+
+  /** Turned-away and limit counts by kind; over-long lines are counted by the connections themselves. */
+  rejectionCounts(): Map<string, number> {
+    return this.rejections;
+  }
+
+  get accepted(): number {
+    return this.connectionsTotal;
+  }
+
+  totals(): Totals {
+    // One pass over the open connections for all four sums.
+    let { lines, bytesIn, bytesOut, linesTooLong } = this.closed;
+    for (const connection of this.server.connections) {
+      const stats = connection.stats;
+      lines += stats.lines;
+      bytesIn += stats.bytesIn;
+      bytesOut += stats.bytesOut;
+      linesTooLong += stats.linesTooLong;
+    }
+    const rejections: Record<string, number> = Object.fromEntries(this.rejections);
+    rejections["line-too-long"] = linesTooLong;
+    return {
+      connectionsOpen: this.server.connections.size,
+      connectionsTotal: this.connectionsTotal,
+      lines,
+      bytesIn,
+      bytesOut,
+      linesTooLong,
+      rejections,
+    };
+  }
+
+  private countRejection(kind: string): void {
+    this.rejections.set(kind, (this.rejections.get(kind) ?? 0) + 1);
+  }
+}
+
+export interface ServerStatus {
+  name: string;
+  /** Where clients connect, e.g. "127.0.0.1:8888"; null before listening. */
+  address: string | null;
+  state: string;
+  tls: boolean;
+  proxyProtocol: boolean;
+  /** Processes serving (serve --workers), 1 otherwise. */
+  workers: number;
+  startedAt: number;
+  uptimeMs: number;
+  node: string;
+  limits: {
+    maxLineLength: number;
+    maxConnections: number;
+    idleTimeoutSeconds: number;
+    maxUnsentBytes: number;
+    shutdownTimeoutSeconds: number;
+  };
+  totals: Totals;
+}
+
+export function formatAddress(address: { address: string; port: number; family: string }): string {
+  return address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+}
+
+export function serverStatus(server: NameEchoServer, counters: ServerCounters, startedAt: number): ServerStatus {
+  const options = server.options;
+  const now = Date.now();
+  return {
+    name: options.name,
+    address: server.address ? formatAddress(server.address) : null,
+    state: server.state,
+    tls: options.tls !== undefined,
+    proxyProtocol: options.proxyProtocol,
+    workers: 1,
+    startedAt,
+    uptimeMs: now - startedAt,
+    node: process.version,
+    limits: {
+      maxLineLength: options.maxLineLength,
+      maxConnections: options.maxConnections,
+      idleTimeoutSeconds: options.idleTimeout,
+      maxUnsentBytes: options.maxUnsentBytes,
+      shutdownTimeoutSeconds: options.shutdownTimeout,
+    },
+    totals: counters.totals(),
+  };
+}
+
+/** One point of the status page's chart. */
+export interface Sample {
+  /** ms since the epoch */
+  t: number;
+  /** Lines answered per second since the previous sample. */
+  linesPerSecond: number;
+  connections: number;
+}
+
+/** The last `capacity` samples (a ring), oldest first when read. */
+export class SampleHistory {
+  private readonly samples: Sample[] = [];
+  private readonly capacity: number;
+  private last: { t: number; lines: number } | null = null;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
+
+  /** Records the totals at time t; the rate is from the previous call. */
+  add(t: number, lines: number, connections: number): Sample {
+    const previous = this.last;
+    const seconds = previous ? (t - previous.t) / 1000 : 0;
+    const linesPerSecond = previous && seconds > 0 ? Math.max(0, (lines - previous.lines) / seconds) : 0;
+    this.last = { t, lines };
+    const sample = { t, linesPerSecond: Math.round(linesPerSecond * 10) / 10, connections };
+    this.samples.push(sample);
+    if (this.samples.length > this.capacity) this.samples.shift();
+    return sample;
+  }
+
+  list(): Sample[] {
+    return this.samples.slice();
+  }
+}
