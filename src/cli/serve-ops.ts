@@ -100,8 +100,8 @@ export interface RunningOps {
 
 /** The HTTP port's address from --http-port/--http-host (or their old names), or null when it is off. */
 export function httpAddressFromArgs(values: Values, spell: Spell = dashed): { host: string; port: number } | null {
-  const port = aliased(values, "http-port", "metrics-port");
-  const host = aliased(values, "http-host", "metrics-host");
+  const port = aliased(values, "http-port", "metrics-port", spell);
+  const host = aliased(values, "http-host", "metrics-host", spell);
   if (port === undefined) {
     if (host !== undefined) throw usageError(`${spell("http-host")} needs ${spell("http-port")} (the HTTP port is off without it)`);
     return null;
@@ -113,11 +113,11 @@ export function httpAddressFromArgs(values: Values, spell: Spell = dashed): { ho
 }
 
 /** A flag and its old name: either may be given, both only if they agree. */
-function aliased(values: Values, flag: string, oldName: string): string | undefined {
+function aliased(values: Values, flag: string, oldName: string, spell: Spell): string | undefined {
   const value = text(values, flag);
   const old = text(values, oldName);
   if (value !== undefined && old !== undefined && value !== old) {
-    throw usageError(`--${flag} ${value} and --${oldName} ${old} name the same thing; give one of them`);
+    throw usageError(`${spell(flag)} ${value} and ${spell(oldName)} ${old} name the same thing; give one of them`);
   }
   return value ?? old;
 }

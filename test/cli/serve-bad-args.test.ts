@@ -166,6 +166,9 @@ const BAD_VARIABLES: Record<string, Record<string, string>> = {
   NAME_ECHO_LOG_FORMAT: { NAME_ECHO_LOG_FORMAT: "xml" },
   NAME_ECHO_METRICS_PORT: { NAME_ECHO_METRICS_PORT: "http" },
   NAME_ECHO_METRICS_HOST: { NAME_ECHO_METRICS_HOST: "my_host", NAME_ECHO_METRICS_PORT: "0" },
+  NAME_ECHO_HTTP_PORT: { NAME_ECHO_HTTP_PORT: "99999" },
+  NAME_ECHO_HTTP_HOST: { NAME_ECHO_HTTP_HOST: "my_host", NAME_ECHO_HTTP_PORT: "0" },
+  NAME_ECHO_TRACE: { NAME_ECHO_TRACE: "loud" },
   NAME_ECHO_PROXY_PROTOCOL: { NAME_ECHO_PROXY_PROTOCOL: "sometimes" },
   NAME_ECHO_HANDSHAKE_TIMEOUT: { NAME_ECHO_HANDSHAKE_TIMEOUT: "0" },
   NAME_ECHO_TLS_CERT: { NAME_ECHO_TLS_CERT: "/nonexistent/cert.pem", NAME_ECHO_TLS_KEY: join(REPO, "README.md") },
@@ -197,7 +200,7 @@ describe("name-echo serve with a bad NAME_ECHO_* variable", { timeout: 120_000 }
   });
 
   test("a flag on the command line is named as the flag, next to a variable", async () => {
-    const outcome = await serve(["--port", "0", "--metrics-port", "0"], { NAME_ECHO_WORKERS: "2" });
-    assertOneLine(outcome, 2, /^name-echo: --metrics-port works with one process only for now; drop NAME_ECHO_WORKERS or --metrics-port$/);
+    const outcome = await serve(["--port", "0", "--http-port", "0"], { NAME_ECHO_METRICS_PORT: "1" });
+    assertOneLine(outcome, 2, /^name-echo: --http-port 0 and NAME_ECHO_METRICS_PORT 1 name the same thing; give one of them$/);
   });
 });
