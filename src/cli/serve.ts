@@ -27,6 +27,7 @@ Options:
   --shutdown-timeout SECONDS  how long a graceful stop waits for clients (default ${DEFAULTS.shutdownTimeoutSeconds})
   --workers N               run N processes sharing the port (default 1); one stop stops all
   --balance round-robin|kernel  how workers share connections (default round-robin)
+  --transport auto|handle|stream  what carries the bytes: libuv's TCP handle, or net.Socket (default auto: handle for plain TCP where this Node allows)
   --quiet                   log warnings and errors only (no line per connection)
 ${OPS_HELP}  -h, --help                show this help
 `;
@@ -43,6 +44,7 @@ const SERVE_OPTIONS: OptionSpec = {
   quiet: { type: "boolean" },
   workers: { type: "string" },
   balance: { type: "string" },
+  transport: { type: "string" },
   ...OPS_OPTIONS,
   help: { type: "boolean", short: "h" },
 };
@@ -61,6 +63,7 @@ const FLAG_OF_OPTION: ReadonlyArray<[option: keyof NameEchoServerOptions, flag: 
   ["idleTimeout", "idle-timeout"],
   ["shutdownTimeout", "shutdown-timeout"],
   ["maxUnsentBytes", "max-unsent-bytes"],
+  ["transport", "transport"],
 ];
 
 /** Server option → flag, to name the right variable when an environment value is refused. */
@@ -199,7 +202,8 @@ export async function serve(argv: string[]): Promise<number> {
       throw error;
     });
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-    process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
+    process.stdout.write(`listening on ${where} (replies add "${server.options.name}", ${server.transport} transport) — ${stopHint}\n`);
+    if (server.transportFallback !== null) log.warn(`serving with the stream transport: ${server.transportFallback}`, { event: "transport-fallback", reason: server.transportFallback });
     const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}`;
     log.info(`started on ${where}${extras}${ops.metricsUrl ? `, metrics on ${ops.metricsUrl}` : ""}`, {
       event: "start",
@@ -208,6 +212,7 @@ export async function serve(argv: string[]): Promise<number> {
       name: server.options.name,
       tls: server.options.tls !== undefined,
       proxyProtocol: server.options.proxyProtocol,
+      transport: server.transport,
       metrics: ops.metricsUrl,
     });
 

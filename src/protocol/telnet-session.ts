@@ -106,9 +106,10 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     return this.parser.bufferedByteCount;
   }
 
-  /** Bytes from the client. */
-  receive(chunk: Buffer): void {
+  /** Bytes from the client; returns how many were taken (all of them: `budget`, the output allowed, is not enforced yet). */
+  receive(chunk: Buffer, _budget = Number.MAX_SAFE_INTEGER): number {
     this.parser.push(chunk);
+    return chunk.length;
   }
 
   /** The client half-closed: a half-sent IAC sequence is dropped, an unfinished line still answered. */

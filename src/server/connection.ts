@@ -1,20 +1,19 @@
 /**
- * TcpConnection: one client, the only place that knows both a socket and the
- * protocol. Decides backpressure, limits and timeouts; the protocol code it
- * drives (telnet session with its line framer, reply encoder) is pure.
+ * TcpConnection: one client, the only place that knows both a transport and
+ * the protocol. Decides backpressure, limits and timeouts; the protocol code
+ * it drives (telnet session with its line framer, reply encoder) is pure, and
+ * the socket is behind a Transport (transport/transport.ts), so the same
+ * connection runs on libuv's TCP handle or on a net.Socket / TLSSocket.
  *
- * Listeners are module-level functions that find their connection through
- * a symbol on the socket (as ws does), so a connection costs no closures.
+ * All input passes through receive() and all output through flush().
  */
 import { EventEmitter } from "node:events";
-import type { Socket } from "node:net";
-import { Endpoint } from "../endpoint.js";
+import type { Endpoint } from "../endpoint.js";
 import type { LineSink } from "../protocol/line-framer.js";
 import { ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
 import { TelnetSession } from "../protocol/telnet-session.js";
 import { idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "./notices.js";
-
-const kConnection = Symbol("name-echo connection");
+import type { Transport, TransportName, TransportSink } from "./transport/transport.js";
 
 export interface ConnectionLimits {
   maxLineLength: number;
@@ -23,6 +22,12 @@ export interface ConnectionLimits {
    * calling sweepIdle() (NameEchoServer does), not by a timer per socket.
    */
   idleTimeoutSeconds: number;
+  /**
+   * Unsent bytes (replies, echo, telnet answers) a client may have before
+   * reading from it stops; input is fed to the protocol only as far as its
+   * output fits under this bound.
+   */
+  maxUnsentBytes: number;
 }
 
 /** open → (client half-closed | closing) → closed. */
@@ -40,8 +45,6 @@ export interface ConnectionOwner {
   connectionClosed(connection: TcpConnection, error: Error | undefined): void;
 }
 
-type SocketWithConnection = Socket & { [kConnection]?: TcpConnection };
-
 export interface TcpConnectionEvents {
   close: [error: Error | undefined];
   lineTooLong: [];
@@ -52,7 +55,7 @@ export interface TcpConnectionEvents {
   resumed: [];
 }
 
-export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements LineSink {
+export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements LineSink, TransportSink {
   /** When the connection was accepted (ms since the epoch). */
   readonly connectedAt = Date.now();
   // The counters behind `stats`, as plain fields: no object of their own per connection.
@@ -69,7 +72,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private remoteValue: Endpoint | undefined;
   private readonly owner: ConnectionOwner | undefined;
 
-  private readonly socket: SocketWithConnection;
+  private readonly transport: Transport;
   /** Telnet commands, line editing, echo and framing: all of the input side. */
   private readonly input: TelnetSession;
   private readonly batch: ReplyBatch;
@@ -77,6 +80,12 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private stateValue: ConnectionState = "open";
   /** Reading stopped because the client is not taking its replies. */
   private pausedForBackpressure = false;
+  /**
+   * Input read but not yet fed to the protocol, because its output would
+   * not have fit under maxUnsentBytes: a copy (the transport's read buffer
+   * is shared), fed first once the client has taken its replies.
+   */
+  private heldInput: Buffer | null = null;
   private closeError: Error | undefined;
   /**
    * Idle bookkeeping for sweepIdle(): a flag set on every read and write
@@ -90,6 +99,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private unsentAtSweep = 0;
 
   /**
+   * @param transport not started yet: the connection starts it.
    * @param remote overrides the socket's peer address: the real client named by a PROXY header.
    * @param captureEndpoints look `local` and `remote` up now rather than on
    *   first use. Needed when someone may first read them after the close
@@ -99,7 +109,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * @param owner told of the close before the 'close' event.
    */
   constructor(
-    socket: Socket,
+    transport: Transport,
     encoder: ReplyEncoder,
     limits: ConnectionLimits,
     remote?: Endpoint,
@@ -107,7 +117,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     owner?: ConnectionOwner,
   ) {
     super();
-    this.socket = socket as SocketWithConnection;
+    this.transport = transport;
     this.limits = limits;
     this.owner = owner;
     this.remoteValue = remote;
@@ -117,26 +127,22 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     }
     this.batch = new ReplyBatch(encoder);
     this.input = new TelnetSession(this, this.batch, limits.maxLineLength);
-
-    this.socket[kConnection] = this;
-    socket.setNoDelay(true);
-    socket.on("data", socketOnData);
-    socket.on("end", socketOnEnd);
-    socket.on("drain", socketOnDrain);
-    socket.on("error", socketOnError);
-    socket.on("close", socketOnClose);
+    transport.start(this);
   }
 
   /** The server's end of the connection. */
   get local(): Endpoint {
-    const socket = this.socket;
-    return (this.localValue ??= Endpoint.from(socket.localAddress, socket.localPort, socket.localFamily));
+    return (this.localValue ??= this.transport.localEndpoint());
   }
 
   /** The client's end of the connection. */
   get remote(): Endpoint {
-    const socket = this.socket;
-    return (this.remoteValue ??= Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily));
+    return (this.remoteValue ??= this.transport.remoteEndpoint());
+  }
+
+  /** What carries the bytes: libuv's TCP handle, or a net.Socket / TLSSocket ("stream"). */
+  get transportName(): TransportName {
+    return this.transport.name;
   }
 
   /** The traffic so far: a snapshot. */
@@ -150,7 +156,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** Reply bytes accepted by write() but not yet handed to the kernel. */
   get unsentBytes(): number {
-    return this.socket.writableLength;
+    return this.transport.unsentBytes;
   }
 
   /** Whether reading is paused until the client takes its replies. */
@@ -164,25 +170,32 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /**
    * Graceful end: replies already owed go out (they were written as their
-   * lines arrived), then the notice, then our FIN. Input from now on is
-   * read and dropped so that the client's FIN can still be seen.
+   * lines arrived), then the notice, then our FIN. Input read but held back
+   * for backpressure is answered first, whatever the bound: every line the
+   * server has read gets its reply. Input from now on is read and dropped so
+   * that the client's FIN can still be seen.
    */
   shutdown(notice: Buffer = SHUTDOWN_NOTICE): void {
     if (this.stateValue === "closing" || this.stateValue === "closed") return;
     const wasEnding = this.stateValue === "ending";
+    if (!wasEnding) this.answerHeldInput();
     this.stateValue = "closing";
     // Our goodbye is activity: the client gets a whole idle period from here
     // to close its side, as after any other write.
     this.touched = true;
     if (wasEnding) return; // our FIN is already on its way
-    if (this.socket.writable) this.socket.end(notice);
+    if (this.transport.writable) {
+      this.writeNotice(notice);
+      this.flush();
+      this.transport.end();
+    }
     // Read on: the FIN that lets the socket close must not sit behind paused input.
     this.resumeReading();
   }
 
   /** Drops the connection now, without a goodbye. */
   destroy(): void {
-    this.socket.destroy();
+    this.transport.destroy();
   }
 
   // LineSink: called by the telnet session, synchronously inside receive().
@@ -199,36 +212,54 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   lineTooLong(): void {
     this.linesTooLong++;
-    this.batch.add(lineTooLongNotice(this.limits.maxLineLength));
+    this.writeNotice(lineTooLongNotice(this.limits.maxLineLength));
     this.emit("lineTooLong");
   }
 
-  /** @internal bytes from the socket */
+  // TransportSink: called by the transport.
+
+  /** @internal bytes from the client: every byte of input passes here, once. */
   receive(chunk: Buffer): void {
     // Input counts as activity in every state, as it did for socket.setTimeout.
     this.touched = true;
     if (this.stateValue !== "open") return;
     this.bytesIn += chunk.length;
-    this.input.receive(chunk);
-    this.flush();
+    if (this.heldInput !== null) {
+      // Reading was stopped, but a transport may have had this chunk in hand already.
+      this.heldInput = Buffer.concat([this.heldInput, chunk]);
+      return;
+    }
+    const rest = this.feed(chunk, false);
+    if (rest !== null) {
+      // A copy: the chunk may be the transport's shared read buffer.
+      this.heldInput = Buffer.from(rest);
+      this.pauseForBackpressure();
+    }
   }
 
   /** @internal the client half-closed: answer its last unterminated line, then finish. */
   receiveEnd(): void {
     this.touched = true;
     if (this.stateValue !== "open") return;
+    this.answerHeldInput();
     this.input.finish();
     this.flush();
     this.stateValue = "ending";
-    this.socket.end();
+    this.transport.end();
   }
 
-  /** @internal the socket may take more bytes */
-  writable(): void {
+  /** @internal the transport took every byte after a write() that returned false: held input first, then reading again */
+  drained(): void {
     this.touched = true;
+    if (this.stateValue === "open" && this.heldInput !== null) {
+      // The rest is a view of our own copy.
+      this.heldInput = this.feed(this.heldInput, false);
+      // Its output reached the bound again: wait for the next drain.
+      if (this.heldInput !== null || this.outputBudget() === 0) return;
+    }
     if (this.pausedForBackpressure) {
       this.pausedForBackpressure = false;
-      this.socket.resume();
+      this.transport.resumeReading();
       this.emit("resumed");
     }
   }
@@ -241,7 +272,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * activity. A second quiet period (during closing) destroys, as before.
    */
   sweepIdle(now: number, idleMs: number): void {
-    const unsent = this.socket.writableLength;
+    const unsent = this.transport.unsentBytes;
     if (this.touched || unsent !== this.unsentAtSweep) {
       this.touched = false;
       this.unsentAtSweep = unsent;
@@ -261,13 +292,13 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       // its unread replies would never be read, and waiting another period
       // keeps megabytes parked in kernel socket buffers. Drop it now.
       this.emit("idle");
-      this.socket.destroy();
+      this.transport.destroy();
     } else if (this.stateValue === "open") {
       this.emit("idle");
       this.shutdown(idleNotice(this.limits.idleTimeoutSeconds));
     } else {
       // Already saying goodbye and still nothing moved: the client is gone or stuck.
-      this.socket.destroy();
+      this.transport.destroy();
     }
   }
 
@@ -283,47 +314,65 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.emit("close", this.closeError);
   }
 
+  /** Every byte of output leaves here: whatever the protocol gathered since the last flush, in one write. */
   private flush(): void {
     const bytes = this.batch.take();
     if (bytes === null) return;
     this.touched = true;
     this.bytesOut += bytes.length;
-    // write() returns false once the socket holds more unsent bytes than its
-    // highWaterMark (the server's maxUnsentBytes): stop reading this client
-    // until it has taken its replies ('drain'), so its memory stays bounded.
-    if (!this.socket.write(bytes) && !this.pausedForBackpressure) {
-      this.pausedForBackpressure = true;
-      this.socket.pause();
-      this.emit("paused");
+    // write() returns false once the transport holds more unsent bytes than
+    // maxUnsentBytes: stop reading this client until it has taken its
+    // replies (drained()), so its memory stays bounded.
+    if (!this.transport.write(bytes)) this.pauseForBackpressure();
+  }
+
+  /** A notice (line too long, idle, shutting down), said on the server's own initiative. */
+  private writeNotice(notice: Buffer): void {
+    this.batch.add(notice);
+  }
+
+  /** How many more output bytes the protocol may produce before the bound is reached. */
+  private outputBudget(): number {
+    return Math.max(0, this.limits.maxUnsentBytes - this.transport.unsentBytes);
+  }
+
+  /**
+   * Feeds input to the protocol as far as its output fits under the bound
+   * (or all of it, `ignoreBound`), writing the output as it goes. Returns
+   * the part not taken, a view of `input`, or null when all was taken. While
+   * the kernel takes the output at once, the budget comes back and feeding
+   * goes on; it stops when the unsent bytes reach the bound (a write() then
+   * returned false, so drained() will follow).
+   */
+  private feed(input: Buffer, ignoreBound: boolean): Buffer | null {
+    let rest = input;
+    for (;;) {
+      const budget = ignoreBound ? Number.MAX_SAFE_INTEGER : this.outputBudget();
+      const used = budget > 0 ? this.input.receive(rest, budget) : 0;
+      this.flush();
+      if (used >= rest.length) return null;
+      rest = rest.subarray(used);
+      if (used === 0 || this.outputBudget() === 0) return rest;
     }
+  }
+
+  /** Input held back for backpressure, answered whatever the bound: the connection is ending. */
+  private answerHeldInput(): void {
+    if (this.heldInput === null) return;
+    const held = this.heldInput;
+    this.heldInput = null;
+    this.feed(held, true);
+  }
+
+  private pauseForBackpressure(): void {
+    if (this.pausedForBackpressure) return;
+    this.pausedForBackpressure = true;
+    this.transport.pauseReading();
+    this.emit("paused");
   }
 
   private resumeReading(): void {
     this.pausedForBackpressure = false;
-    this.socket.resume();
+    this.transport.resumeReading();
   }
-}
-
-function connectionOf(socket: SocketWithConnection): TcpConnection {
-  return socket[kConnection]!;
-}
-
-function socketOnData(this: SocketWithConnection, chunk: Buffer): void {
-  connectionOf(this).receive(chunk);
-}
-
-function socketOnEnd(this: SocketWithConnection): void {
-  connectionOf(this).receiveEnd();
-}
-
-function socketOnDrain(this: SocketWithConnection): void {
-  connectionOf(this).writable();
-}
-
-function socketOnError(this: SocketWithConnection, error: Error): void {
-  connectionOf(this).failed(error);
-}
-
-function socketOnClose(this: SocketWithConnection): void {
-  connectionOf(this).closed();
 }

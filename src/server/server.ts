@@ -2,6 +2,10 @@
  * NameEchoServer: listens, keeps the set of connections, enforces the
  * connection limit, and stops either gracefully (close) or at once (destroy).
  * The lifecycle is drawn in docs/lifecycle.md.
+ *
+ * Connections are carried by one of two transports (transport/): libuv's
+ * TCP handle taken straight from the listening net.Server, or the
+ * net.Socket it would otherwise make (TLS, PROXY protocol, fallback).
  */
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
@@ -22,6 +26,10 @@ import { ReplyEncoder } from "../protocol/reply.js";
 import { type ConnectionLimits, type ConnectionOwner, TcpConnection } from "./connection.js";
 import { runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
 import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
+import { detectHandleBindings } from "./transport/bindings.js";
+import { takeAcceptedHandles } from "./transport/handle.js";
+import { StreamTransport } from "./transport/stream.js";
+import { TRANSPORT_CHOICES, type Transport, type TransportChoice, type TransportName, type TransportSink } from "./transport/transport.js";
 
 export interface NameEchoServerOptions {
   /** Address to listen on. Default 127.0.0.1 (loopback only); "0.0.0.0" or "::" opens it to the network. */
@@ -52,6 +60,13 @@ export interface NameEchoServerOptions {
   handshakeTimeout?: number;
   /** Serve TLS: at least `cert` and `key` (PEM), as for tls.createSecureContext(). Default: plain TCP. */
   tls?: tls.SecureContextOptions;
+  /**
+   * What carries the bytes: "handle" (libuv's TCP handle, no net.Socket;
+   * plain TCP only), "stream" (net.Socket / TLSSocket), or "auto": handle
+   * where this Node has what it needs and neither TLS nor PROXY protocol is
+   * on, stream otherwise (`transportFallback` says why). Default "auto".
+   */
+  transport?: TransportChoice;
 }
 
 export type ResolvedServerOptions = Required<Omit<NameEchoServerOptions, "tls">> & {
@@ -108,7 +123,13 @@ export function resolveServerOptions(options: NameEchoServerOptions = {}): Resol
     proxyProtocol: options.proxyProtocol ?? false,
     handshakeTimeout: validateSeconds(options.handshakeTimeout ?? DEFAULTS.handshakeTimeoutSeconds, "handshakeTimeout", 0.001, 3600),
     tls: options.tls,
+    transport: validateTransport(options.transport ?? "auto"),
   };
+}
+
+function validateTransport(value: unknown): TransportChoice {
+  if (TRANSPORT_CHOICES.includes(value as TransportChoice)) return value as TransportChoice;
+  throw invalidOption(`transport must be one of ${TRANSPORT_CHOICES.join(", ")}, not "${String(value)}"`);
 }
 
 export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implements ConnectionOwner {
@@ -122,7 +143,9 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   private readonly preamble: PreambleOptions | null = null;
   private readonly pendingSockets = new Set<net.Socket>();
   /** Clients turned away (server full) whose notice is still going out; close() must not wait on them for ever. */
-  private readonly rejectedSockets = new Set<net.Socket>();
+  private readonly rejectedSockets = new Set<Transport>();
+  private transportValue: TransportName;
+  private transportFallbackValue: string | null = null;
   private fdBudget: FdBudget | null = null;
   /** Clients refused for lack of descriptors since the shortage began; null when there is none. */
   private outOfDescriptors: number | null = null;
@@ -136,7 +159,12 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     super();
     this.options = Object.freeze(resolveServerOptions(options));
     this.encoder = new ReplyEncoder(this.options.name);
-    this.limits = { maxLineLength: this.options.maxLineLength, idleTimeoutSeconds: this.options.idleTimeout };
+    this.limits = {
+      maxLineLength: this.options.maxLineLength,
+      idleTimeoutSeconds: this.options.idleTimeout,
+      maxUnsentBytes: this.options.maxUnsentBytes,
+    };
+    this.transportValue = this.chooseTransport();
     this.netServer = net.createServer({
       // We end our side ourselves, after the reply to a final unterminated line.
       allowHalfOpen: true,
@@ -144,7 +172,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       // write() returns false past this many unsent bytes: the backpressure bound.
       highWaterMark: this.options.maxUnsentBytes,
     });
-    this.netServer.on("connection", (socket) => this.accept(socket));
+    // The stream transport's way in; with the handle transport no net.Socket is made.
+    this.netServer.on("connection", (socket) => this.accept(new StreamTransport(socket), socket));
     if (this.options.proxyProtocol || this.options.tls) {
       this.preamble = {
         proxyProtocol: this.options.proxyProtocol,
@@ -157,6 +186,51 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
 
   get state(): ServerState {
     return this.stateValue;
+  }
+
+  /** The transport connections are served with: "handle" (libuv's TCP handle) or "stream" (net.Socket). */
+  get transport(): TransportName {
+    return this.transportValue;
+  }
+
+  /** Why "auto" serves with the stream transport on this Node, or null when it did not fall back. */
+  get transportFallback(): string | null {
+    return this.transportFallbackValue;
+  }
+
+  /** Decided once, at construction: what was asked for, what this Node has, and what TLS / PROXY protocol need. */
+  private chooseTransport(): TransportName {
+    const asked = this.options.transport;
+    if (asked === "stream") return "stream";
+    if (this.options.tls || this.options.proxyProtocol) {
+      if (asked === "handle") {
+        throw invalidOption("transport \"handle\" serves plain TCP only; TLS and PROXY protocol need transport \"stream\" (or \"auto\")");
+      }
+      return "stream";
+    }
+    const detection = detectHandleBindings();
+    if ("bindings" in detection) return "handle";
+    if (asked === "handle") {
+      throw invalidOption(`transport "handle" is not available on Node ${process.version}: ${detection.unavailable}; use transport "auto" or "stream"`);
+    }
+    this.transportFallbackValue = detection.unavailable;
+    return "stream";
+  }
+
+  /** After listening: accepted handles come to us instead of becoming net.Sockets (the handle transport). */
+  private takeHandles(): void {
+    if (this.transportValue !== "handle") return;
+    const detection = detectHandleBindings();
+    if (!("bindings" in detection)) return;
+    const unavailable = takeAcceptedHandles(this.netServer, detection.bindings, this.options.maxUnsentBytes, {
+      accepted: (transport) => this.accept(transport, null),
+      acceptFailed: (error) => this.emit("warning", error),
+    });
+    if (unavailable !== null) {
+      // The listening socket is not what the bindings check expects: net.Server goes on making net.Sockets.
+      this.transportValue = "stream";
+      this.transportFallbackValue = unavailable;
+    }
   }
 
   /** The address the server is bound to, once listening. */
@@ -194,6 +268,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
         // From now on an 'error' is an accept() failure (EMFILE, ENFILE…):
         // the listening socket is still fine, so report it and carry on.
         this.netServer.on("error", (error) => this.emit("warning", error));
+        this.takeHandles();
         const bound = this.netServer.address() as net.AddressInfo;
         this.boundAddress = { address: bound.address, port: bound.port, family: bound.family };
         this.stateValue = "listening";
@@ -222,7 +297,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   /** Stops at once: stop accepting and drop every connection. */
   destroy(): Promise<void> {
     for (const connection of this.connectionSet) connection.destroy();
-    for (const socket of this.rejectedSockets) socket.destroy();
+    for (const turnedAway of this.rejectedSockets) turnedAway.destroy();
     return this.close();
   }
 
@@ -239,7 +314,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     // Past the bound: drop whoever is left. netServer.close() only calls
     // back once every socket it accepted is gone, turned-away ones included.
     for (const connection of this.connectionSet) connection.destroy();
-    for (const socket of this.rejectedSockets) socket.destroy();
+    for (const turnedAway of this.rejectedSockets) turnedAway.destroy();
     // Dropped sockets close on the next turn of the event loop; wait for
     // that, so that close() resolves (and 'close' is emitted) with every
     // connection gone and its 'disconnect' emitted.
@@ -290,13 +365,18 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     });
   }
 
-  private accept(socket: net.Socket): void {
+  /**
+   * A new client, on a transport not started yet. `socket` is its net.Socket
+   * when it came through the stream transport (a PROXY header or a TLS
+   * handshake are read from it before the connection starts).
+   */
+  private accept(client: Transport, socket: net.Socket | null): void {
     if (this.stateValue !== "listening") {
-      socket.destroy();
+      client.destroy();
       return;
     }
     if (this.connectionSet.size + this.pendingSockets.size >= this.options.maxConnections) {
-      this.reject(socket, "max-connections", serverFullNotice(this.options.maxConnections));
+      this.reject(client, "max-connections", serverFullNotice(this.options.maxConnections));
       return;
     }
     // Every socket we hold costs a descriptor: clients, handshakes, and the turned-away still being told.
@@ -314,7 +394,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
         );
       }
       this.outOfDescriptors++;
-      this.reject(socket, "file-descriptors", outOfDescriptorsNotice());
+      this.reject(client, "file-descriptors", outOfDescriptorsNotice());
       return;
     }
     if (this.outOfDescriptors !== null) {
@@ -322,8 +402,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       this.outOfDescriptors = null;
       this.emit("recovered", "file-descriptors", turnedAway);
     }
-    if (this.preamble === null) {
-      this.startConnection(socket, undefined);
+    if (this.preamble === null || socket === null) {
+      this.startConnection(client, undefined);
       return;
     }
     this.pendingSockets.add(socket);
@@ -331,7 +411,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       ready: (ready, remote) => {
         this.pendingSockets.delete(socket);
         if (this.stateValue !== "listening") ready.destroy();
-        else this.startConnection(ready, remote);
+        else this.startConnection(new StreamTransport(ready), remote);
       },
       failed: (reason, detail, remote) => {
         this.pendingSockets.delete(socket);
@@ -341,11 +421,11 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   }
 
   /** The data path starts here; `remote` is the client named by a PROXY header, if any. */
-  private startConnection(socket: net.Socket, remote: Endpoint | undefined): void {
+  private startConnection(transport: Transport, remote: Endpoint | undefined): void {
     // Endpoints at accept only if a listener may keep the connection and
     // read them after it closed; otherwise they are looked up on first use.
     const captureEndpoints = this.listenerCount("connection") > 0 || this.listenerCount("disconnect") > 0;
-    const connection = new TcpConnection(socket, this.encoder, this.limits, remote, captureEndpoints, this);
+    const connection = new TcpConnection(transport, this.encoder, this.limits, remote, captureEndpoints, this);
     this.connectionSet.add(connection);
     this.emit("connection", connection);
   }
@@ -358,20 +438,47 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   }
 
   /** Tells a client why it is turned away, then closes it; existing clients are not touched. */
-  private reject(socket: net.Socket, reason: "max-connections" | "file-descriptors", notice: Buffer): void {
-    const remote = Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
-    socket.on("error", () => {}); // a reset from a client we are turning away is not news
-    this.rejectedSockets.add(socket);
-    socket.once("close", () => {
-      this.rejectedSockets.delete(socket);
-      this.fdBudget?.invalidate();
-    });
-    socket.end(notice);
-    // Do not wait on a client that never reads the notice.
-    socket.setTimeout(REJECT_LINGER_MS, () => socket.destroy());
-    // Read and drop whatever it sends, so its FIN is seen and the socket can close.
-    socket.resume();
+  private reject(client: Transport, reason: "max-connections" | "file-descriptors", notice: Buffer): void {
+    const remote = client.remoteEndpoint();
+    this.rejectedSockets.add(client);
+    new TurnedAway(client, notice, this);
     this.emit("rejected", remote, reason);
+  }
+
+  /** @internal a turned-away client is gone */
+  turnedAwayClosed(client: Transport): void {
+    this.rejectedSockets.delete(client);
+    this.fdBudget?.invalidate();
+  }
+}
+
+/**
+ * A client being turned away: it gets its notice and our FIN; whatever it
+ * sends is read and dropped, so its FIN is seen and the transport can close.
+ */
+class TurnedAway implements TransportSink {
+  private readonly client: Transport;
+  private readonly server: NameEchoServer;
+  /** Do not wait on a client that never reads the notice. */
+  private readonly linger: NodeJS.Timeout;
+
+  constructor(client: Transport, notice: Buffer, server: NameEchoServer) {
+    this.client = client;
+    this.server = server;
+    client.start(this);
+    client.write(notice);
+    client.end();
+    this.linger = setTimeout(() => client.destroy(), REJECT_LINGER_MS);
+  }
+
+  receive(): void {}
+  receiveEnd(): void {}
+  drained(): void {}
+  /** A reset from a client we are turning away is not news. */
+  failed(): void {}
+  closed(): void {
+    clearTimeout(this.linger);
+    this.server.turnedAwayClosed(this.client);
   }
 }
 

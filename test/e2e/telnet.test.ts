@@ -14,6 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { NameEchoServer } from "../../src/index.js";
 import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
 const tmux = new Tmux({ TERM: "xterm-256color" });
 
@@ -60,14 +61,14 @@ function rows(screen: string): string[] {
 
 const rowsEqual = (screen: string[], row: string): number => screen.filter((r) => r === row).length;
 
-describe("the real telnet client", () => {
+for (const transport of TRANSPORTS) describe(`the real telnet client (${transport} transport)`, () => {
   let server: NameEchoServer;
   let port: number;
   let sessions = 0;
   const open = (): Promise<TelnetPane> => TelnetPane.open(`t${sessions++}`, port);
 
   before(async () => {
-    server = new NameEchoServer({ port: 0, name: "Ali" });
+    server = new NameEchoServer({ port: 0, name: "Ali", transport });
     port = (await server.listen()).port;
   });
 

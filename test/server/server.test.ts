@@ -5,12 +5,14 @@ import * as os from "node:os";
 import { afterEach, describe, test } from "node:test";
 import { NameEchoServer, TcpConnection, type NameEchoServerOptions } from "../../src/index.js";
 import { RawClient } from "../helpers/net.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
 const servers: NameEchoServer[] = [];
 const clients: RawClient[] = [];
 
-async function start(options: NameEchoServerOptions = {}): Promise<{ server: NameEchoServer; port: number }> {
-  const server = new NameEchoServer({ port: 0, ...options });
+async function startOn(transport: string, options: NameEchoServerOptions = {}): Promise<{ server: NameEchoServer; port: number }> {
+  const server = new NameEchoServer({ port: 0, transport: transport as NameEchoServerOptions["transport"], ...options });
+  assert.equal(server.transport, transport);
   servers.push(server);
   const { port } = await server.listen();
   return { server, port };
@@ -27,7 +29,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.destroy()));
 });
 
-describe("NameEchoServer on real sockets", { timeout: 60_000 }, () => {
+for (const transport of TRANSPORTS) describe(`NameEchoServer on real sockets (${transport} transport)`, { timeout: 60_000 }, () => {
+  const start = (options: NameEchoServerOptions = {}) => startOn(transport, options);
   test("listen() resolves to the bound address; port 0 picks a free port", async () => {
     const { server, port } = await start();
     assert.ok(port > 0);

@@ -1,0 +1,104 @@
+/**
+ * The stream transport: a connection over a net.Socket, or a tls.TLSSocket
+ * (which is one). Used for TLS and the PROXY header read, and wherever the
+ * handle transport's bindings are missing (see bindings.ts).
+ *
+ * Listeners are module-level functions that find their transport through a
+ * symbol on the socket (as ws does), so a connection costs no closures.
+ */
+import type { Socket } from "node:net";
+import { Endpoint } from "../../endpoint.js";
+import type { Transport, TransportSink } from "./transport.js";
+
+const kTransport = Symbol("name-echo transport");
+
+type SocketWithTransport = Socket & { [kTransport]?: StreamTransport };
+
+export class StreamTransport implements Transport {
+  readonly name = "stream";
+  private readonly socket: SocketWithTransport;
+  private sink!: TransportSink;
+
+  /**
+   * @param socket made with allowHalfOpen (we end our side ourselves) and a
+   *   writable highWaterMark of maxUnsentBytes (write() returns false past it).
+   */
+  constructor(socket: Socket) {
+    this.socket = socket as SocketWithTransport;
+  }
+
+  start(sink: TransportSink): void {
+    this.sink = sink;
+    const socket = this.socket;
+    socket[kTransport] = this;
+    socket.setNoDelay(true);
+    socket.on("data", socketOnData);
+    socket.on("end", socketOnEnd);
+    socket.on("drain", socketOnDrain);
+    socket.on("error", socketOnError);
+    socket.on("close", socketOnClose);
+  }
+
+  write(bytes: Buffer): boolean {
+    return this.socket.write(bytes);
+  }
+
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  end(): void {
+    if (this.socket.writable) this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  get unsentBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  get writable(): boolean {
+    return this.socket.writable;
+  }
+
+  localEndpoint(): Endpoint {
+    const socket = this.socket;
+    return Endpoint.from(socket.localAddress, socket.localPort, socket.localFamily);
+  }
+
+  remoteEndpoint(): Endpoint {
+    const socket = this.socket;
+    return Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
+  }
+
+  /** @internal for the socket listeners below */
+  static sinkOf(socket: SocketWithTransport): TransportSink {
+    return socket[kTransport]!.sink;
+  }
+}
+
+function socketOnData(this: SocketWithTransport, chunk: Buffer): void {
+  StreamTransport.sinkOf(this).receive(chunk);
+}
+
+function socketOnEnd(this: SocketWithTransport): void {
+  StreamTransport.sinkOf(this).receiveEnd();
+}
+
+function socketOnDrain(this: SocketWithTransport): void {
+  StreamTransport.sinkOf(this).drained();
+}
+
+function socketOnError(this: SocketWithTransport, error: Error): void {
+  StreamTransport.sinkOf(this).failed(error);
+}
+
+function socketOnClose(this: SocketWithTransport): void {
+  StreamTransport.sinkOf(this).closed();
+}
