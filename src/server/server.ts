@@ -204,14 +204,14 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     if (asked === "stream") return "stream";
     if (this.options.tls || this.options.proxyProtocol) {
       if (asked === "handle") {
-        throw invalidOption("transport \"handle\" serves plain TCP only; TLS and PROXY protocol need transport \"stream\" (or \"auto\")");
+        throw invalidOption('transport "handle" serves plain TCP only; with TLS or PROXY protocol use "auto" or "stream"');
       }
       return "stream";
     }
     const detection = detectHandleBindings();
     if ("bindings" in detection) return "handle";
     if (asked === "handle") {
-      throw invalidOption(`transport "handle" is not available on Node ${process.version}: ${detection.unavailable}; use transport "auto" or "stream"`);
+      throw invalidOption(`transport "handle" is not available on Node ${process.version}: ${detection.unavailable}; use "auto" or "stream"`);
     }
     this.transportFallbackValue = detection.unavailable;
     return "stream";

@@ -113,8 +113,10 @@ function detect(): HandleDetection {
     tcpWrap = processBinding.call(process, "tcp_wrap") as Binding;
     streamWrap = processBinding.call(process, "stream_wrap") as Binding;
   } catch (error) {
-    // E.g. under the permission model, or once a Node drops these bindings.
-    return { unavailable: `process.binding('tcp_wrap'/'stream_wrap') failed: ${(error as Error).message}` };
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === "ERR_ACCESS_DENIED") return { unavailable: "the permission model (--permission) does not allow process.binding()" };
+    // E.g. a Node that has dropped these bindings from process.binding's list.
+    return { unavailable: `process.binding('tcp_wrap'/'stream_wrap') failed: ${code ?? message}` };
   }
   const TCP = tcpWrap?.TCP;
   if (typeof TCP !== "function") return { unavailable: "tcp_wrap has no TCP handle class" };
