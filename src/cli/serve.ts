@@ -1,5 +1,6 @@
 /** `name-echo serve`: run the server in the foreground until Esc, Ctrl-C or SIGTERM. */
 import { DEFAULTS, validateInteger } from "../options.js";
+import { defaultMaxClientMemory } from "../server/client-memory.js";
 import { NameEchoServer, resolveServerOptions, type NameEchoServerOptions } from "../server/server.js";
 import { isCtrlC, isEscape } from "../terminal/keys.js";
 import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
@@ -25,6 +26,9 @@ Options:
   --idle-timeout SECONDS    close clients silent this long, 0 = never (default ${DEFAULTS.idleTimeoutSeconds})
   --max-unsent-bytes BYTES  unsent replies held per client before reading from it pauses (default ${DEFAULTS.maxUnsentBytes})
   --shutdown-timeout SECONDS  how long a graceful stop waits for clients (default ${DEFAULTS.shutdownTimeoutSeconds})
+  --max-client-memory BYTES  bytes held for all clients together; past it the biggest are closed, 0 = no bound (default: 1/16 of memory, 32 MiB to 1 GiB)
+  --max-connections-per-ip N  most clients at once from one address, 0 = no limit (default ${DEFAULTS.maxConnectionsPerIp})
+  --linger-timeout SECONDS  a client told to go that takes nothing this long is dropped (default ${DEFAULTS.lingerTimeoutSeconds})
   --workers N               run N processes sharing the port (default 1); one stop stops all
   --balance round-robin|kernel  how workers share connections (default round-robin)
   --transport auto|handle|stream  what carries the bytes: libuv's TCP handle, or net.Socket (default auto: handle for plain TCP where this Node allows)
@@ -41,6 +45,9 @@ const SERVE_OPTIONS: OptionSpec = {
   "idle-timeout": { type: "string" },
   "shutdown-timeout": { type: "string" },
   "max-unsent-bytes": { type: "string" },
+  "max-client-memory": { type: "string" },
+  "max-connections-per-ip": { type: "string" },
+  "linger-timeout": { type: "string" },
   quiet: { type: "boolean" },
   workers: { type: "string" },
   balance: { type: "string" },
@@ -63,6 +70,9 @@ const FLAG_OF_OPTION: ReadonlyArray<[option: keyof NameEchoServerOptions, flag: 
   ["idleTimeout", "idle-timeout"],
   ["shutdownTimeout", "shutdown-timeout"],
   ["maxUnsentBytes", "max-unsent-bytes"],
+  ["maxClientMemory", "max-client-memory"],
+  ["maxConnectionsPerIp", "max-connections-per-ip"],
+  ["lingerTimeout", "linger-timeout"],
   ["transport", "transport"],
 ];
 
@@ -108,6 +118,8 @@ export async function serve(argv: string[]): Promise<number> {
     throw usageError("--metrics-port works with one process only for now; drop --workers or --metrics-port");
   }
   const serverOptions: NameEchoServerOptions = { ...serverOptionsFromArgs(values), ...opsServerOptions(values) };
+  // The default client memory is the machine's share for all of name-echo: each worker gets its part.
+  if (workers > 1 && serverOptions.maxClientMemory === undefined) serverOptions.maxClientMemory = Math.floor(defaultMaxClientMemory() / workers);
   // Only a terminal has an Esc key, and only the process that owns it watches
   // it. A pipe or /dev/null on stdin is never read, so its EOF cannot stop
   // the server (systemd, nohup, CI, &).
@@ -275,7 +287,12 @@ function watchServer(server: NameEchoServer, log: Logger): () => void {
     // Clients refused for lack of descriptors are counted in the "available
     // again" line; the shortage itself was announced once ('warning').
     if (reason === "file-descriptors") return;
-    const why = reason === "max-connections" ? `server full (--max-connections ${server.options.maxConnections})` : reason;
+    const why =
+      reason === "max-connections"
+        ? `server full (--max-connections ${server.options.maxConnections})`
+        : reason === "max-connections-per-ip"
+          ? `too many from ${remote.address} (--max-connections-per-ip ${server.options.maxConnectionsPerIp})`
+          : reason;
     const message = `rejected ${remote}: ${why}${detail ? `: ${detail}` : ""}`;
     warnings.warn(`rejected: ${why}`, message);
   });
@@ -284,6 +301,25 @@ function watchServer(server: NameEchoServer, log: Logger): () => void {
     // Keyed by code: a server hovering at its descriptor limit says so once per window, not once per flap.
     const what = code === "ERR_OUT_OF_FILE_DESCRIPTORS" ? code : `accept failed: ${code ?? error.message}`;
     warnings.warn(what, code === "ERR_OUT_OF_FILE_DESCRIPTORS" ? error.message : what);
+  });
+  server.on("memoryFull", ({ told, dropped, heldBytes, limit }) => {
+    warnings.warn(
+      "client memory full",
+      `client memory full: clients held ${heldBytes} bytes (--max-client-memory ${limit}); closed the ${told + dropped} holding the most`,
+    );
+  });
+  server.on("stopping", (clients) => {
+    const { shutdownTimeout, lingerTimeout } = server.options;
+    log.info(
+      `stopping: waiting for ${clients} client(s) to take their last replies (at most ${shutdownTimeout} s; one that takes nothing for ${lingerTimeout} s is dropped)`,
+      { event: "stopping-wait", clients, shutdownTimeout, lingerTimeout },
+    );
+  });
+  server.on("stopped", ({ clients, droppedAfterLinger, droppedAtTimeout, ms }) => {
+    log.info(
+      `stopping took ${(ms / 1000).toFixed(1)} s: ${clients - droppedAfterLinger - droppedAtTimeout} of ${clients} client(s) closed, ${droppedAfterLinger} dropped after the linger, ${droppedAtTimeout} at the shutdown timeout`,
+      { event: "stop-clients", clients, droppedAfterLinger, droppedAtTimeout, ms },
+    );
   });
   server.on("recovered", (_reason, turnedAway) => {
     recoveries.warn(

@@ -12,7 +12,8 @@ import type { Endpoint } from "../endpoint.js";
 import type { LineSink } from "../protocol/line-framer.js";
 import { ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
 import { TelnetSession } from "../protocol/telnet-session.js";
-import { idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "./notices.js";
+import type { ClientMemoryBudget, MemoryHolder } from "./client-memory.js";
+import { clientMemoryNotice, idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "./notices.js";
 import type { Transport, TransportName, TransportSink } from "./transport/transport.js";
 
 export interface ConnectionLimits {
@@ -28,6 +29,13 @@ export interface ConnectionLimits {
    * output fits under this bound.
    */
   maxUnsentBytes: number;
+  /**
+   * Milliseconds a client told to go (closing notice and our FIN sent) may
+   * take nothing of what it is owed, and not close, before it is dropped.
+   */
+  lingerMs: number;
+  /** The budget for all clients together (client-memory.ts), or null for none. */
+  memoryBudget: ClientMemoryBudget | null;
 }
 
 /** open → (client half-closed | closing) → closed. */
@@ -53,9 +61,11 @@ export interface TcpConnectionEvents {
   paused: [];
   /** The client caught up; reading goes on. */
   resumed: [];
+  /** Closed by the memory budget for all clients: it held the most (`heldBytes`). */
+  evicted: [heldBytes: number];
 }
 
-export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements LineSink, TransportSink {
+export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements LineSink, TransportSink, MemoryHolder {
   /** When the connection was accepted (ms since the epoch). */
   readonly connectedAt = Date.now();
   // The counters behind `stats`, as plain fields: no object of their own per connection.
@@ -97,6 +107,13 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private touched = false;
   private quietSince = this.connectedAt;
   private unsentAtSweep = 0;
+  /**
+   * Told to go (shutdown, idle, eviction): from then on only the client
+   * taking its bytes counts as activity, and lingerMs of none drops it.
+   */
+  private lingering = false;
+  /** What this connection last reported to limits.memoryBudget. */
+  private charged = 0;
 
   /**
    * @param transport not started yet: the connection starts it.
@@ -176,26 +193,56 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * that the client's FIN can still be seen.
    */
   shutdown(notice: Buffer = SHUTDOWN_NOTICE): void {
-    if (this.stateValue === "closing" || this.stateValue === "closed") return;
-    const wasEnding = this.stateValue === "ending";
-    if (!wasEnding) this.answerHeldInput();
-    this.stateValue = "closing";
-    // Our goodbye is activity: the client gets a whole idle period from here
-    // to close its side, as after any other write.
-    this.touched = true;
-    if (wasEnding) return; // our FIN is already on its way
-    if (this.transport.writable) {
-      this.writeNotice(notice);
-      this.flush();
-      this.transport.end();
-    }
-    // Read on: the FIN that lets the socket close must not sit behind paused input.
-    this.resumeReading();
+    this.sayGoodbye(notice, true);
   }
 
   /** Drops the connection now, without a goodbye. */
   destroy(): void {
+    this.heldInput = null;
     this.transport.destroy();
+  }
+
+  /**
+   * Evicted by the memory budget: like shutdown(), but input held back is
+   * dropped, not answered (answering it is what would need the memory).
+   * @internal MemoryHolder
+   */
+  evict(heldBytes: number): void {
+    this.heldInput = null;
+    this.sayGoodbye(clientMemoryNotice(heldBytes), false);
+    this.emit("evicted", heldBytes);
+  }
+
+  /** @internal MemoryHolder: everything held for this client right now. */
+  get heldBytes(): number {
+    if (this.stateValue === "closed") return 0;
+    const transport = this.transport;
+    return (
+      transport.unsentBytes + transport.bufferedInputBytes + (this.heldInput === null ? 0 : this.heldInput.length) + this.input.pendingByteCount
+    );
+  }
+
+  /** @internal MemoryHolder */
+  get chargedBytes(): number {
+    return this.charged;
+  }
+
+  /** @internal MemoryHolder: told to go already. */
+  get isLeaving(): boolean {
+    return this.stateValue !== "open";
+  }
+
+  /** @internal MemoryHolder: reports what is held now to the budget; returns it. */
+  recharge(): number {
+    const budget = this.limits.memoryBudget;
+    if (budget === null) return 0;
+    const held = this.heldBytes;
+    if (held !== this.charged) {
+      const delta = held - this.charged;
+      this.charged = held;
+      budget.change(delta);
+    }
+    return held;
   }
 
   // LineSink: called by the telnet session, synchronously inside receive().
@@ -235,6 +282,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       this.heldInput = Buffer.from(rest);
       this.pauseForBackpressure();
     }
+    if (this.limits.memoryBudget !== null) this.recharge();
   }
 
   /** @internal the client half-closed: answer its last unterminated line, then finish. */
@@ -262,6 +310,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       this.transport.resumeReading();
       this.emit("resumed");
     }
+    if (this.limits.memoryBudget !== null) this.recharge();
   }
 
   /**
@@ -269,20 +318,36 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * quarter of the idle timeout, at most 1 s apart), with the sweep's clock.
    * No activity since the last sweep for idleMs: idle(). The timeout thus
    * fires between idleMs and idleMs + one sweep interval after the last
-   * activity. A second quiet period (during closing) destroys, as before.
+   * activity. A client told to go lingers instead (see lingerMs): it is
+   * destroyed after lingerMs without taking any of its bytes; returns true
+   * then.
    */
-  sweepIdle(now: number, idleMs: number): void {
+  sweepIdle(now: number, idleMs: number): boolean {
     const unsent = this.transport.unsentBytes;
+    if (this.lingering) {
+      // What it sends now is dropped and buys no time; taking our bytes does.
+      this.touched = false;
+      if (unsent !== this.unsentAtSweep) {
+        this.unsentAtSweep = unsent;
+        this.quietSince = now;
+        return false;
+      }
+      if (now - this.quietSince < this.limits.lingerMs) return false;
+      this.destroy();
+      return true;
+    }
+    if (idleMs <= 0) return false;
     if (this.touched || unsent !== this.unsentAtSweep) {
       this.touched = false;
       this.unsentAtSweep = unsent;
       this.quietSince = now;
-      return;
+      return false;
     }
-    if (now - this.quietSince < idleMs) return;
+    if (now - this.quietSince < idleMs) return false;
     // The next quiet period (the one that ends in destroy()) starts now.
     this.quietSince = now;
     this.idle();
+    return false;
   }
 
   /** @internal no traffic for idleTimeoutSeconds */
@@ -310,6 +375,11 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   /** @internal */
   closed(): void {
     this.stateValue = "closed";
+    this.heldInput = null;
+    if (this.charged !== 0) {
+      this.limits.memoryBudget?.change(-this.charged);
+      this.charged = 0;
+    }
     this.owner?.connectionClosed(this, this.closeError);
     this.emit("close", this.closeError);
   }
@@ -326,7 +396,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (!this.transport.write(bytes)) this.pauseForBackpressure();
   }
 
-  /** A notice (line too long, idle, shutting down), said on the server's own initiative. */
+  /** A notice (line too long, idle, shutting down, evicted), said on the server's own initiative. */
   private writeNotice(notice: Buffer): void {
     this.batch.add(notice);
   }
@@ -356,12 +426,43 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     }
   }
 
-  /** Input held back for backpressure, answered whatever the bound: the connection is ending. */
+  /**
+   * Input held back for backpressure, answered whatever the bound: the
+   * connection is ending. That is the rest of a read not yet fed, and what
+   * the transport read ahead while paused (net.Socket's buffer).
+   */
   private answerHeldInput(): void {
-    if (this.heldInput === null) return;
-    const held = this.heldInput;
+    const readAhead = this.transport.takeBufferedInput();
+    if (readAhead !== null) this.bytesIn += readAhead.length;
+    let held = this.heldInput;
     this.heldInput = null;
-    this.feed(held, true);
+    if (readAhead !== null) held = held === null ? readAhead : Buffer.concat([held, readAhead]);
+    if (held !== null) this.feed(held, true);
+  }
+
+  /**
+   * The goodbye: the notice after every reply owed, then our FIN, then the
+   * linger (sweepIdle). `answerHeld`: answer input held back first (a
+   * graceful stop, idle), or not (eviction, which already dropped it).
+   */
+  private sayGoodbye(notice: Buffer, answerHeld: boolean): void {
+    if (this.stateValue === "closing" || this.stateValue === "closed") return;
+    const wasEnding = this.stateValue === "ending";
+    if (!wasEnding && answerHeld) this.answerHeldInput();
+    this.stateValue = "closing";
+    // The linger starts now: a client that takes nothing of what it is
+    // owed for lingerMs is dropped.
+    this.lingering = true;
+    this.quietSince = Date.now();
+    if (!wasEnding && this.transport.writable) {
+      this.writeNotice(notice);
+      this.flush();
+      this.transport.end();
+    }
+    this.unsentAtSweep = this.transport.unsentBytes;
+    // Read on: the FIN that lets the socket close must not sit behind paused input.
+    if (!wasEnding) this.resumeReading();
+    if (this.limits.memoryBudget !== null) this.recharge();
   }
 
   private pauseForBackpressure(): void {

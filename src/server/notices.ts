@@ -21,3 +21,12 @@ export function idleNotice(seconds: number): Buffer {
 }
 
 export const SHUTDOWN_NOTICE = Buffer.from("closing: the server is shutting down\r\n");
+
+export function tooManyFromAddressNotice(limit: number): Buffer {
+  return Buffer.from(`error: too many connections from your address (${limit}); try again later\r\n`);
+}
+
+/** To a client closed because all clients together hold too much memory and it holds the most. */
+export function clientMemoryNotice(heldBytes: number): Buffer {
+  return Buffer.from(`closing: the server is short of memory for clients and this connection held the most (${heldBytes} bytes unread or unprocessed)\r\n`);
+}

@@ -23,12 +23,14 @@ import {
 } from "../options.js";
 import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
+import { ConnectionsPerAddress } from "./address-limit.js";
+import { ClientMemoryBudget, defaultMaxClientMemory, type EvictionReport } from "./client-memory.js";
 import { type ConnectionLimits, type ConnectionOwner, TcpConnection } from "./connection.js";
 import { runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
-import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
+import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE, tooManyFromAddressNotice } from "./notices.js";
 import { detectHandleBindings } from "./transport/bindings.js";
 import { takeAcceptedHandles } from "./transport/handle.js";
-import { StreamTransport } from "./transport/stream.js";
+import { STREAM_READ_AHEAD_BYTES, StreamTransport } from "./transport/stream.js";
 import { TRANSPORT_CHOICES, type Transport, type TransportChoice, type TransportName, type TransportSink } from "./transport/transport.js";
 
 export interface NameEchoServerOptions {
@@ -48,6 +50,17 @@ export interface NameEchoServerOptions {
   shutdownTimeout?: number;
   /** Unsent reply bytes per client before the server stops reading from it. Default 1 MiB. */
   maxUnsentBytes?: number;
+  /**
+   * Bytes held for all clients together (unsent output, input not yet
+   * processed, pending lines); past it the clients holding the most are told
+   * and closed. 0 = no such bound. Default: a sixteenth of the machine's
+   * memory, within [32 MiB, 1 GiB] (defaultMaxClientMemory()).
+   */
+  maxClientMemory?: number;
+  /** Most connections at once from one client address (the PROXY header's, if on); 0 = no limit. Default 0. */
+  maxConnectionsPerIp?: number;
+  /** Seconds a client told to go may take nothing and not close before it is dropped. Default 2. */
+  lingerTimeout?: number;
   /** Listen backlog (kernel accept queue). Default 4096. */
   backlog?: number;
   /**
@@ -77,7 +90,7 @@ export type ResolvedServerOptions = Required<Omit<NameEchoServerOptions, "tls">>
 /** How long a turned-away client may take to read its notice before it is dropped. */
 const REJECT_LINGER_MS = 5000;
 
-export type RejectReason = "max-connections" | "file-descriptors" | PreambleFailure;
+export type RejectReason = "max-connections" | "max-connections-per-ip" | "file-descriptors" | PreambleFailure;
 
 export interface ListeningAddress {
   address: string;
@@ -101,7 +114,28 @@ export interface NameEchoServerEvents {
   warning: [error: Error];
   /** Descriptors are free again: new clients are accepted; `turnedAway` were refused meanwhile. */
   recovered: [reason: "file-descriptors", turnedAway: number];
+  /** All clients together held more than maxClientMemory: the biggest were told and closed (or dropped). */
+  memoryFull: [report: EvictionReport];
+  /** close() has told every client to go and now waits for `clients` of them (at most shutdownTimeout). */
+  stopping: [clients: number];
+  /**
+   * The stop is over: of the clients it waited for, `dropped` were dropped
+   * (after the linger, or at shutdownTimeout), the others closed.
+   */
+  stopped: [report: StopReport];
   close: [];
+}
+
+/** What a graceful stop waited for, and how it ended. */
+export interface StopReport {
+  /** Clients connected when the stop began. */
+  clients: number;
+  /** Dropped after taking nothing for lingerTimeout. */
+  droppedAfterLinger: number;
+  /** Dropped when shutdownTimeout ran out. */
+  droppedAtTimeout: number;
+  /** How long the stop took, in ms. */
+  ms: number;
 }
 
 export function resolveServerOptions(options: NameEchoServerOptions = {}): ResolvedServerOptions {
@@ -119,12 +153,22 @@ export function resolveServerOptions(options: NameEchoServerOptions = {}): Resol
       2_000_000,
     ),
     maxUnsentBytes: validateInteger(options.maxUnsentBytes ?? DEFAULTS.maxUnsentBytes, "maxUnsentBytes", 1024, 1 << 30),
+    maxClientMemory: validateClientMemory(options.maxClientMemory ?? defaultMaxClientMemory()),
+    maxConnectionsPerIp: validateInteger(options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp, "maxConnectionsPerIp", 0, 1 << 30),
+    lingerTimeout: validateSeconds(options.lingerTimeout ?? DEFAULTS.lingerTimeoutSeconds, "lingerTimeout", 0, 3600),
     backlog: validateInteger(options.backlog ?? DEFAULTS.backlog, "backlog", 1, 1 << 20),
     proxyProtocol: options.proxyProtocol ?? false,
     handshakeTimeout: validateSeconds(options.handshakeTimeout ?? DEFAULTS.handshakeTimeoutSeconds, "handshakeTimeout", 0.001, 3600),
     tls: options.tls,
     transport: validateTransport(options.transport ?? "auto"),
   };
+}
+
+/** 0 (no bound), or at least 64 KiB: a budget smaller than one client's read would evict everyone. */
+function validateClientMemory(value: unknown): number {
+  const bytes = validateInteger(value, "maxClientMemory", 0, Number.MAX_SAFE_INTEGER, "(0 = no bound)");
+  if (bytes !== 0 && bytes < 64 * 1024) throw invalidOption(`maxClientMemory must be 0 (no bound) or at least 65536 bytes, not ${bytes}`);
+  return bytes;
 }
 
 function validateTransport(value: unknown): TransportChoice {
@@ -152,8 +196,12 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   private stateValue: ServerState = "new";
   private closing: Promise<void> | null = null;
   private boundAddress: ListeningAddress | null = null;
-  /** The one idle-timeout sweep over all connections (null: no idle timeout, or not listening). */
+  /** The one sweep over all connections, for idle timeouts and lingers (null: not listening). */
   private idleSweep: NodeJS.Timeout | null = null;
+  /** Connections per client address, when maxConnectionsPerIp is on. */
+  private readonly perAddress: ConnectionsPerAddress | null;
+  /** During close(): clients dropped by the linger. */
+  private droppedAfterLinger = 0;
 
   constructor(options: NameEchoServerOptions = {}) {
     super();
@@ -163,17 +211,24 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       maxLineLength: this.options.maxLineLength,
       idleTimeoutSeconds: this.options.idleTimeout,
       maxUnsentBytes: this.options.maxUnsentBytes,
+      lingerMs: this.options.lingerTimeout * 1000,
+      memoryBudget:
+        this.options.maxClientMemory === 0
+          ? null
+          : new ClientMemoryBudget(this.options.maxClientMemory, this.connectionSet, (report) => this.emit("memoryFull", report)),
     };
+    this.perAddress = this.options.maxConnectionsPerIp === 0 ? null : new ConnectionsPerAddress(this.options.maxConnectionsPerIp);
     this.transportValue = this.chooseTransport();
     this.netServer = net.createServer({
       // We end our side ourselves, after the reply to a final unterminated line.
       allowHalfOpen: true,
       noDelay: true,
-      // write() returns false past this many unsent bytes: the backpressure bound.
-      highWaterMark: this.options.maxUnsentBytes,
+      // Both directions; small for the read side (what a paused socket reads
+      // ahead), while write()'s bound is maxUnsentBytes (StreamTransport).
+      highWaterMark: Math.min(STREAM_READ_AHEAD_BYTES, this.options.maxUnsentBytes),
     });
     // The stream transport's way in; with the handle transport no net.Socket is made.
-    this.netServer.on("connection", (socket) => this.accept(new StreamTransport(socket), socket));
+    this.netServer.on("connection", (socket) => this.accept(new StreamTransport(socket, this.options.maxUnsentBytes), socket));
     if (this.options.proxyProtocol || this.options.tls) {
       this.preamble = {
         proxyProtocol: this.options.proxyProtocol,
@@ -309,10 +364,16 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       : Promise.resolve();
     // A socket still in its header or handshake owes no reply: drop it.
     for (const socket of this.pendingSockets) socket.destroy();
+    const started = Date.now();
+    const clients = this.connectionSet.size;
     for (const connection of this.connectionSet) connection.shutdown(SHUTDOWN_NOTICE);
+    // Counted from here: the sweep drops a client that takes nothing of its last replies for lingerTimeout.
+    this.droppedAfterLinger = 0;
+    if (this.connectionSet.size > 0) this.emit("stopping", this.connectionSet.size);
     await this.waitForConnections(this.options.shutdownTimeout * 1000);
     // Past the bound: drop whoever is left. netServer.close() only calls
     // back once every socket it accepted is gone, turned-away ones included.
+    const droppedAtTimeout = this.connectionSet.size;
     for (const connection of this.connectionSet) connection.destroy();
     for (const turnedAway of this.rejectedSockets) turnedAway.destroy();
     // Dropped sockets close on the next turn of the event loop; wait for
@@ -321,24 +382,30 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     await this.waitForConnections(1000);
     await stopped;
     this.stopIdleSweep();
+    if (clients > 0) {
+      this.emit("stopped", { clients, droppedAfterLinger: this.droppedAfterLinger, droppedAtTimeout, ms: Date.now() - started });
+    }
     this.stateValue = "closed";
     this.emit("close");
   }
 
   /**
-   * Idle timeouts for all connections from one unref'd interval instead of a
-   * Timeout per socket (refreshed on every read and write). It runs every
-   * quarter of the idle timeout, clamped to [10 ms, 1 s]: a client is closed
-   * between idleTimeout and idleTimeout + that interval after going quiet,
-   * and a sweep over 10,000 connections costs well under a millisecond.
+   * Idle timeouts and lingers for all connections from one unref'd interval
+   * instead of a Timeout per socket (refreshed on every read and write). It
+   * runs every quarter of the idle timeout or of the linger, whichever is
+   * shorter, clamped to [10 ms, 1 s]: a client is closed between idleTimeout
+   * and idleTimeout + that interval after going quiet, and a sweep over
+   * 10,000 connections costs well under a millisecond.
    */
   private startIdleSweep(): void {
     const idleMs = this.options.idleTimeout * 1000;
-    if (idleMs <= 0) return;
-    const every = Math.min(1000, Math.max(10, idleMs / 4));
+    const lingerMs = this.limits.lingerMs;
+    const every = Math.min(1000, Math.max(10, Math.min(idleMs > 0 ? idleMs : Infinity, lingerMs) / 4));
     this.idleSweep = setInterval(() => {
       const now = Date.now();
-      for (const connection of this.connectionSet) connection.sweepIdle(now, idleMs);
+      for (const connection of this.connectionSet) {
+        if (connection.sweepIdle(now, idleMs)) this.droppedAfterLinger++;
+      }
     }, every);
     this.idleSweep.unref();
   }
@@ -411,7 +478,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       ready: (ready, remote) => {
         this.pendingSockets.delete(socket);
         if (this.stateValue !== "listening") ready.destroy();
-        else this.startConnection(new StreamTransport(ready), remote);
+        else this.startConnection(new StreamTransport(ready, this.options.maxUnsentBytes), remote);
       },
       failed: (reason, detail, remote) => {
         this.pendingSockets.delete(socket);
@@ -422,6 +489,14 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
 
   /** The data path starts here; `remote` is the client named by a PROXY header, if any. */
   private startConnection(transport: Transport, remote: Endpoint | undefined): void {
+    if (this.perAddress !== null) {
+      // Looked up now: the count is per address, and released by the same key at close.
+      remote ??= transport.remoteEndpoint();
+      if (!this.perAddress.admit(remote.address)) {
+        this.reject(transport, "max-connections-per-ip", tooManyFromAddressNotice(this.perAddress.limit), remote);
+        return;
+      }
+    }
     // Endpoints at accept only if a listener may keep the connection and
     // read them after it closed; otherwise they are looked up on first use.
     const captureEndpoints = this.listenerCount("connection") > 0 || this.listenerCount("disconnect") > 0;
@@ -434,12 +509,17 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   connectionClosed(connection: TcpConnection, error: Error | undefined): void {
     this.connectionSet.delete(connection);
     this.fdBudget?.invalidate();
+    this.perAddress?.release(connection.remote.address);
     this.emit("disconnect", connection, error);
   }
 
   /** Tells a client why it is turned away, then closes it; existing clients are not touched. */
-  private reject(client: Transport, reason: "max-connections" | "file-descriptors", notice: Buffer): void {
-    const remote = client.remoteEndpoint();
+  private reject(
+    client: Transport,
+    reason: "max-connections" | "max-connections-per-ip" | "file-descriptors",
+    notice: Buffer,
+    remote: Endpoint = client.remoteEndpoint(),
+  ): void {
     this.rejectedSockets.add(client);
     new TurnedAway(client, notice, this);
     this.emit("rejected", remote, reason);

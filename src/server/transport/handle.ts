@@ -138,6 +138,15 @@ export class HandleTransport implements Transport {
     return (this.flags & (ENDING | CLOSING)) === 0;
   }
 
+  /** readStop() stops libuv reading at once: nothing is read ahead of the sink. */
+  get bufferedInputBytes(): number {
+    return 0;
+  }
+
+  takeBufferedInput(): null {
+    return null;
+  }
+
   localEndpoint(): Endpoint {
     const out: SocketAddress = {};
     if ((this.flags & CLOSING) === 0) this.handle.getsockname(out);

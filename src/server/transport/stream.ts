@@ -14,17 +14,29 @@ const kTransport = Symbol("name-echo transport");
 
 type SocketWithTransport = Socket & { [kTransport]?: StreamTransport };
 
+/**
+ * The sockets' highWaterMark (the server's net.createServer option sets it
+ * for both directions), kept small for its read side: after pause() a
+ * net.Socket goes on reading until its buffer holds this much, and one read
+ * may add up to 64 KiB more. The write side's bound is maxUnsentBytes,
+ * checked in write().
+ */
+export const STREAM_READ_AHEAD_BYTES = 16 * 1024;
+
 export class StreamTransport implements Transport {
   readonly name = "stream";
   private readonly socket: SocketWithTransport;
+  private readonly maxUnsentBytes: number;
   private sink!: TransportSink;
 
   /**
    * @param socket made with allowHalfOpen (we end our side ourselves) and a
-   *   writable highWaterMark of maxUnsentBytes (write() returns false past it).
+   *   highWaterMark of at most min(STREAM_READ_AHEAD_BYTES, maxUnsentBytes).
+   * @param maxUnsentBytes write() returns false past this many unsent bytes.
    */
-  constructor(socket: Socket) {
+  constructor(socket: Socket, maxUnsentBytes: number) {
     this.socket = socket as SocketWithTransport;
+    this.maxUnsentBytes = maxUnsentBytes;
   }
 
   start(sink: TransportSink): void {
@@ -40,7 +52,11 @@ export class StreamTransport implements Transport {
   }
 
   write(bytes: Buffer): boolean {
-    return this.socket.write(bytes);
+    const socket = this.socket;
+    // Only a false from socket.write() promises a 'drain'; past its
+    // highWaterMark the bound is ours. (A TLSSocket's own highWaterMark may
+    // be above maxUnsentBytes: then that is the bound.)
+    return socket.write(bytes) || socket.writableLength < this.maxUnsentBytes;
   }
 
   pauseReading(): void {
@@ -65,6 +81,20 @@ export class StreamTransport implements Transport {
 
   get writable(): boolean {
     return this.socket.writable;
+  }
+
+  get bufferedInputBytes(): number {
+    return this.socket.readableLength;
+  }
+
+  takeBufferedInput(): Buffer | null {
+    const socket = this.socket;
+    if (socket.readableLength === 0) return null;
+    // read() would also emit it as 'data' (to us): taken, not delivered.
+    socket.off("data", socketOnData);
+    const taken = socket.read() as Buffer | null;
+    socket.on("data", socketOnData);
+    return taken;
   }
 
   localEndpoint(): Endpoint {

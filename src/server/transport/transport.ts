@@ -60,6 +60,14 @@ export interface Transport {
   destroy(): void;
   /** Bytes written but not yet taken by the kernel. */
   readonly unsentBytes: number;
+  /**
+   * Input read from the socket but not yet given to receive() because
+   * reading is paused (net.Socket reads ahead into its buffer after pause();
+   * libuv's handle does not, so 0 there).
+   */
+  readonly bufferedInputBytes: number;
+  /** Takes that input without delivering it (a graceful stop answers it); null when there is none. */
+  takeBufferedInput(): Buffer | null;
   /** Whether write() may still be called (not ended, not closed). */
   readonly writable: boolean;
   /** The two ends, as the socket reports them; "unknown:0" once it cannot tell (closed, reset). */
