@@ -83,13 +83,15 @@ export function instrumentServer(server: NameEchoServer, options: MetricsOptions
     ["idle-timeout", 0],
     ["proxy-header", 0],
     ["tls-handshake", 0],
+    ["max-connections-per-ip", 0],
+    ["client-memory", 0],
   ]);
   const countRejection = (kind: string): void => {
     rejectionCounts.set(kind, (rejectionCounts.get(kind) ?? 0) + 1);
   };
   new Counter({
     name: "name_echo_limit_rejections_total",
-    help: "Limits hit and clients turned away, by kind: max-connections, line-too-long, idle-timeout, proxy-header, tls-handshake.",
+    help: "Limits hit and clients turned away, by kind: max-connections, max-connections-per-ip, client-memory, line-too-long, idle-timeout, proxy-header, tls-handshake.",
     labelNames: ["kind"],
     registers: [registry],
     collect() {
@@ -97,6 +99,14 @@ export function instrumentServer(server: NameEchoServer, options: MetricsOptions
       this.reset();
       for (const [kind, count] of rejectionCounts) this.inc({ kind }, count);
       this.inc({ kind: "line-too-long" }, total("linesTooLong"));
+    },
+  });
+  new Gauge({
+    name: "name_echo_client_memory_bytes",
+    help: "Bytes held for all clients together (unsent output, input not yet processed, pending lines), as counted against --max-client-memory.",
+    registers: [registry],
+    collect() {
+      this.set(server.heldClientBytes);
     },
   });
   new Gauge({
@@ -122,6 +132,9 @@ export function instrumentServer(server: NameEchoServer, options: MetricsOptions
     closed.linesTooLong += connection.stats.linesTooLong;
   });
   server.on("rejected", (_remote, reason) => countRejection(reason));
+  server.on("memoryFull", ({ told, dropped }) => {
+    rejectionCounts.set("client-memory", (rejectionCounts.get("client-memory") ?? 0) + told + dropped);
+  });
   return registry;
 }
 

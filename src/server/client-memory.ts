@@ -107,7 +107,15 @@ export class ClientMemoryBudget {
 
   /** Evicts the biggest holders until the sum is within the limit. */
   private pass(): void {
-    this.passScheduled = false;
+    try {
+      this.evictBiggest();
+    } finally {
+      // Only now: the recharges and closes of the pass itself schedule no other.
+      this.passScheduled = false;
+    }
+  }
+
+  private evictBiggest(): void {
     // Recount exactly: unsent bytes also shrink without any event (the
     // kernel took them), so what was reported may be stale upwards.
     let total = 0;

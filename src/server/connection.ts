@@ -324,6 +324,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    */
   sweepIdle(now: number, idleMs: number): boolean {
     const unsent = this.transport.unsentBytes;
+    // Unsent bytes also shrink with no event to report it (the kernel took them): bring the budget up to date.
+    if (this.charged !== 0) this.recharge();
     if (this.lingering) {
       // What it sends now is dropped and buys no time; taking our bytes does.
       this.touched = false;

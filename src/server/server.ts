@@ -293,6 +293,18 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     return this.boundAddress;
   }
 
+  /**
+   * Bytes held for all clients together, as counted against maxClientMemory
+   * (as last reported by each connection); with no budget, counted now.
+   */
+  get heldClientBytes(): number {
+    const budget = this.limits.memoryBudget;
+    if (budget !== null) return budget.heldBytes;
+    let held = 0;
+    for (const connection of this.connectionSet) held += connection.heldBytes;
+    return held;
+  }
+
   /** The open connections. */
   get connections(): ReadonlySet<TcpConnection> {
     return this.connectionSet;
