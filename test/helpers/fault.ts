@@ -31,12 +31,16 @@ export interface ServerProcess {
  * N; exec …'` when a descriptor limit is asked for) and resolves once it
  * prints where it listens.
  */
-export function startServer(args: string[] = [], options: { fdLimit?: number; transport?: TransportName } = {}): Promise<ServerProcess> {
+export function startServer(
+  args: string[] = [],
+  options: { fdLimit?: number; transport?: TransportName; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
   const transport = options.transport === undefined ? [] : ["--transport", options.transport];
   // Human log lines (not JSON, the default on a pipe): the tests match them as an operator reads them.
   const child = spawnCli(["serve", "--port", "0", "--log-format", "pretty", ...transport, ...args], {
     stdio: "pipe",
     fdLimit: options.fdLimit,
+    env: options.env === undefined ? process.env : { ...process.env, ...options.env },
   }) as ChildProcessWithoutNullStreams;
   const log: string[] = [];
   const watchers = new Set<() => void>();
