@@ -7,9 +7,10 @@
  *
  * Cheap by construction: each connection reports the change in what it
  * holds from the paths that already change it (a read processed, a drain,
- * a close), which is a subtraction and an addition; only when the sum
- * passes the budget does one pass over the connections run (at most one
- * per turn of the event loop), and it evicts the clients holding the most.
+ * a close), which is a subtraction and an addition; only when what open
+ * clients hold passes the budget does a pass over the connections run, at
+ * once, and it evicts the clients holding the most, down to 7/8 of the
+ * budget (so the next pass waits for real growth).
  *
  * Eviction, biggest first, until the sum fits again:
  *   1. clients already told to go (closing, or half-closed) that still hold
@@ -19,9 +20,9 @@
  *      have queued) and closed. Their bytes stay held while they take them,
  *      at most until the linger runs out, or until the next pass needs the
  *      room (step 1).
- * So the sum is at most the budget plus what the last pass told, which is
- * about one client's bound; small clients, holding nothing, are never
- * candidates while a bigger one is.
+ * So open clients hold at most the budget plus one read's output, and all
+ * together at most that plus what the last pass told; small clients,
+ * holding nothing, are never candidates while a bigger one is.
  */
 import * as os from "node:os";
 
@@ -76,8 +77,11 @@ export class ClientMemoryBudget {
   readonly limit: number;
   private readonly holders: Iterable<MemoryHolder>;
   private readonly onEviction: (report: EvictionReport) => void;
-  private total = 0;
-  private passScheduled = false;
+  /** What open clients hold: the pass runs when this passes the limit. */
+  private openBytes = 0;
+  /** What clients already told to go still hold (freed as they take it, or by the linger). */
+  private leavingBytes = 0;
+  private passing = false;
 
   /**
    * @param holders every connection (the server's live set).
@@ -91,58 +95,61 @@ export class ClientMemoryBudget {
 
   /** The sum of what the connections last reported. */
   get heldBytes(): number {
-    return this.total;
+    return this.openBytes + this.leavingBytes;
   }
 
-  /** A connection holds `delta` bytes more (or fewer) than it last said. */
-  change(delta: number): void {
-    this.total += delta;
-    if (this.total > this.limit && !this.passScheduled) {
-      // After the current read is processed and its output written: the
-      // pass must not close a connection from inside its own receive().
-      this.passScheduled = true;
-      setImmediate(() => this.pass());
-    }
+  /**
+   * A connection holds `delta` bytes more (or fewer) than it last said;
+   * `leaving`: it has been told to go. Past the limit the pass runs at once,
+   * so the sum never runs ahead by more than one read's output.
+   */
+  change(delta: number, leaving: boolean): void {
+    if (leaving) this.leavingBytes += delta;
+    else this.openBytes += delta;
+    if (delta > 0 && !leaving && this.openBytes > this.limit && !this.passing) this.pass();
   }
 
   /** Evicts the biggest holders until the sum is within the limit. */
   private pass(): void {
+    this.passing = true;
     try {
       this.evictBiggest();
     } finally {
-      // Only now: the recharges and closes of the pass itself schedule no other.
-      this.passScheduled = false;
+      this.passing = false;
     }
   }
 
   private evictBiggest(): void {
     // Recount exactly: unsent bytes also shrink without any event (the
     // kernel took them), so what was reported may be stale upwards.
-    let total = 0;
     const holding: MemoryHolder[] = [];
-    for (const holder of this.holders) {
-      const held = holder.recharge();
-      if (held === 0) continue;
-      total += held;
-      holding.push(holder);
+    for (const holder of this.holders) if (holder.recharge() > 0) holding.push(holder);
+    let open = 0;
+    let leaving = 0;
+    for (const holder of holding) {
+      if (holder.isLeaving) leaving += holder.chargedBytes;
+      else open += holder.chargedBytes;
     }
-    this.total = total;
-    if (total <= this.limit) return;
-    const before = total;
+    this.openBytes = open;
+    this.leavingBytes = leaving;
+    if (open <= this.limit) return;
+    const before = open + leaving;
     holding.sort((a, b) => b.chargedBytes - a.chargedBytes);
+    // 1. Clients already told, biggest first, while everyone together is over.
     let dropped = 0;
     for (const holder of holding) {
-      if (total <= this.limit) break;
+      if (open + leaving <= this.limit) break;
       if (!holder.isLeaving) continue;
-      total -= holder.chargedBytes;
+      leaving -= holder.chargedBytes;
       dropped++;
       holder.destroy();
     }
+    // 2. Open clients, biggest first, down to 7/8 of the limit: some room,
+    //    so that the next pass waits for real growth, not the next read.
+    const target = this.limit - this.limit / 8;
     let told = 0;
-    let open = 0;
-    for (const holder of holding) if (!holder.isLeaving) open += holder.chargedBytes;
     for (const holder of holding) {
-      if (total <= this.limit || open <= this.limit) break;
+      if (open <= target) break;
       if (holder.isLeaving) continue;
       open -= holder.chargedBytes;
       told++;

@@ -112,8 +112,9 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * taking its bytes counts as activity, and lingerMs of none drops it.
    */
   private lingering = false;
-  /** What this connection last reported to limits.memoryBudget. */
+  /** What this connection last reported to limits.memoryBudget, and as which kind (told to go or not). */
   private charged = 0;
+  private chargedAsLeaving = false;
 
   /**
    * @param transport not started yet: the connection starts it.
@@ -236,11 +237,18 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   recharge(): number {
     const budget = this.limits.memoryBudget;
     if (budget === null) return 0;
+    const leaving = this.stateValue !== "open";
+    if (leaving !== this.chargedAsLeaving && this.charged !== 0) {
+      // Told to go since: its bytes move to the other sum.
+      budget.change(-this.charged, this.chargedAsLeaving);
+      this.charged = 0;
+    }
+    this.chargedAsLeaving = leaving;
     const held = this.heldBytes;
     if (held !== this.charged) {
       const delta = held - this.charged;
       this.charged = held;
-      budget.change(delta);
+      budget.change(delta, leaving);
     }
     return held;
   }
@@ -379,7 +387,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.stateValue = "closed";
     this.heldInput = null;
     if (this.charged !== 0) {
-      this.limits.memoryBudget?.change(-this.charged);
+      this.limits.memoryBudget?.change(-this.charged, this.chargedAsLeaving);
       this.charged = 0;
     }
     this.owner?.connectionClosed(this, this.closeError);
