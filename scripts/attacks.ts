@@ -107,7 +107,11 @@ async function honestDuring<T>(port: number, busy: Promise<T>): Promise<{ result
 async function memoryAttack(): Promise<void> {
   const clients = Number(values.clients ?? 1000);
   const perClient = Number(values["per-client-mib"]) * MiB;
-  const server = await startServer(serveArgs);
+  const server = await startServer(["--metrics-port", "0", ...serveArgs]);
+  const findMetrics = (): string | undefined => server.log.map((line) => /metrics on (http:\S+)/.exec(line)?.[1]).find(Boolean);
+  // Logged just after "listening on" is printed.
+  for (let i = 0; i < 40 && findMetrics() === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  const metricsUrl = findMetrics();
   const rssBefore = rssOf(server.pid);
   let peakRss = rssBefore;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(server.pid))), 100);
@@ -129,9 +133,15 @@ async function memoryAttack(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const rssHeld = rssOf(server.pid);
     const queued = serverQueuedBytes(server.port);
+    const metrics = metricsUrl ? await (await fetch(metricsUrl)).text() : "";
+    const gauge = (name: string): string => {
+      const value = new RegExp(`^${name} (\\S+)`, "m").exec(metrics)?.[1];
+      return value === undefined ? "n/a" : `${(Number(value) / MiB).toFixed(1)} MiB`;
+    };
+    const accounted = `held for clients (name_echo_client_memory_bytes) ${gauge("name_echo_client_memory_bytes")}, Buffers alive or awaiting GC (nodejs_external_memory_bytes) ${gauge("nodejs_external_memory_bytes")}`;
     const closedByServer = server.log.filter((line) => / disconnect /.test(line)).length;
     for (const socket of sockets) socket.destroy();
-    return { sent, rssHeld, queued, closedByServer };
+    return { sent, rssHeld, queued, closedByServer, accounted };
   })();
   const { result, slowestMs, trips, failed } = await honestDuring(server.port, attack);
   clearInterval(sampler);
@@ -140,6 +150,7 @@ async function memoryAttack(): Promise<void> {
     `memory: ${clients} clients pipelining ${perClient / MiB} MiB each, never reading; serve ${serveArgs.join(" ") || "(defaults)"}\n` +
       `  sent ${(result.sent / MiB).toFixed(0)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s; server RSS ${(rssBefore / MiB).toFixed(0)} -> peak ${(peakRss / MiB).toFixed(0)} MiB, ${(result.rssHeld / MiB).toFixed(0)} MiB while held\n` +
       `  queued in the server's kernel send queues while held: ${(result.queued / MiB).toFixed(0)} MiB\n` +
+      `  ${result.accounted}\n` +
       `  closed by the server before the attackers left: ${closedByServer}; honest client ${trips} round trips, slowest ${slowestMs.toFixed(0)} ms${failed ? `, FAILED: ${failed}` : ""}`,
   );
   for (const line of server.log.filter((line) => /memory full|repeated/.test(line)).slice(0, 3)) console.log(`  log: ${line}`);
