@@ -15,6 +15,21 @@ import { TelnetSession } from "../protocol/telnet-session.js";
 import { idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "./notices.js";
 import type { Transport, TransportName, TransportSink } from "./transport/transport.js";
 
+/**
+ * Times are kept as milliseconds since this module loaded rather than since
+ * the epoch: a small integer is stored in the object itself, where an epoch
+ * time (past 2^31) would cost a heap number of its own per field. Good for
+ * 12 days of uptime (2^30 ms); past that the values are still right,
+ * only bigger.
+ */
+const CLOCK_BASE = Date.now();
+
+/** `epochMs` as ms since CLOCK_BASE, as a small integer while it fits in one. */
+function sinceBase(epochMs: number): number {
+  const ms = epochMs - CLOCK_BASE;
+  return ms <= 0x3fffffff ? ms | 0 : ms;
+}
+
 export interface ConnectionLimits {
   maxLineLength: number;
   /**
@@ -56,8 +71,8 @@ export interface TcpConnectionEvents {
 }
 
 export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements LineSink, TransportSink {
-  /** When the connection was accepted (ms since the epoch). */
-  readonly connectedAt = Date.now();
+  /** When the connection was accepted, in ms since CLOCK_BASE (see connectedAt). */
+  private readonly acceptedAt = sinceBase(Date.now());
   // The counters behind `stats`, as plain fields: no object of their own per connection.
   private bytesIn = 0;
   private bytesOut = 0;
@@ -95,7 +110,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * completed or were queued: the client is taking its replies).
    */
   private touched = false;
-  private quietSince = this.connectedAt;
+  private quietSince = this.acceptedAt;
   private unsentAtSweep = 0;
 
   /**
@@ -117,6 +132,10 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     owner?: ConnectionOwner,
   ) {
     super();
+    // No listener map until the first listener: EventEmitter creates its
+    // _events lazily when it finds none (as on its own prototype), and most
+    // connections never get a listener. Saves ~160 bytes per connection.
+    (this as unknown as { _events: undefined })._events = undefined;
     this.transport = transport;
     this.limits = limits;
     this.owner = owner;
@@ -128,6 +147,11 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.batch = new ReplyBatch(encoder);
     this.input = new TelnetSession(this, this.batch, limits.maxLineLength);
     transport.start(this);
+  }
+
+  /** When the connection was accepted (ms since the epoch). */
+  get connectedAt(): number {
+    return CLOCK_BASE + this.acceptedAt;
   }
 
   /** The server's end of the connection. */
@@ -276,12 +300,12 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (this.touched || unsent !== this.unsentAtSweep) {
       this.touched = false;
       this.unsentAtSweep = unsent;
-      this.quietSince = now;
+      this.quietSince = sinceBase(now);
       return;
     }
-    if (now - this.quietSince < idleMs) return;
+    if (sinceBase(now) - this.quietSince < idleMs) return;
     // The next quiet period (the one that ends in destroy()) starts now.
-    this.quietSince = now;
+    this.quietSince = sinceBase(now);
     this.idle();
   }
 

@@ -24,7 +24,7 @@ import {
 import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
 import { type ConnectionLimits, type ConnectionOwner, TcpConnection } from "./connection.js";
-import { runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
+import { type ProxyHeaderOwner, ProxyHeaderReader, runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
 import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
 import { detectHandleBindings } from "./transport/bindings.js";
 import { takeAcceptedHandles } from "./transport/handle.js";
@@ -132,16 +132,17 @@ function validateTransport(value: unknown): TransportChoice {
   throw invalidOption(`transport must be one of ${TRANSPORT_CHOICES.join(", ")}, not "${String(value)}"`);
 }
 
-export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implements ConnectionOwner {
+export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implements ConnectionOwner, ProxyHeaderOwner {
   readonly options: Readonly<ResolvedServerOptions>;
   private readonly encoder: ReplyEncoder;
   /** One limits object shared by every connection. */
   private readonly limits: ConnectionLimits;
   private readonly netServer: net.Server;
   private readonly connectionSet = new Set<TcpConnection>();
-  /** Sockets still in their PROXY header or TLS handshake; null when neither is on. */
+  /** PROXY header and TLS handshake settings; null when neither is on. */
   private readonly preamble: PreambleOptions | null = null;
-  private readonly pendingSockets = new Set<net.Socket>();
+  /** Clients still in their PROXY header or TLS handshake: sockets, or header readers on a transport. */
+  private readonly pendingSockets = new Set<{ destroy(): void }>();
   /** Clients turned away (server full) whose notice is still going out; close() must not wait on them for ever. */
   private readonly rejectedSockets = new Set<Transport>();
   private transportValue: TransportName;
@@ -202,10 +203,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   private chooseTransport(): TransportName {
     const asked = this.options.transport;
     if (asked === "stream") return "stream";
-    if (this.options.tls || this.options.proxyProtocol) {
-      if (asked === "handle") {
-        throw invalidOption('transport "handle" serves plain TCP only; with TLS or PROXY protocol use "auto" or "stream"');
-      }
+    if (this.options.tls) {
+      if (asked === "handle") throw invalidOption('transport "handle" does not serve TLS; with TLS use "auto" or "stream"');
       return "stream";
     }
     const detection = detectHandleBindings();
@@ -402,8 +401,13 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       this.outOfDescriptors = null;
       this.emit("recovered", "file-descriptors", turnedAway);
     }
-    if (this.preamble === null || socket === null) {
+    if (this.preamble === null) {
       this.startConnection(client, undefined);
+      return;
+    }
+    if (this.preamble.secureContext === undefined || socket === null) {
+      // A PROXY header alone: read through the transport, which then carries the connection.
+      this.pendingSockets.add(new ProxyHeaderReader(client, this.preamble, this));
       return;
     }
     this.pendingSockets.add(socket);
@@ -421,13 +425,32 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   }
 
   /** The data path starts here; `remote` is the client named by a PROXY header, if any. */
-  private startConnection(transport: Transport, remote: Endpoint | undefined): void {
+  private startConnection(transport: Transport, remote: Endpoint | undefined): TcpConnection {
     // Endpoints at accept only if a listener may keep the connection and
     // read them after it closed; otherwise they are looked up on first use.
     const captureEndpoints = this.listenerCount("connection") > 0 || this.listenerCount("disconnect") > 0;
     const connection = new TcpConnection(transport, this.encoder, this.limits, remote, captureEndpoints, this);
     this.connectionSet.add(connection);
     this.emit("connection", connection);
+    return connection;
+  }
+
+  /** @internal ProxyHeaderOwner */
+  proxyHeaderRead(reader: ProxyHeaderReader, transport: Transport, remote: Endpoint, rest: Buffer): void {
+    this.pendingSockets.delete(reader);
+    if (this.stateValue !== "listening") {
+      transport.destroy();
+      return;
+    }
+    const connection = this.startConnection(transport, remote);
+    // The client's first bytes, from the segment that carried the header.
+    if (rest.length > 0) connection.receive(rest);
+  }
+
+  /** @internal ProxyHeaderOwner */
+  proxyHeaderFailed(reader: ProxyHeaderReader, detail: string, remote: Endpoint): void {
+    this.pendingSockets.delete(reader);
+    this.emit("rejected", remote, "proxy-header", detail);
   }
 
   /** @internal ConnectionOwner: called by the connection itself, so accept makes no closure. */

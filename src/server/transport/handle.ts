@@ -65,7 +65,11 @@ const NEED_DRAIN = 1 << 5;
 const CLOSING = 1 << 6;
 
 export class HandleTransport implements Transport {
-  readonly name = "handle";
+  // A getter, not a field: one word less per connection.
+  get name(): "handle" {
+    return "handle";
+  }
+
   private readonly handle: OwnedHandle;
   private readonly maxUnsentBytes: number;
   private sink!: TransportSink;
@@ -77,7 +81,9 @@ export class HandleTransport implements Transport {
   }
 
   start(sink: TransportSink): void {
+    const handOver = this.sink !== undefined;
     this.sink = sink;
+    if (handOver) return;
     const handle = this.handle;
     handle[kTransport] = this;
     handle.onread = onHandleRead;

@@ -15,7 +15,11 @@ const kTransport = Symbol("name-echo transport");
 type SocketWithTransport = Socket & { [kTransport]?: StreamTransport };
 
 export class StreamTransport implements Transport {
-  readonly name = "stream";
+  // A getter, not a field: one word less per connection.
+  get name(): "stream" {
+    return "stream";
+  }
+
   private readonly socket: SocketWithTransport;
   private sink!: TransportSink;
 
@@ -28,7 +32,9 @@ export class StreamTransport implements Transport {
   }
 
   start(sink: TransportSink): void {
+    const handOver = this.sink !== undefined;
     this.sink = sink;
+    if (handOver) return;
     const socket = this.socket;
     socket[kTransport] = this;
     socket.setNoDelay(true);

@@ -40,7 +40,11 @@ export interface TransportSink {
 
 export interface Transport {
   readonly name: TransportName;
-  /** Starts delivering to `sink` (reading starts). Called once. */
+  /**
+   * Starts delivering to `sink` (reading starts). Called again, it hands
+   * the transport over to another sink: after a PROXY header, from the
+   * header reader to the connection.
+   */
   start(sink: TransportSink): void;
   /**
    * Queues bytes for the peer. Returns whether reading may go on: false once
