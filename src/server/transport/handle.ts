@@ -78,6 +78,8 @@ export class HandleTransport implements Transport {
   constructor(handle: TcpHandle, maxUnsentBytes: number) {
     this.handle = handle;
     this.maxUnsentBytes = maxUnsentBytes;
+    // Here rather than in start(): a transport destroyed before it starts still hears its close.
+    this.handle[kTransport] = this;
   }
 
   start(sink: TransportSink): void {
@@ -85,7 +87,6 @@ export class HandleTransport implements Transport {
     this.sink = sink;
     if (handOver) return;
     const handle = this.handle;
-    handle[kTransport] = this;
     handle.onread = onHandleRead;
     handle.useUserBuffer(readBuffer);
     handle.setNoDelay(true);
@@ -192,7 +193,8 @@ export class HandleTransport implements Transport {
 
   /** @internal the handle is closed */
   handleClosed(): void {
-    this.sink.closed();
+    // No sink: destroyed before it started (accepted while the server was closing).
+    if (this.sink !== undefined) this.sink.closed();
   }
 
   private startReading(): void {
