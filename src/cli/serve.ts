@@ -248,12 +248,15 @@ function watchServer(server: NameEchoServer, log: Logger): () => void {
     server.on("connection", (connection) => {
       const remote = String(connection.remote);
       log.info(`connect ${remote} (${server.connections.size} open)`, { event: "connect", remote, open: server.connections.size });
-      connection.on("lineTooLong", () => {
-        log.info(`line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind: "line-too-long", remote });
-      });
-      connection.once("idle", () => {
-        log.info(`idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind: "idle-timeout", remote });
-      });
+    });
+    // One listener for all connections: a listener (and closure) per connection costs memory on every one.
+    server.on("limit", (connection, kind) => {
+      const remote = String(connection.remote);
+      if (kind === "line-too-long") {
+        log.info(`line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind, remote });
+      } else {
+        log.info(`idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind, remote });
+      }
     });
     server.on("disconnect", (connection, error) => {
       const seconds = (Date.now() - connection.connectedAt) / 1000;

@@ -55,9 +55,13 @@ export interface ConnectionStats {
   linesTooLong: number;
 }
 
-/** Who is told first when a connection closes (the server), without a listener closure per connection. */
+/** A limit a connection hit: a line over maxLineLength (it carries on), or the idle timeout (it is closed). */
+export type ConnectionLimitKind = "line-too-long" | "idle-timeout";
+
+/** Who is told first when a connection closes or hits a limit (the server), without a listener closure per connection. */
 export interface ConnectionOwner {
   connectionClosed(connection: TcpConnection, error: Error | undefined): void;
+  connectionLimit?(connection: TcpConnection, kind: ConnectionLimitKind): void;
 }
 
 export interface TcpConnectionEvents {
@@ -237,6 +241,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   lineTooLong(): void {
     this.linesTooLong++;
     this.writeNotice(lineTooLongNotice(this.limits.maxLineLength));
+    this.owner?.connectionLimit?.(this, "line-too-long");
     this.emit("lineTooLong");
   }
 
@@ -315,9 +320,11 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       // Not one reply taken for a whole idle period: a notice queued behind
       // its unread replies would never be read, and waiting another period
       // keeps megabytes parked in kernel socket buffers. Drop it now.
+      this.owner?.connectionLimit?.(this, "idle-timeout");
       this.emit("idle");
       this.transport.destroy();
     } else if (this.stateValue === "open") {
+      this.owner?.connectionLimit?.(this, "idle-timeout");
       this.emit("idle");
       this.shutdown(idleNotice(this.limits.idleTimeoutSeconds));
     } else {

@@ -23,7 +23,7 @@ import {
 } from "../options.js";
 import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
-import { type ConnectionLimits, type ConnectionOwner, TcpConnection } from "./connection.js";
+import { type ConnectionLimitKind, type ConnectionLimits, type ConnectionOwner, TcpConnection } from "./connection.js";
 import { type ProxyHeaderOwner, ProxyHeaderReader, runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
 import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE } from "./notices.js";
 import { detectHandleBindings } from "./transport/bindings.js";
@@ -91,6 +91,13 @@ export interface NameEchoServerEvents {
   listening: [address: ListeningAddress];
   connection: [connection: TcpConnection];
   disconnect: [connection: TcpConnection, error: Error | undefined];
+  /**
+   * A connection hit a limit: a line over maxLineLength (it carries on) or
+   * the idle timeout (it is told and closed). The same as the connection's
+   * own 'lineTooLong' and 'idle', for all connections with one listener
+   * (no listener, and no closure, per connection).
+   */
+  limit: [connection: TcpConnection, kind: ConnectionLimitKind];
   /** A client was turned away: server full, or no valid PROXY header / TLS handshake (detail says what). */
   rejected: [remote: Endpoint, reason: RejectReason, detail?: string];
   /**
@@ -221,7 +228,13 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     if (this.transportValue !== "handle") return;
     const detection = detectHandleBindings();
     if (!("bindings" in detection)) return;
-    const unavailable = takeAcceptedHandles(this.netServer, detection.bindings, this.options.maxUnsentBytes, {
+    const bound = this.boundAddress!;
+    const wildcard = bound.address === "0.0.0.0" || bound.address === "::";
+    const settings = {
+      maxUnsentBytes: this.options.maxUnsentBytes,
+      local: wildcard ? null : new Endpoint(bound.address, bound.port, bound.family),
+    };
+    const unavailable = takeAcceptedHandles(this.netServer, detection.bindings, settings, {
       accepted: (transport) => this.accept(transport, null),
       acceptFailed: (error) => this.emit("warning", error),
     });
@@ -267,9 +280,9 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
         // From now on an 'error' is an accept() failure (EMFILE, ENFILE…):
         // the listening socket is still fine, so report it and carry on.
         this.netServer.on("error", (error) => this.emit("warning", error));
-        this.takeHandles();
         const bound = this.netServer.address() as net.AddressInfo;
         this.boundAddress = { address: bound.address, port: bound.port, family: bound.family };
+        this.takeHandles();
         this.stateValue = "listening";
         this.startIdleSweep();
         this.emit("listening", this.boundAddress);
@@ -451,6 +464,11 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   proxyHeaderFailed(reader: ProxyHeaderReader, detail: string, remote: Endpoint): void {
     this.pendingSockets.delete(reader);
     this.emit("rejected", remote, "proxy-header", detail);
+  }
+
+  /** @internal ConnectionOwner */
+  connectionLimit(connection: TcpConnection, kind: ConnectionLimitKind): void {
+    this.emit("limit", connection, kind);
   }
 
   /** @internal ConnectionOwner: called by the connection itself, so accept makes no closure. */
