@@ -127,8 +127,8 @@ export async function serve(argv: string[]): Promise<number> {
       balance: balance as Balance,
       log,
       shutdownTimeoutSeconds: shutdownTimeout,
-      announce: (where, name) =>
-        process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers) — ${stopHint}\n`),
+      announce: (where, name, transport) =>
+        process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers, ${transport} transport) — ${stopHint}\n`),
     });
     const stopKeys = keyboard ? watchStopKeys(primary.stop) : undefined;
     try {
@@ -147,6 +147,7 @@ export async function serve(argv: string[]): Promise<number> {
   const flushLog = watchServer(server, log);
   if (isWorker()) {
     const address = await server.listen().catch(leaveCluster);
+    logTransportFallback(server, log);
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
     return runWorker(server, where, log).finally(flushLog);
   }
@@ -203,7 +204,7 @@ export async function serve(argv: string[]): Promise<number> {
     });
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
     process.stdout.write(`listening on ${where} (replies add "${server.options.name}", ${server.transport} transport) — ${stopHint}\n`);
-    if (server.transportFallback !== null) log.warn(`serving with the stream transport: ${server.transportFallback}`, { event: "transport-fallback", reason: server.transportFallback });
+    logTransportFallback(server, log);
     const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}`;
     log.info(`started on ${where}${extras}${ops.metricsUrl ? `, metrics on ${ops.metricsUrl}` : ""}`, {
       event: "start",
@@ -223,6 +224,12 @@ export async function serve(argv: string[]): Promise<number> {
   } finally {
     for (const cleanup of cleanups.reverse()) cleanup();
   }
+}
+
+/** The one line that says why "auto" serves with the stream transport, when it does. */
+function logTransportFallback(server: NameEchoServer, log: Logger): void {
+  const reason = server.transportFallback;
+  if (reason !== null) log.warn(`serving with the stream transport: ${reason}`, { event: "transport-fallback", reason });
 }
 
 /** Esc and Ctrl-C at the server's terminal: the same stop as SIGINT and SIGTERM. */
