@@ -27,7 +27,7 @@ Options:
   --shutdown-timeout SECONDS  how long a graceful stop waits for clients (default ${DEFAULTS.shutdownTimeoutSeconds})
   --workers N               run N processes sharing the port (default 1); one stop stops all
   --balance round-robin|kernel  how workers share connections (default round-robin)
-  --transport auto|handle|stream  what carries the bytes: libuv's TCP handle, or net.Socket (default auto: handle for plain TCP where this Node allows)
+  --transport auto|handle|stream  libuv's TCP handle or net.Socket (default auto: the handle unless TLS, where this Node allows it)
   --quiet                   log warnings and errors only (no line per connection)
 ${OPS_HELP}  -h, --help                show this help
 `;

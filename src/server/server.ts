@@ -5,7 +5,7 @@
  *
  * Connections are carried by one of two transports (transport/): libuv's
  * TCP handle taken straight from the listening net.Server, or the
- * net.Socket it would otherwise make (TLS, PROXY protocol, fallback).
+ * net.Socket it would otherwise make (TLS, fallback).
  */
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
@@ -62,9 +62,9 @@ export interface NameEchoServerOptions {
   tls?: tls.SecureContextOptions;
   /**
    * What carries the bytes: "handle" (libuv's TCP handle, no net.Socket;
-   * plain TCP only), "stream" (net.Socket / TLSSocket), or "auto": handle
-   * where this Node has what it needs and neither TLS nor PROXY protocol is
-   * on, stream otherwise (`transportFallback` says why). Default "auto".
+   * not for TLS), "stream" (net.Socket / TLSSocket), or "auto": handle
+   * where this Node has what it needs and TLS is off, stream otherwise
+   * (`transportFallback` says why when it is the Node). Default "auto".
    */
   transport?: TransportChoice;
 }

@@ -1,7 +1,7 @@
 /**
  * The stream transport: a connection over a net.Socket, or a tls.TLSSocket
- * (which is one). Used for TLS and the PROXY header read, and wherever the
- * handle transport's bindings are missing (see bindings.ts).
+ * (which is one). Used for TLS (and a PROXY header before it), and wherever
+ * the handle transport's bindings are missing (see bindings.ts).
  *
  * Listeners are module-level functions that find their transport through a
  * symbol on the socket (as ws does), so a connection costs no closures.

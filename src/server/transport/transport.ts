@@ -6,9 +6,9 @@
  * Two implementations:
  *   - HandleTransport (handle.ts): plain TCP straight on libuv's TCP handle;
  *     one read buffer shared by every connection, direct writes. The default.
- *   - StreamTransport (stream.ts): a net.Socket or tls.TLSSocket. For TLS,
- *     the PROXY header read, and any Node on which the handle's internal
- *     bindings are missing.
+ *   - StreamTransport (stream.ts): a net.Socket or tls.TLSSocket. For TLS
+ *     (and a PROXY header before it), and any Node on which the handle's
+ *     internal bindings are missing.
  *
  * Every callback into the sink is synchronous from an I/O event; the sink
  * may call back into the transport from inside any of them.
