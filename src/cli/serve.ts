@@ -31,7 +31,7 @@ Options:
   --linger-timeout SECONDS  a client told to go that takes nothing this long is dropped (default ${DEFAULTS.lingerTimeoutSeconds})
   --workers N               run N processes sharing the port (default 1); one stop stops all
   --balance round-robin|kernel  how workers share connections (default round-robin)
-  --transport auto|handle|stream  what carries the bytes: libuv's TCP handle, or net.Socket (default auto: handle for plain TCP where this Node allows)
+  --transport auto|handle|stream  libuv's TCP handle or net.Socket (default auto: the handle unless TLS, where this Node allows it)
   --quiet                   log warnings and errors only (no line per connection)
 ${OPS_HELP}  -h, --help                show this help
 `;
@@ -139,8 +139,8 @@ export async function serve(argv: string[]): Promise<number> {
       balance: balance as Balance,
       log,
       shutdownTimeoutSeconds: shutdownTimeout,
-      announce: (where, name) =>
-        process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers) — ${stopHint}\n`),
+      announce: (where, name, transport) =>
+        process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers, ${transport} transport) — ${stopHint}\n`),
     });
     const stopKeys = keyboard ? watchStopKeys(primary.stop) : undefined;
     try {
@@ -159,6 +159,7 @@ export async function serve(argv: string[]): Promise<number> {
   const flushLog = watchServer(server, log);
   if (isWorker()) {
     const address = await server.listen().catch(leaveCluster);
+    logTransportFallback(server, log);
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
     return runWorker(server, where, log).finally(flushLog);
   }
@@ -215,7 +216,7 @@ export async function serve(argv: string[]): Promise<number> {
     });
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
     process.stdout.write(`listening on ${where} (replies add "${server.options.name}", ${server.transport} transport) — ${stopHint}\n`);
-    if (server.transportFallback !== null) log.warn(`serving with the stream transport: ${server.transportFallback}`, { event: "transport-fallback", reason: server.transportFallback });
+    logTransportFallback(server, log);
     const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}`;
     log.info(`started on ${where}${extras}${ops.metricsUrl ? `, metrics on ${ops.metricsUrl}` : ""}`, {
       event: "start",
@@ -235,6 +236,12 @@ export async function serve(argv: string[]): Promise<number> {
   } finally {
     for (const cleanup of cleanups.reverse()) cleanup();
   }
+}
+
+/** The one line that says why "auto" serves with the stream transport, when it does. */
+function logTransportFallback(server: NameEchoServer, log: Logger): void {
+  const reason = server.transportFallback;
+  if (reason !== null) log.warn(`serving with the stream transport: ${reason}`, { event: "transport-fallback", reason });
 }
 
 /** Esc and Ctrl-C at the server's terminal: the same stop as SIGINT and SIGTERM. */
@@ -260,12 +267,15 @@ function watchServer(server: NameEchoServer, log: Logger): () => void {
     server.on("connection", (connection) => {
       const remote = String(connection.remote);
       log.info(`connect ${remote} (${server.connections.size} open)`, { event: "connect", remote, open: server.connections.size });
-      connection.on("lineTooLong", () => {
-        log.info(`line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind: "line-too-long", remote });
-      });
-      connection.once("idle", () => {
-        log.info(`idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind: "idle-timeout", remote });
-      });
+    });
+    // One listener for all connections: a listener (and closure) per connection costs memory on every one.
+    server.on("limit", (connection, kind) => {
+      const remote = String(connection.remote);
+      if (kind === "line-too-long") {
+        log.info(`line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind, remote });
+      } else {
+        log.info(`idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind, remote });
+      }
     });
     server.on("disconnect", (connection, error) => {
       const seconds = (Date.now() - connection.connectedAt) / 1000;

@@ -5,7 +5,7 @@
  *
  * Connections are carried by one of two transports (transport/): libuv's
  * TCP handle taken straight from the listening net.Server, or the
- * net.Socket it would otherwise make (TLS, PROXY protocol, fallback).
+ * net.Socket it would otherwise make (TLS, fallback).
  */
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
@@ -25,8 +25,8 @@ import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
 import { ConnectionsPerAddress } from "./address-limit.js";
 import { ClientMemoryBudget, defaultMaxClientMemory, type EvictionReport } from "./client-memory.js";
-import { type ConnectionLimits, type ConnectionOwner, TcpConnection } from "./connection.js";
-import { runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
+import { type ConnectionLimitKind, type ConnectionLimits, type ConnectionOwner, TcpConnection } from "./connection.js";
+import { type ProxyHeaderOwner, ProxyHeaderReader, runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
 import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE, tooManyFromAddressNotice } from "./notices.js";
 import { detectHandleBindings } from "./transport/bindings.js";
 import { takeAcceptedHandles } from "./transport/handle.js";
@@ -75,9 +75,9 @@ export interface NameEchoServerOptions {
   tls?: tls.SecureContextOptions;
   /**
    * What carries the bytes: "handle" (libuv's TCP handle, no net.Socket;
-   * plain TCP only), "stream" (net.Socket / TLSSocket), or "auto": handle
-   * where this Node has what it needs and neither TLS nor PROXY protocol is
-   * on, stream otherwise (`transportFallback` says why). Default "auto".
+   * not for TLS), "stream" (net.Socket / TLSSocket), or "auto": handle
+   * where this Node has what it needs and TLS is off, stream otherwise
+   * (`transportFallback` says why when it is the Node). Default "auto".
    */
   transport?: TransportChoice;
 }
@@ -104,6 +104,13 @@ export interface NameEchoServerEvents {
   listening: [address: ListeningAddress];
   connection: [connection: TcpConnection];
   disconnect: [connection: TcpConnection, error: Error | undefined];
+  /**
+   * A connection hit a limit: a line over maxLineLength (it carries on) or
+   * the idle timeout (it is told and closed). The same as the connection's
+   * own 'lineTooLong' and 'idle', for all connections with one listener
+   * (no listener, and no closure, per connection).
+   */
+  limit: [connection: TcpConnection, kind: ConnectionLimitKind];
   /** A client was turned away: server full, or no valid PROXY header / TLS handshake (detail says what). */
   rejected: [remote: Endpoint, reason: RejectReason, detail?: string];
   /**
@@ -176,16 +183,17 @@ function validateTransport(value: unknown): TransportChoice {
   throw invalidOption(`transport must be one of ${TRANSPORT_CHOICES.join(", ")}, not "${String(value)}"`);
 }
 
-export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implements ConnectionOwner {
+export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implements ConnectionOwner, ProxyHeaderOwner {
   readonly options: Readonly<ResolvedServerOptions>;
   private readonly encoder: ReplyEncoder;
   /** One limits object shared by every connection. */
   private readonly limits: ConnectionLimits;
   private readonly netServer: net.Server;
   private readonly connectionSet = new Set<TcpConnection>();
-  /** Sockets still in their PROXY header or TLS handshake; null when neither is on. */
+  /** PROXY header and TLS handshake settings; null when neither is on. */
   private readonly preamble: PreambleOptions | null = null;
-  private readonly pendingSockets = new Set<net.Socket>();
+  /** Clients still in their PROXY header or TLS handshake: sockets, or header readers on a transport. */
+  private readonly pendingSockets = new Set<{ destroy(): void }>();
   /** Clients turned away (server full) whose notice is still going out; close() must not wait on them for ever. */
   private readonly rejectedSockets = new Set<Transport>();
   private transportValue: TransportName;
@@ -257,10 +265,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   private chooseTransport(): TransportName {
     const asked = this.options.transport;
     if (asked === "stream") return "stream";
-    if (this.options.tls || this.options.proxyProtocol) {
-      if (asked === "handle") {
-        throw invalidOption('transport "handle" serves plain TCP only; with TLS or PROXY protocol use "auto" or "stream"');
-      }
+    if (this.options.tls) {
+      if (asked === "handle") throw invalidOption('transport "handle" does not serve TLS; with TLS use "auto" or "stream"');
       return "stream";
     }
     const detection = detectHandleBindings();
@@ -277,7 +283,13 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     if (this.transportValue !== "handle") return;
     const detection = detectHandleBindings();
     if (!("bindings" in detection)) return;
-    const unavailable = takeAcceptedHandles(this.netServer, detection.bindings, this.options.maxUnsentBytes, {
+    const bound = this.boundAddress!;
+    const wildcard = bound.address === "0.0.0.0" || bound.address === "::";
+    const settings = {
+      maxUnsentBytes: this.options.maxUnsentBytes,
+      local: wildcard ? null : new Endpoint(bound.address, bound.port, bound.family),
+    };
+    const unavailable = takeAcceptedHandles(this.netServer, detection.bindings, settings, {
       accepted: (transport) => this.accept(transport, null),
       acceptFailed: (error) => this.emit("warning", error),
     });
@@ -335,9 +347,9 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
         // From now on an 'error' is an accept() failure (EMFILE, ENFILE…):
         // the listening socket is still fine, so report it and carry on.
         this.netServer.on("error", (error) => this.emit("warning", error));
-        this.takeHandles();
         const bound = this.netServer.address() as net.AddressInfo;
         this.boundAddress = { address: bound.address, port: bound.port, family: bound.family };
+        this.takeHandles();
         this.stateValue = "listening";
         this.startIdleSweep();
         this.emit("listening", this.boundAddress);
@@ -481,8 +493,13 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       this.outOfDescriptors = null;
       this.emit("recovered", "file-descriptors", turnedAway);
     }
-    if (this.preamble === null || socket === null) {
+    if (this.preamble === null) {
       this.startConnection(client, undefined);
+      return;
+    }
+    if (this.preamble.secureContext === undefined || socket === null) {
+      // A PROXY header alone: read through the transport, which then carries the connection.
+      this.pendingSockets.add(new ProxyHeaderReader(client, this.preamble, this));
       return;
     }
     this.pendingSockets.add(socket);
@@ -500,13 +517,13 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   }
 
   /** The data path starts here; `remote` is the client named by a PROXY header, if any. */
-  private startConnection(transport: Transport, remote: Endpoint | undefined): void {
+  private startConnection(transport: Transport, remote: Endpoint | undefined): TcpConnection | null {
     if (this.perAddress !== null) {
       // Looked up now: the count is per address, and released by the same key at close.
       remote ??= transport.remoteEndpoint();
       if (!this.perAddress.admit(remote.address)) {
         this.reject(transport, "max-connections-per-ip", tooManyFromAddressNotice(this.perAddress.limit), remote);
-        return;
+        return null;
       }
     }
     // Endpoints at accept only if a listener may keep the connection and
@@ -515,6 +532,30 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     const connection = new TcpConnection(transport, this.encoder, this.limits, remote, captureEndpoints, this);
     this.connectionSet.add(connection);
     this.emit("connection", connection);
+    return connection;
+  }
+
+  /** @internal ProxyHeaderOwner */
+  proxyHeaderRead(reader: ProxyHeaderReader, transport: Transport, remote: Endpoint, rest: Buffer): void {
+    this.pendingSockets.delete(reader);
+    if (this.stateValue !== "listening") {
+      transport.destroy();
+      return;
+    }
+    const connection = this.startConnection(transport, remote);
+    // The client's first bytes, from the segment that carried the header.
+    if (connection !== null && rest.length > 0) connection.receive(rest);
+  }
+
+  /** @internal ProxyHeaderOwner */
+  proxyHeaderFailed(reader: ProxyHeaderReader, detail: string, remote: Endpoint): void {
+    this.pendingSockets.delete(reader);
+    this.emit("rejected", remote, "proxy-header", detail);
+  }
+
+  /** @internal ConnectionOwner */
+  connectionLimit(connection: TcpConnection, kind: ConnectionLimitKind): void {
+    this.emit("limit", connection, kind);
   }
 
   /** @internal ConnectionOwner: called by the connection itself, so accept makes no closure. */

@@ -72,6 +72,42 @@ for (const transport of TRANSPORTS) describe(`NameEchoServer on real sockets (${
     assert.equal(client.text, "first Ali\r\nHello Ali\r\nnext Ali\r\n");
   });
 
+  test("partial lines of several clients never mix (the handle transport reads all into one buffer)", async () => {
+    const { server, port } = await start();
+    const accepted: TcpConnection[] = [];
+    server.on("connection", (connection) => accepted.push(connection));
+    const a = await connect(port);
+    const b = await connect(port);
+    // Server-side state has no event per read: poll it, once per turn of the event loop.
+    const until = async (done: () => boolean, what: string): Promise<void> => {
+      const deadline = Date.now() + 5000;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const connectionOf = async (client: RawClient): Promise<TcpConnection> => {
+      const mine = (c: TcpConnection): boolean => c.remote.port === client.socket.localPort;
+      await until(() => accepted.some(mine), "the server to accept");
+      return accepted.find(mine)!;
+    };
+    const [serverA, serverB] = [await connectionOf(a), await connectionOf(b)];
+    const hasRead = (connection: TcpConnection, bytes: number): Promise<void> =>
+      until(() => connection.stats.bytesIn === bytes, `the server to read ${bytes} bytes`);
+    a.send("hel");
+    await hasRead(serverA, 3);
+    b.send("XYZW\r");
+    await hasRead(serverB, 5);
+    a.send("lo\r");
+    await hasRead(serverA, 6);
+    b.send("\nnext\n");
+    await b.waitForText("next Ali\r\n");
+    a.send("\n");
+    await a.waitForText("hello Ali\r\n");
+    assert.equal(a.text, "hello Ali\r\n");
+    assert.equal(b.text, "XYZW Ali\r\nnext Ali\r\n", "a CR at the end of one read and LF at the start of the next, with another client's read between");
+  });
+
   test("a multi-byte character split across writes comes back intact", async () => {
     const { port } = await start();
     const client = await connect(port);

@@ -58,11 +58,12 @@ describe("choosing the transport", { timeout: 30_000 }, () => {
     assert.doesNotMatch(auto.stderr(), /stream transport/, "no fallback line when nothing fell back");
   });
 
-  it("TLS and PROXY protocol are served by the stream transport; asking for handle with them is refused", () => {
-    assert.equal(new NameEchoServer({ port: 0, proxyProtocol: true }).transport, "stream");
+  it("PROXY protocol keeps the handle transport; TLS is the stream transport's, and asking for handle with it is refused", () => {
+    assert.equal(new NameEchoServer({ port: 0, proxyProtocol: true }).transport, "handle");
+    // The transport is decided before the certificate is looked at.
     assert.throws(
-      () => new NameEchoServer({ port: 0, proxyProtocol: true, transport: "handle" }),
-      { code: "ERR_INVALID_OPTION", message: /transport "handle" serves plain TCP only/ },
+      () => new NameEchoServer({ port: 0, tls: { cert: "-", key: "-" }, transport: "handle" }),
+      { code: "ERR_INVALID_OPTION", message: 'transport "handle" does not serve TLS; with TLS use "auto" or "stream"' },
     );
     assert.throws(() => new NameEchoServer({ transport: "socket" as "stream" }), {
       code: "ERR_INVALID_OPTION",

@@ -64,22 +64,40 @@ const NEED_DRAIN = 1 << 5;
 /** close() was called on the handle: nothing more is reported but closed(). */
 const CLOSING = 1 << 6;
 
+/** What every handle transport of one server shares: one object, not a field each. */
+export interface HandleTransportSettings {
+  /** write() returns false past this many unsent bytes. */
+  readonly maxUnsentBytes: number;
+  /**
+   * The local end of every connection, when the server listens on one
+   * address (not 0.0.0.0 or ::): known without asking, and one object for all.
+   */
+  readonly local: Endpoint | null;
+}
+
 export class HandleTransport implements Transport {
-  readonly name = "handle";
+  // A getter, not a field: one word less per connection.
+  get name(): "handle" {
+    return "handle";
+  }
+
   private readonly handle: OwnedHandle;
-  private readonly maxUnsentBytes: number;
+  private readonly settings: HandleTransportSettings;
   private sink!: TransportSink;
   private flags = 0;
 
-  constructor(handle: TcpHandle, maxUnsentBytes: number) {
+  constructor(handle: TcpHandle, settings: HandleTransportSettings) {
     this.handle = handle;
-    this.maxUnsentBytes = maxUnsentBytes;
+    this.settings = settings;
+    // Here rather than in start(): a transport destroyed before it starts still hears its close.
+    this.handle[kTransport] = this;
   }
 
   start(sink: TransportSink): void {
+    const handOver = this.sink !== undefined;
     this.sink = sink;
+    if (handOver) return;
     const handle = this.handle;
-    handle[kTransport] = this;
     handle.onread = onHandleRead;
     handle.useUserBuffer(readBuffer);
     handle.setNoDelay(true);
@@ -99,7 +117,7 @@ export class HandleTransport implements Transport {
       request.buffer = bytes;
       spareWriteRequest = newWriteRequest();
     }
-    if (this.handle.writeQueueSize < this.maxUnsentBytes) return true;
+    if (this.handle.writeQueueSize < this.settings.maxUnsentBytes) return true;
     this.flags |= NEED_DRAIN;
     return false;
   }
@@ -148,6 +166,7 @@ export class HandleTransport implements Transport {
   }
 
   localEndpoint(): Endpoint {
+    if (this.settings.local !== null) return this.settings.local;
     const out: SocketAddress = {};
     if ((this.flags & CLOSING) === 0) this.handle.getsockname(out);
     return Endpoint.from(out.address, out.port, out.family);
@@ -195,7 +214,8 @@ export class HandleTransport implements Transport {
 
   /** @internal the handle is closed */
   handleClosed(): void {
-    this.sink.closed();
+    // No sink: destroyed before it started (accepted while the server was closing).
+    if (this.sink !== undefined) this.sink.closed();
   }
 
   private startReading(): void {
@@ -266,7 +286,7 @@ export interface HandleAcceptor {
 export function takeAcceptedHandles(
   server: net.Server,
   handleBindings: HandleBindings,
-  maxUnsentBytes: number,
+  settings: HandleTransportSettings,
   acceptor: HandleAcceptor,
 ): string | null {
   const listening = handleBindings.listeningHandle(server);
@@ -278,7 +298,7 @@ export function takeAcceptedHandles(
   }
   listening.onconnection = (status, handle) => {
     if (status < 0 || handle === undefined) acceptor.acceptFailed(systemError(status, "accept"));
-    else acceptor.accepted(new HandleTransport(handle, maxUnsentBytes));
+    else acceptor.accepted(new HandleTransport(handle, settings));
   };
   return null;
 }

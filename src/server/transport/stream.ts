@@ -1,7 +1,7 @@
 /**
  * The stream transport: a connection over a net.Socket, or a tls.TLSSocket
- * (which is one). Used for TLS and the PROXY header read, and wherever the
- * handle transport's bindings are missing (see bindings.ts).
+ * (which is one). Used for TLS (and a PROXY header before it), and wherever
+ * the handle transport's bindings are missing (see bindings.ts).
  *
  * Listeners are module-level functions that find their transport through a
  * symbol on the socket (as ws does), so a connection costs no closures.
@@ -24,7 +24,11 @@ type SocketWithTransport = Socket & { [kTransport]?: StreamTransport };
 export const STREAM_READ_AHEAD_BYTES = 16 * 1024;
 
 export class StreamTransport implements Transport {
-  readonly name = "stream";
+  // A getter, not a field: one word less per connection.
+  get name(): "stream" {
+    return "stream";
+  }
+
   private readonly socket: SocketWithTransport;
   private readonly maxUnsentBytes: number;
   private sink!: TransportSink;
@@ -40,7 +44,9 @@ export class StreamTransport implements Transport {
   }
 
   start(sink: TransportSink): void {
+    const handOver = this.sink !== undefined;
     this.sink = sink;
+    if (handOver) return;
     const socket = this.socket;
     socket[kTransport] = this;
     socket.setNoDelay(true);

@@ -6,9 +6,9 @@
  * Two implementations:
  *   - HandleTransport (handle.ts): plain TCP straight on libuv's TCP handle;
  *     one read buffer shared by every connection, direct writes. The default.
- *   - StreamTransport (stream.ts): a net.Socket or tls.TLSSocket. For TLS,
- *     the PROXY header read, and any Node on which the handle's internal
- *     bindings are missing.
+ *   - StreamTransport (stream.ts): a net.Socket or tls.TLSSocket. For TLS
+ *     (and a PROXY header before it), and any Node on which the handle's
+ *     internal bindings are missing.
  *
  * Every callback into the sink is synchronous from an I/O event; the sink
  * may call back into the transport from inside any of them.
@@ -40,7 +40,11 @@ export interface TransportSink {
 
 export interface Transport {
   readonly name: TransportName;
-  /** Starts delivering to `sink` (reading starts). Called once. */
+  /**
+   * Starts delivering to `sink` (reading starts). Called again, it hands
+   * the transport over to another sink: after a PROXY header, from the
+   * header reader to the connection.
+   */
   start(sink: TransportSink): void;
   /**
    * Queues bytes for the peer. Returns whether reading may go on: false once
