@@ -203,6 +203,11 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     return this.transport.unsentBytes;
   }
 
+  /** Whether the server echoes what the client types (a character-mode telnet agreed to WILL ECHO). */
+  get echoing(): boolean {
+    return this.input.echoing;
+  }
+
   /** Whether reading is paused until the client takes its replies. */
   get isPausedForBackpressure(): boolean {
     return this.pausedForBackpressure;

@@ -11,7 +11,8 @@
  */
 import * as assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { NameEchoServer } from "../../src/index.js";
+import { once } from "node:events";
+import { NameEchoServer, type TcpConnection } from "../../src/index.js";
 import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
 import { TRANSPORTS } from "../helpers/transports.js";
@@ -20,11 +21,16 @@ const tmux = new Tmux({ TERM: "xterm-256color" });
 
 /** One telnet in one tmux session (window size fixed so lines do not wrap). */
 class TelnetPane {
-  private constructor(readonly target: string) {}
+  private constructor(
+    readonly target: string,
+    /** The server's end of this telnet's connection. */
+    private readonly connection: TcpConnection,
+  ) {}
 
-  static async open(name: string, port: number): Promise<TelnetPane> {
-    await tmux.start(`telnet 127.0.0.1 ${port}`, { session: name, width: 160, height: 50 });
-    const pane = new TelnetPane(name);
+  static async open(name: string, server: NameEchoServer): Promise<TelnetPane> {
+    const accepted = once(server, "connection") as Promise<[TcpConnection]>;
+    await tmux.start(`telnet 127.0.0.1 ${server.address!.port}`, { session: name, width: 160, height: 50 });
+    const pane = new TelnetPane(name, (await accepted)[0]);
     await pane.waitFor((screen) => screen.some((row) => row.startsWith("Escape character is")), "telnet to connect");
     return pane;
   }
@@ -49,6 +55,13 @@ class TelnetPane {
     await this.waitFor((s) => s.at(-1)?.startsWith("telnet>") === true, "the telnet> prompt");
     await this.type("mode character");
     await this.keys(["Enter"]);
+    // The server echoes once telnet has agreed to WILL ECHO, and telnet stops
+    // echoing locally before it says so: only then is what shows the server's echo.
+    const deadline = Date.now() + 5000;
+    while (!this.connection.echoing) {
+      if (Date.now() > deadline) throw new Error("telnet never agreed to the server's echo");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 }
 
@@ -63,13 +76,12 @@ const rowsEqual = (screen: string[], row: string): number => screen.filter((r) =
 
 for (const transport of TRANSPORTS) describe(`the real telnet client (${transport} transport)`, () => {
   let server: NameEchoServer;
-  let port: number;
   let sessions = 0;
-  const open = (): Promise<TelnetPane> => TelnetPane.open(`t${sessions++}`, port);
+  const open = (): Promise<TelnetPane> => TelnetPane.open(`t${sessions++}`, server);
 
   before(async () => {
     server = new NameEchoServer({ port: 0, name: "Ali", transport });
-    port = (await server.listen()).port;
+    await server.listen();
   });
 
   after(async () => {
