@@ -64,6 +64,9 @@ const USAGE_ERRORS: Array<[what: string, args: string[], says: RegExp]> = [
   ["non-numeric shutdown timeout", ["--shutdown-timeout", "NaN"], /--shutdown-timeout must be a number of seconds/],
   ["unsent-bytes bound too small", ["--max-unsent-bytes", "10"], /--max-unsent-bytes must be a whole number from 1024 to/],
   ["non-numeric unsent-bytes bound", ["--max-unsent-bytes", "1MiB"], /--max-unsent-bytes must be a whole number/],
+  ["client memory budget too small", ["--max-client-memory", "100"], /--max-client-memory must be 0 \(no bound\) or at least 65536 bytes, not 100/],
+  ["non-numeric per-address limit", ["--max-connections-per-ip", "many"], /--max-connections-per-ip must be a whole number from 0 to/],
+  ["non-numeric linger", ["--linger-timeout", "soon"], /--linger-timeout must be a number of seconds from 0 to 3600, not "soon"/],
 ];
 
 describe("name-echo serve with bad values", { timeout: 60_000 }, () => {
