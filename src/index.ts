@@ -9,7 +9,7 @@ export type {
   ServerState,
 } from "./server/server.js";
 export { TcpConnection } from "./server/connection.js";
-export type { ConnectionState, ConnectionStats, WireTraceSink } from "./server/connection.js";
+export type { ConnectionLimitKind, ConnectionState, ConnectionStats, WireTraceSink } from "./server/connection.js";
 export { Endpoint } from "./endpoint.js";
 export type { AddressFamily } from "./endpoint.js";
 export { NameEchoError } from "./errors.js";

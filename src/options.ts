@@ -27,6 +27,19 @@ export const DEFAULTS = Object.freeze({
   shutdownTimeoutSeconds: 10,
   /** Unsent reply bytes per client before the server stops reading from it (backpressure). */
   maxUnsentBytes: 1024 * 1024,
+  /**
+   * Off: one address may be a whole office behind NAT, or every client at
+   * once behind a load balancer without PROXY protocol; HAProxy and nginx
+   * leave it to the operator too. See README "Limits".
+   */
+  maxConnectionsPerIp: 0,
+  /**
+   * Seconds a client told to go may take nothing and not close before it is
+   * dropped: Apache's lingering close waits 2 s per read (nginx 5 s), enough
+   * for a reader on a slow link to take its last bytes, short enough that a
+   * stop with `nc`-like clients attached ends in seconds.
+   */
+  lingerTimeoutSeconds: 2,
   /** Kernel accept queue; a burst of connects larger than this would be dropped and retried by clients after 1 s. */
   backlog: 4096,
   /** Seconds a new connection has for its PROXY header and TLS handshake: a proxy sends its header at once, and a TLS handshake takes a few round trips. */
@@ -74,6 +87,15 @@ export function secondsRule(min: number, max: number): OptionRule<number> {
     return value;
   };
   return { check, fromText: (text, what) => check(/^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : text, what) };
+}
+
+/** One of a few words, exactly as written. */
+export function choiceRule<T extends string>(choices: readonly T[]): OptionRule<T> {
+  const check = (value: unknown, option: string): T => {
+    if (typeof value === "string" && (choices as readonly string[]).includes(value)) return value as T;
+    throw invalidOption(option, `must be one of ${choices.join(", ")}, not ${describe(value)}`);
+  };
+  return { check, fromText: (text, what) => check(text.trim(), what) };
 }
 
 export const PORT_RULE: OptionRule<number> = integerRule(0, 65535, "(0 picks a free port)");

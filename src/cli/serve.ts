@@ -1,5 +1,6 @@
 /** `name-echo serve`: run the server in the foreground until Esc, Ctrl-C or SIGTERM. */
 import { DEFAULTS, integerRule } from "../options.js";
+import { defaultMaxClientMemory } from "../server/client-memory.js";
 import { NameEchoServer, resolveServerOptions, type NameEchoServerOptions } from "../server/server.js";
 import { SERVER_OPTION_RULES } from "../server/server-options.js";
 import { isCtrlC, isEscape } from "../protocol/keys.js";
@@ -26,8 +27,12 @@ Options:
   --idle-timeout SECONDS    close clients silent this long, 0 = never (default ${DEFAULTS.idleTimeoutSeconds})
   --max-unsent-bytes BYTES  unsent replies held per client before reading from it pauses (default ${DEFAULTS.maxUnsentBytes})
   --shutdown-timeout SECONDS  how long a graceful stop waits for clients (default ${DEFAULTS.shutdownTimeoutSeconds})
+  --max-client-memory BYTES  bytes held for all clients together; past it the biggest are closed, 0 = no bound (default: 1/16 of memory, 32 MiB to 1 GiB)
+  --max-connections-per-ip N  most clients at once from one address, 0 = no limit (default ${DEFAULTS.maxConnectionsPerIp})
+  --linger-timeout SECONDS  a client told to go that takes nothing this long is dropped (default ${DEFAULTS.lingerTimeoutSeconds})
   --workers N               run N processes sharing the port (default 1); one stop stops all
   --balance round-robin|kernel  how workers share connections (default round-robin)
+  --transport auto|handle|stream  libuv's TCP handle or net.Socket (default auto: the handle unless TLS, where this Node allows it)
   --quiet                   log warnings and errors only (no line per connection)
 ${OPS_HELP}  -h, --help                show this help
 `;
@@ -41,9 +46,13 @@ const SERVE_OPTIONS: OptionSpec = {
   "idle-timeout": { type: "string" },
   "shutdown-timeout": { type: "string" },
   "max-unsent-bytes": { type: "string" },
+  "max-client-memory": { type: "string" },
+  "max-connections-per-ip": { type: "string" },
+  "linger-timeout": { type: "string" },
   quiet: { type: "boolean" },
   workers: { type: "string" },
   balance: { type: "string" },
+  transport: { type: "string" },
   ...OPS_OPTIONS,
   help: { type: "boolean", short: "h" },
 };
@@ -62,6 +71,10 @@ const FLAG_OF_OPTION: ReadonlyArray<[option: keyof typeof SERVER_OPTION_RULES, f
   ["idleTimeout", "idle-timeout"],
   ["shutdownTimeout", "shutdown-timeout"],
   ["maxUnsentBytes", "max-unsent-bytes"],
+  ["maxClientMemory", "max-client-memory"],
+  ["maxConnectionsPerIp", "max-connections-per-ip"],
+  ["lingerTimeout", "linger-timeout"],
+  ["transport", "transport"],
 ];
 
 /** Server option → flag(s), to name in an error what the user typed. */
@@ -109,6 +122,8 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
   const workers = typeof values.workers === "string" ? WORKERS_RULE.fromText(values.workers, spell("workers")) : 1;
   const balance = oneOf(typeof values.balance === "string" ? values.balance : "round-robin", BALANCES, spell("balance"));
   const serverOptions: NameEchoServerOptions = { ...serverOptionsFromArgs(values, spell), ...opsServerOptions(values, spell) };
+  // The default client memory is the machine's share for all of name-echo: each worker gets its part.
+  if (workers > 1 && serverOptions.maxClientMemory === undefined) serverOptions.maxClientMemory = Math.floor(defaultMaxClientMemory() / workers);
   // Only a terminal has an Esc key, and only the process that owns it watches
   // it. A pipe or /dev/null on stdin is never read, so its EOF cannot stop
   // the server (systemd, nohup, CI, &).
@@ -126,8 +141,8 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
       balance,
       log,
       shutdownTimeoutSeconds: shutdownTimeout,
-      announce: (where, name) =>
-        process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers) — ${stopHint}\n`),
+      announce: (where, name, transport) =>
+        process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers, ${transport} transport) — ${stopHint}\n`),
     });
     const stopKeys = keyboard ? watchStopKeys(primary.stop) : undefined;
     try {
@@ -144,6 +159,7 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
   if (isWorker()) {
     await startWorkerOps(server, values);
     const address = await server.listen().catch((error: unknown) => leaveCluster(inCommandLineTerms(error, OPTION_FLAGS, spell)));
+    logTransportFallback(server, log);
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
     return runWorker(server, where, log).finally(flushLog);
   }
@@ -199,7 +215,8 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
       throw error;
     });
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-    process.stdout.write(`listening on ${where} (replies add "${server.options.name}") — ${stopHint}\n`);
+    process.stdout.write(`listening on ${where} (replies add "${server.options.name}", ${server.transport} transport) — ${stopHint}\n`);
+    logTransportFallback(server, log);
     const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}`;
     log.info(`started on ${where}${extras}${ops.pageUrl ? `, status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl}` : ""}`, {
       event: "start",
@@ -208,6 +225,7 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
       name: server.options.name,
       tls: server.options.tls !== undefined,
       proxyProtocol: server.options.proxyProtocol,
+      transport: server.transport,
       metrics: ops.metricsUrl,
       page: ops.pageUrl,
     });
@@ -219,6 +237,12 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
   } finally {
     for (const cleanup of cleanups.reverse()) cleanup();
   }
+}
+
+/** The one line that says why "auto" serves with the stream transport, when it does. */
+function logTransportFallback(server: NameEchoServer, log: Logger): void {
+  const reason = server.transportFallback;
+  if (reason !== null) log.warn(`serving with the stream transport: ${reason}`, { event: "transport-fallback", reason });
 }
 
 /** Esc and Ctrl-C at the server's terminal: the same stop as SIGINT and SIGTERM. */
@@ -244,12 +268,15 @@ function watchServer(server: NameEchoServer, log: Logger): () => void {
     server.on("connection", (connection) => {
       const remote = String(connection.remote);
       log.info(`connect ${remote} (${server.connections.size} open)`, { event: "connect", remote, open: server.connections.size });
-      connection.on("lineTooLong", () => {
-        log.info(`line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind: "line-too-long", remote });
-      });
-      connection.once("idle", () => {
-        log.info(`idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind: "idle-timeout", remote });
-      });
+    });
+    // One listener for all connections: a listener (and closure) per connection costs memory on every one.
+    server.on("limit", (connection, kind) => {
+      const remote = String(connection.remote);
+      if (kind === "line-too-long") {
+        log.info(`line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind, remote });
+      } else {
+        log.info(`idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind, remote });
+      }
     });
     server.on("disconnect", (connection, error) => {
       const seconds = (Date.now() - connection.connectedAt) / 1000;
@@ -271,7 +298,12 @@ function watchServer(server: NameEchoServer, log: Logger): () => void {
     // Clients refused for lack of descriptors are counted in the "available
     // again" line; the shortage itself was announced once ('warning').
     if (reason === "file-descriptors") return;
-    const why = reason === "max-connections" ? `server full (--max-connections ${server.options.maxConnections})` : reason;
+    const why =
+      reason === "max-connections"
+        ? `server full (--max-connections ${server.options.maxConnections})`
+        : reason === "max-connections-per-ip"
+          ? `too many from ${remote.address} (--max-connections-per-ip ${server.options.maxConnectionsPerIp})`
+          : reason;
     const message = `rejected ${remote}: ${why}${detail ? `: ${detail}` : ""}`;
     warnings.warn(`rejected: ${why}`, message);
   });
@@ -280,6 +312,25 @@ function watchServer(server: NameEchoServer, log: Logger): () => void {
     // Keyed by code: a server hovering at its descriptor limit says so once per window, not once per flap.
     const what = code === "ERR_OUT_OF_FILE_DESCRIPTORS" ? code : `accept failed: ${code ?? error.message}`;
     warnings.warn(what, code === "ERR_OUT_OF_FILE_DESCRIPTORS" ? error.message : what);
+  });
+  server.on("memoryFull", ({ told, dropped, heldBytes, limit }) => {
+    warnings.warn(
+      "client memory full",
+      `client memory full: clients held ${heldBytes} bytes (--max-client-memory ${limit}); closed the ${told + dropped} holding the most`,
+    );
+  });
+  server.on("stopping", (clients) => {
+    const { shutdownTimeout, lingerTimeout } = server.options;
+    log.info(
+      `stopping: waiting for ${clients} client(s) to take their last replies (at most ${shutdownTimeout} s; one that takes nothing for ${lingerTimeout} s is dropped)`,
+      { event: "stopping-wait", clients, shutdownTimeout, lingerTimeout },
+    );
+  });
+  server.on("stopped", ({ clients, droppedAfterLinger, droppedAtTimeout, ms }) => {
+    log.info(
+      `stopping took ${(ms / 1000).toFixed(1)} s: ${clients - droppedAfterLinger - droppedAtTimeout} of ${clients} client(s) closed, ${droppedAfterLinger} dropped after the linger, ${droppedAtTimeout} at the shutdown timeout`,
+      { event: "stop-clients", clients, droppedAfterLinger, droppedAtTimeout, ms },
+    );
   });
   server.on("recovered", (_reason, turnedAway) => {
     recoveries.warn(

@@ -26,7 +26,7 @@ import type { Logger } from "./log.js";
 
 /** IPC messages between the primary and its workers. */
 type ToWorker = { nameEcho: "stop" } | { nameEcho: "drop" };
-type FromWorker = { nameEcho: "listening"; where: string; name: string } | { nameEcho: "stopped" };
+type FromWorker = { nameEcho: "listening"; where: string; name: string; transport: string } | { nameEcho: "stopped" };
 
 export type Balance = "round-robin" | "kernel";
 
@@ -43,8 +43,8 @@ export interface PrimaryOptions {
   log: Logger;
   /** Seconds a graceful stop may take in a worker (its --shutdown-timeout); the primary waits a little longer. */
   shutdownTimeoutSeconds: number;
-  /** Prints the one "listening" line; given the address and name the workers report. */
-  announce: (where: string, name: string) => void;
+  /** Prints the one "listening" line; given the address, name and transport the workers report. */
+  announce: (where: string, name: string, transport: string) => void;
 }
 
 /**
@@ -107,7 +107,7 @@ export function runPrimary(options: PrimaryOptions): { done: Promise<number>; st
       listening++;
       if (!announced && listening === options.workers) {
         announced = true;
-        options.announce(message.where, message.name);
+        options.announce(message.where, message.name, message.transport);
       }
     });
     worker.on("exit", (code, signal) => {
@@ -153,7 +153,7 @@ export function runWorker(server: NameEchoServer, where: string, log: Logger): P
   // Ctrl-C reaches every process of the foreground group; the primary turns
   // it into a "stop" message, so the worker itself ignores it.
   process.on("SIGINT", () => {});
-  process.send?.({ nameEcho: "listening", where, name: server.options.name } satisfies FromWorker);
+  process.send?.({ nameEcho: "listening", where, name: server.options.name, transport: server.transport } satisfies FromWorker);
   return new Promise<number>((resolve) => {
     let closing = false;
     const close = (): void => {

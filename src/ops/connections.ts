@@ -24,7 +24,7 @@ export interface ConnectionInfo {
   worker?: number;
   remote: EndpointInfo;
   local: EndpointInfo;
-  /** How the bytes travel (TcpConnection.transportKind). */
+  /** How the bytes travel (TcpConnection.transportName: "handle" or "stream"). */
   transport: string;
   tls: boolean;
   /** open; paused: not read until the client takes its replies (backpressure); closing: saying goodbye. */
@@ -101,7 +101,7 @@ export function connectionInfo(connection: TcpConnection, id: number, now: numbe
     id,
     remote: endpointInfo(connection.remote),
     local: endpointInfo(connection.local),
-    transport: connection.transportKind,
+    transport: connection.transportName,
     tls,
     state: state === "closing" || state === "closed" ? "closing" : connection.isPausedForBackpressure ? "paused" : "open",
     telnet: { mode: echoing ? "character" : "line", echo: echoing ? "server" : "client" },

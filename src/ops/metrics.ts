@@ -64,7 +64,7 @@ export function instrumentServer(server: NameEchoServer, options: MetricsOptions
   liveCounter("name_echo_sent_bytes_total", "Bytes of replies and notices sent to clients.", "bytesOut");
   new Counter({
     name: "name_echo_limit_rejections_total",
-    help: "Limits hit and clients turned away, by kind: max-connections, line-too-long, idle-timeout, proxy-header, tls-handshake.",
+    help: "Limits hit and clients turned away, by kind: max-connections, max-connections-per-ip, client-memory, line-too-long, idle-timeout, proxy-header, tls-handshake.",
     labelNames: ["kind"],
     registers: [registry],
     collect() {
@@ -72,6 +72,14 @@ export function instrumentServer(server: NameEchoServer, options: MetricsOptions
       this.reset();
       for (const [kind, count] of counters.rejectionCounts()) this.inc({ kind }, count);
       this.inc({ kind: "line-too-long" }, counters.traffic("linesTooLong"));
+    },
+  });
+  new Gauge({
+    name: "name_echo_client_memory_bytes",
+    help: "Bytes held for all clients together (unsent output, input not yet processed, pending lines), as counted against --max-client-memory.",
+    registers: [registry],
+    collect() {
+      this.set(server.heldClientBytes);
     },
   });
   new Gauge({

@@ -29,6 +29,8 @@ export class ServerCounters {
     ["idle-timeout", 0],
     ["proxy-header", 0],
     ["tls-handshake", 0],
+    ["max-connections-per-ip", 0],
+    ["client-memory", 0],
   ]);
 
   constructor(server: NameEchoServer) {
@@ -48,6 +50,9 @@ export class ServerCounters {
       this.closed.linesTooLong += stats.linesTooLong;
     });
     server.on("rejected", (_remote, reason) => this.countRejection(reason));
+    server.on("memoryFull", ({ told, dropped }) => {
+      this.rejections.set("client-memory", (this.rejections.get("client-memory") ?? 0) + told + dropped);
+    });
   }
 
   /** Closed connections' total plus what the open ones have done so far: monotonic, as a counter must be. */

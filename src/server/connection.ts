@@ -1,19 +1,34 @@
 /**
- * TcpConnection: one client, the only place that knows both a socket and the
- * protocol. Decides backpressure, limits and timeouts; the protocol code it
- * drives (telnet session with its line framer, reply encoder) is pure.
+ * TcpConnection: one client, the only place that knows both a transport and
+ * the protocol. Decides backpressure, limits and timeouts; the protocol code
+ * it drives (telnet session with its line framer, reply encoder) is pure, and
+ * the socket is behind a Transport (transport/transport.ts), so the same
+ * connection runs on libuv's TCP handle or on a net.Socket / TLSSocket.
  *
- * Listeners are module-level functions that find their connection through
- * a symbol on the socket (as ws does), so a connection costs no closures.
+ * All input passes through receive() and all output through flush().
  */
 import { EventEmitter } from "node:events";
-import type { Socket } from "node:net";
-import { Endpoint } from "../endpoint.js";
+import type { Endpoint } from "../endpoint.js";
 import { ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
 import { type SessionSink, TelnetSession } from "../protocol/telnet-session.js";
-import { idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "../protocol/notices.js";
+import type { ClientMemoryBudget, MemoryHolder } from "./client-memory.js";
+import { clientMemoryNotice, idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "../protocol/notices.js";
+import type { Transport, TransportName, TransportSink } from "./transport/transport.js";
 
-const kConnection = Symbol("name-echo connection");
+/**
+ * Times are kept as milliseconds since this module loaded rather than since
+ * the epoch: a small integer is stored in the object itself, where an epoch
+ * time (past 2^31) would cost a heap number of its own per field. Good for
+ * 12 days of uptime (2^30 ms); past that the values are still right,
+ * only bigger.
+ */
+const CLOCK_BASE = Date.now();
+
+/** `epochMs` as ms since CLOCK_BASE, as a small integer while it fits in one. */
+function sinceBase(epochMs: number): number {
+  const ms = epochMs - CLOCK_BASE;
+  return ms <= 0x3fffffff ? ms | 0 : ms;
+}
 
 export interface ConnectionLimits {
   maxLineLength: number;
@@ -22,6 +37,19 @@ export interface ConnectionLimits {
    * calling sweepIdle() (NameEchoServer does), not by a timer per socket.
    */
   idleTimeoutSeconds: number;
+  /**
+   * Unsent bytes (replies, echo, telnet answers) a client may have before
+   * reading from it stops; input is fed to the protocol only as far as its
+   * output fits under this bound.
+   */
+  maxUnsentBytes: number;
+  /**
+   * Milliseconds a client told to go (closing notice and our FIN sent) may
+   * take nothing of what it is owed, and not close, before it is dropped.
+   */
+  lingerMs: number;
+  /** The budget for all clients together (client-memory.ts), or null for none. */
+  memoryBudget: ClientMemoryBudget | null;
 }
 
 /** open → (client half-closed | closing) → closed. */
@@ -43,12 +71,14 @@ export interface WireTraceSink {
   sent(connection: TcpConnection, bytes: Buffer): void;
 }
 
-/** Who is told first when a connection closes (the server), without a listener closure per connection. */
+/** A limit a connection hit: a line over maxLineLength (it carries on), or the idle timeout (it is closed). */
+export type ConnectionLimitKind = "line-too-long" | "idle-timeout";
+
+/** Who is told first when a connection closes or hits a limit (the server), without a listener closure per connection. */
 export interface ConnectionOwner {
   connectionClosed(connection: TcpConnection, error: Error | undefined): void;
+  connectionLimit?(connection: TcpConnection, kind: ConnectionLimitKind): void;
 }
-
-type SocketWithConnection = Socket & { [kConnection]?: TcpConnection };
 
 export interface TcpConnectionEvents {
   close: [error: Error | undefined];
@@ -60,9 +90,9 @@ export interface TcpConnectionEvents {
   resumed: [];
 }
 
-export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements SessionSink {
-  /** When the connection was accepted (ms since the epoch). */
-  readonly connectedAt = Date.now();
+export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements SessionSink, TransportSink, MemoryHolder {
+  /** When the connection was accepted, in ms since CLOCK_BASE (see connectedAt). */
+  private readonly acceptedAt = sinceBase(Date.now());
   // The counters behind `stats`, as plain fields: no object of their own per connection.
   private bytesIn = 0;
   private bytesOut = 0;
@@ -77,7 +107,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private remoteValue: Endpoint | undefined;
   private readonly owner: ConnectionOwner | undefined;
 
-  private readonly socket: SocketWithConnection;
+  private readonly transport: Transport;
   /** Telnet commands, line editing, echo and framing: all of the input side. */
   private readonly input: TelnetSession;
   private readonly batch: ReplyBatch;
@@ -85,6 +115,12 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private stateValue: ConnectionState = "open";
   /** Reading stopped because the client is not taking its replies. */
   private pausedForBackpressure = false;
+  /**
+   * Input read but not yet fed to the protocol, because its output would
+   * not have fit under maxUnsentBytes: a copy (the transport's read buffer
+   * is shared), fed first once the client has taken its replies.
+   */
+  private heldInput: Buffer | null = null;
   private closeError: Error | undefined;
   /**
    * Idle bookkeeping for sweepIdle(): a flag set on every read and write
@@ -94,10 +130,19 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * completed or were queued: the client is taking its replies).
    */
   private touched = false;
-  private quietSince = this.connectedAt;
+  private quietSince = this.acceptedAt;
   private unsentAtSweep = 0;
+  /**
+   * Told to go (shutdown, idle, eviction): from then on only the client
+   * taking its bytes counts as activity, and lingerMs of none drops it.
+   */
+  private lingering = false;
+  /** What this connection last reported to limits.memoryBudget, and as which kind (told to go or not). */
+  private charged = 0;
+  private chargedAsLeaving = false;
 
   /**
+   * @param transport not started yet: the connection starts it.
    * @param remote overrides the socket's peer address: the real client named by a PROXY header.
    * @param captureEndpoints look `local` and `remote` up now rather than on
    *   first use. Needed when someone may first read them after the close
@@ -107,7 +152,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * @param owner told of the close before the 'close' event.
    */
   constructor(
-    socket: Socket,
+    transport: Transport,
     encoder: ReplyEncoder,
     limits: ConnectionLimits,
     remote?: Endpoint,
@@ -115,7 +160,11 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     owner?: ConnectionOwner,
   ) {
     super();
-    this.socket = socket as SocketWithConnection;
+    // No listener map until the first listener: EventEmitter creates its
+    // _events lazily when it finds none (as on its own prototype), and most
+    // connections never get a listener. Saves ~160 bytes per connection.
+    (this as unknown as { _events: undefined })._events = undefined;
+    this.transport = transport;
     this.limits = limits;
     this.owner = owner;
     this.remoteValue = remote;
@@ -125,26 +174,27 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     }
     this.batch = new ReplyBatch(encoder);
     this.input = new TelnetSession(this, this.batch, limits.maxLineLength);
+    transport.start(this);
+  }
 
-    this.socket[kConnection] = this;
-    socket.setNoDelay(true);
-    socket.on("data", socketOnData);
-    socket.on("end", socketOnEnd);
-    socket.on("drain", socketOnDrain);
-    socket.on("error", socketOnError);
-    socket.on("close", socketOnClose);
+  /** When the connection was accepted (ms since the epoch). */
+  get connectedAt(): number {
+    return CLOCK_BASE + this.acceptedAt;
   }
 
   /** The server's end of the connection. */
   get local(): Endpoint {
-    const socket = this.socket;
-    return (this.localValue ??= Endpoint.from(socket.localAddress, socket.localPort, socket.localFamily));
+    return (this.localValue ??= this.transport.localEndpoint());
   }
 
   /** The client's end of the connection. */
   get remote(): Endpoint {
-    const socket = this.socket;
-    return (this.remoteValue ??= Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily));
+    return (this.remoteValue ??= this.transport.remoteEndpoint());
+  }
+
+  /** What carries the bytes: libuv's TCP handle, or a net.Socket / TLSSocket ("stream"). */
+  get transportName(): TransportName {
+    return this.transport.name;
   }
 
   /** The traffic so far: a snapshot. */
@@ -158,7 +208,12 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** Reply bytes accepted by write() but not yet handed to the kernel. */
   get unsentBytes(): number {
-    return this.socket.writableLength;
+    return this.transport.unsentBytes;
+  }
+
+  /** Whether the server echoes what the client types (a character-mode telnet agreed to WILL ECHO). */
+  get echoing(): boolean {
+    return this.input.echoing;
   }
 
   /** Whether reading is paused until the client takes its replies. */
@@ -172,33 +227,73 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /**
    * Graceful end: replies already owed go out (they were written as their
-   * lines arrived), then the notice, then our FIN. Input from now on is
-   * read and dropped so that the client's FIN can still be seen.
+   * lines arrived), then the notice, then our FIN. Input read but held back
+   * for backpressure is answered first, whatever the bound: every line the
+   * server has read gets its reply. Input from now on is read and dropped so
+   * that the client's FIN can still be seen.
    */
   shutdown(notice: Buffer = SHUTDOWN_NOTICE): void {
-    if (this.stateValue === "closing" || this.stateValue === "closed") return;
-    const wasEnding = this.stateValue === "ending";
-    this.stateValue = "closing";
-    // Our goodbye is activity: the client gets a whole idle period from here
-    // to close its side, as after any other write.
-    this.touched = true;
-    if (wasEnding) return; // our FIN is already on its way
-    if (this.socket.writable) {
-      this.input.notice(notice);
-      const goodbye = this.batch.take()!;
-      if (this.tracer !== undefined) this.tracer.sent(this, goodbye);
-      this.socket.end(goodbye);
-    }
-    // Read on: the FIN that lets the socket close must not sit behind paused input.
-    this.resumeReading();
+    this.sayGoodbye(notice, true);
   }
 
   /** Drops the connection now, without a goodbye. */
   destroy(): void {
-    this.socket.destroy();
+    this.heldInput = null;
+    this.transport.destroy();
   }
 
-  /** SessionSink: a line as a span of the chunk being read; its reply is copied from there, no view made. */
+  /**
+   * Evicted by the memory budget: like shutdown(), but input held back is
+   * dropped, not answered (answering it is what would need the memory).
+   * @internal MemoryHolder
+   */
+  evict(heldBytes: number): void {
+    this.heldInput = null;
+    this.sayGoodbye(clientMemoryNotice(heldBytes), false);
+  }
+
+  /** @internal MemoryHolder: everything held for this client right now. */
+  get heldBytes(): number {
+    if (this.stateValue === "closed") return 0;
+    const transport = this.transport;
+    return (
+      transport.unsentBytes + transport.bufferedInputBytes + (this.heldInput === null ? 0 : this.heldInput.length) + this.input.pendingByteCount
+    );
+  }
+
+  /** @internal MemoryHolder */
+  get chargedBytes(): number {
+    return this.charged;
+  }
+
+  /** @internal MemoryHolder: told to go already. */
+  get isLeaving(): boolean {
+    return this.stateValue !== "open";
+  }
+
+  /** @internal MemoryHolder: reports what is held now to the budget; returns it. */
+  recharge(): number {
+    const budget = this.limits.memoryBudget;
+    if (budget === null) return 0;
+    const leaving = this.stateValue !== "open";
+    if (leaving !== this.chargedAsLeaving && this.charged !== 0) {
+      // Told to go since: its bytes move to the other sum.
+      budget.change(-this.charged, this.chargedAsLeaving);
+      this.charged = 0;
+    }
+    this.chargedAsLeaving = leaving;
+    const held = this.heldBytes;
+    if (held !== this.charged) {
+      const delta = held - this.charged;
+      this.charged = held;
+      budget.change(delta, leaving);
+    }
+    return held;
+  }
+
+  // SessionSink: called by the telnet session, synchronously inside receive().
+
+  /** A line as a span of the chunk being read: its reply is copied from there, no view made. */
   line(chunk: Buffer, from: number, to: number): void {
     this.lines++;
     this.batch.addReplySpan(chunk, from, to);
@@ -206,60 +301,60 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   lineTooLong(): void {
     this.linesTooLong++;
-    this.input.notice(lineTooLongNotice(this.limits.maxLineLength));
+    this.writeNotice(lineTooLongNotice(this.limits.maxLineLength));
+    this.owner?.connectionLimit?.(this, "line-too-long");
     this.emit("lineTooLong");
   }
 
-  /** @internal bytes from the socket */
+  // TransportSink: called by the transport.
+
+  /** @internal bytes from the client: every byte of input passes here, once. */
   receive(chunk: Buffer): void {
     // Input counts as activity in every state, as it did for socket.setTimeout.
     this.touched = true;
     if (this.stateValue !== "open") return;
     this.bytesIn += chunk.length;
     if (this.tracer !== undefined) this.tracer.received(this, chunk);
-    this.consume(chunk);
-  }
-
-  /** Input the session stopped short of (its output reached the unsent limit): fed again on 'drain'. */
-  private held: Buffer | null = null;
-
-  private consume(chunk: Buffer): void {
-    const consumed = this.input.receive(chunk, this.socket.writableHighWaterMark - this.socket.writableLength);
-    this.flush();
-    if (consumed === chunk.length) return;
-    this.held = chunk.subarray(consumed);
-    // flush() has paused reading (the budget was reached, so the write said
-    // wait); should it not have, no later chunk may overtake the held rest.
-    if (!this.pausedForBackpressure) {
-      this.pausedForBackpressure = true;
-      this.socket.pause();
-      this.emit("paused");
+    if (this.heldInput !== null) {
+      // Reading was stopped, but a transport may have had this chunk in hand already.
+      this.heldInput = Buffer.concat([this.heldInput, chunk]);
+      return;
     }
+    const rest = this.feed(chunk, false);
+    if (rest !== null) {
+      // A copy: the chunk may be the transport's shared read buffer.
+      this.heldInput = Buffer.from(rest);
+      this.pauseForBackpressure();
+    }
+    if (this.limits.memoryBudget !== null) this.recharge();
   }
 
   /** @internal the client half-closed: answer its last unterminated line, then finish. */
   receiveEnd(): void {
     this.touched = true;
     if (this.stateValue !== "open") return;
+    this.answerHeldInput();
     this.input.finish();
     this.flush();
     this.stateValue = "ending";
-    this.socket.end();
+    this.transport.end();
   }
 
-  /** @internal the socket may take more bytes */
-  writable(): void {
+  /** @internal the transport took every byte after a write() that returned false: held input first, then reading again */
+  drained(): void {
     this.touched = true;
-    const rest = this.held;
-    this.held = null;
-    if (rest !== null && this.stateValue === "open") this.consume(rest);
-    // Still owed too much: stay paused (no 'end' can come before the held rest, reading is paused).
-    if (this.held !== null || this.socket.writableNeedDrain) return;
+    if (this.stateValue === "open" && this.heldInput !== null) {
+      // The rest is a view of our own copy.
+      this.heldInput = this.feed(this.heldInput, false);
+      // Its output reached the bound again: wait for the next drain.
+      if (this.heldInput !== null || this.outputBudget() === 0) return;
+    }
     if (this.pausedForBackpressure) {
       this.pausedForBackpressure = false;
-      this.socket.resume();
+      this.transport.resumeReading();
       this.emit("resumed");
     }
+    if (this.limits.memoryBudget !== null) this.recharge();
   }
 
   /**
@@ -267,20 +362,38 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * quarter of the idle timeout, at most 1 s apart), with the sweep's clock.
    * No activity since the last sweep for idleMs: idle(). The timeout thus
    * fires between idleMs and idleMs + one sweep interval after the last
-   * activity. A second quiet period (during closing) destroys, as before.
+   * activity. A client told to go lingers instead (see lingerMs): it is
+   * destroyed after lingerMs without taking any of its bytes; returns true
+   * then.
    */
-  sweepIdle(now: number, idleMs: number): void {
-    const unsent = this.socket.writableLength;
+  sweepIdle(now: number, idleMs: number): boolean {
+    const unsent = this.transport.unsentBytes;
+    // Unsent bytes also shrink with no event to report it (the kernel took them): bring the budget up to date.
+    if (this.charged !== 0) this.recharge();
+    if (this.lingering) {
+      // What it sends now is dropped and buys no time; taking our bytes does.
+      this.touched = false;
+      if (unsent !== this.unsentAtSweep) {
+        this.unsentAtSweep = unsent;
+        this.quietSince = sinceBase(now);
+        return false;
+      }
+      if (sinceBase(now) - this.quietSince < this.limits.lingerMs) return false;
+      this.destroy();
+      return true;
+    }
+    if (idleMs <= 0) return false;
     if (this.touched || unsent !== this.unsentAtSweep) {
       this.touched = false;
       this.unsentAtSweep = unsent;
-      this.quietSince = now;
-      return;
+      this.quietSince = sinceBase(now);
+      return false;
     }
-    if (now - this.quietSince < idleMs) return;
+    if (sinceBase(now) - this.quietSince < idleMs) return false;
     // The next quiet period (the one that ends in destroy()) starts now.
-    this.quietSince = now;
+    this.quietSince = sinceBase(now);
     this.idle();
+    return false;
   }
 
   /** @internal no traffic for idleTimeoutSeconds */
@@ -289,14 +402,16 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       // Not one reply taken for a whole idle period: a notice queued behind
       // its unread replies would never be read, and waiting another period
       // keeps megabytes parked in kernel socket buffers. Drop it now.
+      this.owner?.connectionLimit?.(this, "idle-timeout");
       this.emit("idle");
-      this.socket.destroy();
+      this.transport.destroy();
     } else if (this.stateValue === "open") {
+      this.owner?.connectionLimit?.(this, "idle-timeout");
       this.emit("idle");
       this.shutdown(idleNotice(this.limits.idleTimeoutSeconds));
     } else {
       // Already saying goodbye and still nothing moved: the client is gone or stuck.
-      this.socket.destroy();
+      this.transport.destroy();
     }
   }
 
@@ -308,29 +423,115 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   /** @internal */
   closed(): void {
     this.stateValue = "closed";
+    this.heldInput = null;
+    if (this.charged !== 0) {
+      this.limits.memoryBudget?.change(-this.charged, this.chargedAsLeaving);
+      this.charged = 0;
+    }
     this.owner?.connectionClosed(this, this.closeError);
     this.emit("close", this.closeError);
   }
 
+  /** Every byte of output leaves here: whatever the protocol gathered since the last flush, in one write. */
   private flush(): void {
     const bytes = this.batch.take();
     if (bytes === null) return;
     this.touched = true;
     this.bytesOut += bytes.length;
     if (this.tracer !== undefined) this.tracer.sent(this, bytes);
-    // write() returns false once the socket holds more unsent bytes than its
-    // highWaterMark (the server's maxUnsentBytes): stop reading this client
-    // until it has taken its replies ('drain'), so its memory stays bounded.
-    if (!this.socket.write(bytes) && !this.pausedForBackpressure) {
-      this.pausedForBackpressure = true;
-      this.socket.pause();
-      this.emit("paused");
+    // write() returns false once the transport holds more unsent bytes than
+    // maxUnsentBytes: stop reading this client until it has taken its
+    // replies (drained()), so its memory stays bounded.
+    if (!this.transport.write(bytes)) this.pauseForBackpressure();
+  }
+
+  /**
+   * A notice (line too long, idle, shutting down, evicted), said on the
+   * server's own initiative: through the session, so that it starts on a
+   * fresh line of a character-mode user's screen and its 0xFF bytes (none
+   * today) are doubled.
+   */
+  private writeNotice(notice: Buffer): void {
+    this.input.notice(notice);
+  }
+
+  /** How many more output bytes the protocol may produce before the bound is reached. */
+  private outputBudget(): number {
+    return Math.max(0, this.limits.maxUnsentBytes - this.transport.unsentBytes);
+  }
+
+  /**
+   * Feeds input to the protocol as far as its output fits under the bound
+   * (or all of it, `ignoreBound`), writing the output as it goes. Returns
+   * the part not taken, a view of `input`, or null when all was taken. While
+   * the kernel takes the output at once, the budget comes back and feeding
+   * goes on; it stops when the unsent bytes reach the bound (a write() then
+   * returned false, so drained() will follow).
+   */
+  private feed(input: Buffer, ignoreBound: boolean): Buffer | null {
+    let rest = input;
+    for (;;) {
+      const budget = ignoreBound ? Number.MAX_SAFE_INTEGER : this.outputBudget();
+      const used = budget > 0 ? this.input.receive(rest, budget) : 0;
+      this.flush();
+      if (used >= rest.length) return null;
+      rest = rest.subarray(used);
+      if (used === 0 || this.outputBudget() === 0) return rest;
     }
+  }
+
+  /**
+   * Input held back for backpressure, answered whatever the bound: the
+   * connection is ending. That is the rest of a read not yet fed, and what
+   * the transport read ahead while paused (net.Socket's buffer).
+   */
+  private answerHeldInput(): void {
+    const readAhead = this.transport.takeBufferedInput();
+    if (readAhead !== null) {
+      this.bytesIn += readAhead.length;
+      if (this.tracer !== undefined) this.tracer.received(this, readAhead);
+    }
+    let held = this.heldInput;
+    this.heldInput = null;
+    if (readAhead !== null) held = held === null ? readAhead : Buffer.concat([held, readAhead]);
+    if (held !== null) this.feed(held, true);
+  }
+
+  /**
+   * The goodbye: the notice after every reply owed, then our FIN, then the
+   * linger (sweepIdle). `answerHeld`: answer input held back first (a
+   * graceful stop, idle), or not (eviction, which already dropped it).
+   */
+  private sayGoodbye(notice: Buffer, answerHeld: boolean): void {
+    if (this.stateValue === "closing" || this.stateValue === "closed") return;
+    const wasEnding = this.stateValue === "ending";
+    if (!wasEnding && answerHeld) this.answerHeldInput();
+    this.stateValue = "closing";
+    // The linger starts now: a client that takes nothing of what it is
+    // owed for lingerMs is dropped.
+    this.lingering = true;
+    this.quietSince = sinceBase(Date.now());
+    if (!wasEnding && this.transport.writable) {
+      this.writeNotice(notice);
+      this.flush();
+      this.transport.end();
+    }
+    this.unsentAtSweep = this.transport.unsentBytes;
+    // Read on: the FIN that lets the socket close must not sit behind paused input.
+    if (!wasEnding) this.resumeReading();
+    if (this.limits.memoryBudget !== null) this.recharge();
+  }
+
+  private pauseForBackpressure(): void {
+    if (this.pausedForBackpressure) return;
+    this.pausedForBackpressure = true;
+    this.transport.pauseReading();
+    this.emit("paused");
   }
 
   private resumeReading(): void {
     this.pausedForBackpressure = false;
-    this.socket.resume();
+    this.transport.resumeReading();
   }
 
   // Read-only views for the HTTP port (/connections) and the wire trace.
@@ -338,19 +539,9 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   /** @internal set by the owner when its `trace` option is: sees every byte read and written. */
   tracer: WireTraceSink | undefined = undefined;
 
-  /** Whether the server echoes what the client types (character mode) rather than the client itself. */
-  get echoing(): boolean {
-    return this.input.echoing;
-  }
-
   /** The line the client is typing, not yet ended (a copy, at most maxLineLength bytes). */
   pendingInput(): Buffer {
     return this.input.pendingLine();
-  }
-
-  /** How the bytes travel: a Node stream socket (the only kind today). */
-  get transportKind(): "stream" {
-    return "stream";
   }
 
   /**
@@ -359,30 +550,6 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * sweep interval. Meaningless when no sweep runs (idle timeout 0).
    */
   idleForMs(now: number): number {
-    return this.touched ? 0 : Math.max(0, now - this.quietSince);
+    return this.touched ? 0 : Math.max(0, sinceBase(now) - this.quietSince);
   }
-}
-
-function connectionOf(socket: SocketWithConnection): TcpConnection {
-  return socket[kConnection]!;
-}
-
-function socketOnData(this: SocketWithConnection, chunk: Buffer): void {
-  connectionOf(this).receive(chunk);
-}
-
-function socketOnEnd(this: SocketWithConnection): void {
-  connectionOf(this).receiveEnd();
-}
-
-function socketOnDrain(this: SocketWithConnection): void {
-  connectionOf(this).writable();
-}
-
-function socketOnError(this: SocketWithConnection, error: Error): void {
-  connectionOf(this).failed(error);
-}
-
-function socketOnClose(this: SocketWithConnection): void {
-  connectionOf(this).closed();
 }

@@ -9,6 +9,11 @@
  * (the TLS socket, or the raw one) and the real client's address. A server
  * without PROXY protocol or TLS skips this module entirely.
  *
+ * Two ways in: runPreamble() works on a net.Socket (TLS needs one to wrap);
+ * ProxyHeaderReader reads a PROXY header alone through a Transport, so a
+ * server behind a load balancer without TLS keeps the handle transport, and
+ * hands the same transport to the connection after the header.
+ *
  * The whole preamble runs against one deadline rather than an idle timer, so
  * a peer that dribbles one byte a second cannot stretch it.
  */
@@ -17,6 +22,7 @@ import type { Socket } from "node:net";
 import { Endpoint } from "../endpoint.js";
 import { ProxyHeaderParser } from "../protocol/proxy-protocol.js";
 import { escapeClientBytes } from "../escape.js";
+import type { Transport, TransportSink } from "./transport/transport.js";
 
 export interface PreambleOptions {
   /** Every connection must start with a PROXY protocol v1 or v2 header. */
@@ -112,4 +118,85 @@ export function runPreamble(raw: Socket, options: PreambleOptions, callbacks: Pr
   const onEnd = (): void => fail("proxy-header", "the peer closed before sending a complete PROXY header");
   raw.on("data", onData);
   raw.on("end", onEnd);
+}
+
+/** Where a ProxyHeaderReader reports: one object per server, told which reader it is. */
+export interface ProxyHeaderOwner {
+  /** The header is read: `transport` (still reading) belongs to the caller now; `rest` came after the header. */
+  proxyHeaderRead(reader: ProxyHeaderReader, transport: Transport, remote: Endpoint, rest: Buffer): void;
+  /** No valid header: the transport is being destroyed. */
+  proxyHeaderFailed(reader: ProxyHeaderReader, detail: string, remote: Endpoint): void;
+}
+
+/**
+ * Reads a PROXY header through a transport (handle or stream), as
+ * runPreamble() does on a socket, with the same deadline and the same
+ * failure details. The parser copies what it keeps, so the handle
+ * transport's shared read buffer is safe here too.
+ */
+export class ProxyHeaderReader implements TransportSink {
+  private readonly transport: Transport;
+  private readonly owner: ProxyHeaderOwner;
+  private readonly parser: ProxyHeaderParser;
+  private readonly timer: NodeJS.Timeout;
+  private remote: Endpoint;
+  private finished = false;
+
+  constructor(transport: Transport, options: PreambleOptions, owner: ProxyHeaderOwner) {
+    this.transport = transport;
+    this.owner = owner;
+    this.parser = new ProxyHeaderParser(options.maxProxyHeaderBytes);
+    this.remote = transport.remoteEndpoint();
+    this.timer = setTimeout(headerTimedOut, options.timeoutMs, this, `no PROXY header within ${options.timeoutMs / 1000} s`);
+    transport.start(this);
+  }
+
+  /** Drops the client (the server is closing); reported as a failed header. */
+  destroy(): void {
+    this.fail("closed by the server while waiting for the header");
+  }
+
+  receive(chunk: Buffer): void {
+    if (this.finished) return;
+    const result = this.parser.push(chunk);
+    if (result.status === "more") return;
+    if (result.status === "error") {
+      this.fail(`${result.reason} (first bytes: "${escapeClientBytes(chunk, 32)}")`);
+      return;
+    }
+    if (result.header.source) {
+      const { address, port, family } = result.header.source;
+      this.remote = new Endpoint(address, port, family);
+    }
+    this.finished = true;
+    clearTimeout(this.timer);
+    this.owner.proxyHeaderRead(this, this.transport, this.remote, result.rest);
+  }
+
+  receiveEnd(): void {
+    this.fail("the peer closed before sending a complete PROXY header");
+  }
+
+  drained(): void {}
+
+  failed(error: Error): void {
+    this.fail((error as NodeJS.ErrnoException).code ?? error.message);
+  }
+
+  closed(): void {
+    this.fail("closed by the peer first");
+  }
+
+  /** @internal */
+  fail(detail: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    this.transport.destroy();
+    this.owner.proxyHeaderFailed(this, detail, this.remote);
+  }
+}
+
+function headerTimedOut(reader: ProxyHeaderReader, detail: string): void {
+  reader.fail(detail);
 }

@@ -10,6 +10,7 @@ import {
   checkOptionKeys,
   DEFAULTS,
   HOST_RULE,
+  choiceRule,
   integerRule,
   NAME_RULE,
   optionValue,
@@ -17,10 +18,25 @@ import {
   secondsRule,
   type OptionRule,
 } from "../options.js";
+import { defaultMaxClientMemory } from "./client-memory.js";
 import type { WireTraceSink } from "./connection.js";
+import { TRANSPORT_CHOICES } from "./transport/transport.js";
 import type { NameEchoServerOptions, ResolvedServerOptions } from "./server.js";
 
 type RuledOption = Exclude<keyof NameEchoServerOptions, "tls" | "trace">;
+
+/** 0 (no bound), or at least 64 KiB: a budget smaller than one client's read would evict everyone. */
+const CLIENT_MEMORY_RULE: OptionRule<number> = (() => {
+  const whole = integerRule(0, Number.MAX_SAFE_INTEGER, "(0 = no bound)");
+  const atLeast = (bytes: number, option: string): number => {
+    if (bytes !== 0 && bytes < 64 * 1024) throw invalidOption(option, `must be 0 (no bound) or at least 65536 bytes, not ${bytes}`);
+    return bytes;
+  };
+  return {
+    check: (value, option) => atLeast(whole.check(value, option), option),
+    fromText: (text, what) => atLeast(whole.fromText(text, what), what),
+  };
+})();
 
 /** Each option but tls (an object for tls.createSecureContext()) and trace (an object with two methods), and its rule. */
 export const SERVER_OPTION_RULES: { readonly [K in RuledOption]-?: OptionRule<NonNullable<NameEchoServerOptions[K]>> } = {
@@ -32,9 +48,13 @@ export const SERVER_OPTION_RULES: { readonly [K in RuledOption]-?: OptionRule<No
   idleTimeout: secondsRule(0, 2_000_000),
   shutdownTimeout: secondsRule(0, 2_000_000),
   maxUnsentBytes: integerRule(1024, 1 << 30),
+  maxClientMemory: CLIENT_MEMORY_RULE,
+  maxConnectionsPerIp: integerRule(0, 1 << 30, "(0 = no limit)"),
+  lingerTimeout: secondsRule(0, 3600),
   backlog: integerRule(1, 1 << 20),
   proxyProtocol: BOOLEAN_RULE,
   handshakeTimeout: secondsRule(0.001, 3600),
+  transport: choiceRule(TRANSPORT_CHOICES),
 };
 
 const SERVER_OPTION_NAMES: readonly string[] = [...Object.keys(SERVER_OPTION_RULES), "tls", "trace"];
@@ -52,13 +72,18 @@ export function resolveServerOptions(options?: NameEchoServerOptions): ResolvedS
     idleTimeout: value("idleTimeout", DEFAULTS.idleTimeoutSeconds),
     shutdownTimeout: value("shutdownTimeout", DEFAULTS.shutdownTimeoutSeconds),
     maxUnsentBytes: value("maxUnsentBytes", DEFAULTS.maxUnsentBytes),
+    maxClientMemory: value("maxClientMemory", defaultMaxClientMemory()),
+    maxConnectionsPerIp: value("maxConnectionsPerIp", DEFAULTS.maxConnectionsPerIp),
+    lingerTimeout: value("lingerTimeout", DEFAULTS.lingerTimeoutSeconds),
     backlog: value("backlog", DEFAULTS.backlog),
     proxyProtocol: value("proxyProtocol", false),
     handshakeTimeout: value("handshakeTimeout", DEFAULTS.handshakeTimeoutSeconds),
+    transport: value("transport", "auto"),
     tls: checkTls(given.tls),
     trace: checkTrace(given.trace),
   };
 }
+
 
 function checkTrace(value: unknown): WireTraceSink | undefined {
   if (value === undefined) return undefined;

@@ -2,6 +2,10 @@
  * NameEchoServer: listens, keeps the set of connections, enforces the
  * connection limit, and stops either gracefully (close) or at once (destroy).
  * The lifecycle is drawn in docs/lifecycle.md.
+ *
+ * Connections are carried by one of two transports (transport/): libuv's
+ * TCP handle taken straight from the listening net.Server, or the
+ * net.Socket it would otherwise make (TLS, fallback).
  */
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
@@ -12,9 +16,15 @@ import { FdBudget } from "./fd-budget.js";
 import { resolveServerOptions } from "./server-options.js";
 import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
-import { type ConnectionLimits, type ConnectionOwner, TcpConnection, type WireTraceSink } from "./connection.js";
-import { runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
-import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE } from "../protocol/notices.js";
+import { ConnectionsPerAddress } from "./address-limit.js";
+import { ClientMemoryBudget, type EvictionReport } from "./client-memory.js";
+import { type ConnectionLimitKind, type ConnectionLimits, type ConnectionOwner, TcpConnection, type WireTraceSink } from "./connection.js";
+import { type ProxyHeaderOwner, ProxyHeaderReader, runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
+import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE, tooManyFromAddressNotice } from "../protocol/notices.js";
+import { detectHandleBindings } from "./transport/bindings.js";
+import { takeAcceptedHandles } from "./transport/handle.js";
+import { STREAM_READ_AHEAD_BYTES, StreamTransport } from "./transport/stream.js";
+import { TRANSPORT_CHOICES, type Transport, type TransportChoice, type TransportName, type TransportSink } from "./transport/transport.js";
 
 export interface NameEchoServerOptions {
   /** Address to listen on. Default 127.0.0.1 (loopback only); "0.0.0.0" or "::" opens it to the network. */
@@ -33,6 +43,17 @@ export interface NameEchoServerOptions {
   shutdownTimeout?: number;
   /** Unsent reply bytes per client before the server stops reading from it. Default 1 MiB. */
   maxUnsentBytes?: number;
+  /**
+   * Bytes held for all clients together (unsent output, input not yet
+   * processed, pending lines); past it the clients holding the most are told
+   * and closed. 0 = no such bound. Default: a sixteenth of the machine's
+   * memory, within [32 MiB, 1 GiB] (defaultMaxClientMemory()).
+   */
+  maxClientMemory?: number;
+  /** Most connections at once from one client address (the PROXY header's, if on); 0 = no limit. Default 0. */
+  maxConnectionsPerIp?: number;
+  /** Seconds a client told to go may take nothing and not close before it is dropped. Default 2. */
+  lingerTimeout?: number;
   /** Listen backlog (kernel accept queue). Default 4096. */
   backlog?: number;
   /**
@@ -47,6 +68,13 @@ export interface NameEchoServerOptions {
   tls?: tls.SecureContextOptions;
   /** Shown every byte each connection reads and writes (`serve --trace`). Default: none, at no cost. */
   trace?: WireTraceSink;
+  /**
+   * What carries the bytes: "handle" (libuv's TCP handle, no net.Socket;
+   * not for TLS), "stream" (net.Socket / TLSSocket), or "auto": handle
+   * where this Node has what it needs and TLS is off, stream otherwise
+   * (`transportFallback` says why when it is the Node). Default "auto".
+   */
+  transport?: TransportChoice;
 }
 
 export type ResolvedServerOptions = Required<Omit<NameEchoServerOptions, "tls" | "trace">> & {
@@ -58,7 +86,7 @@ export type ResolvedServerOptions = Required<Omit<NameEchoServerOptions, "tls" |
 /** How long a turned-away client may take to read its notice before it is dropped. */
 const REJECT_LINGER_MS = 5000;
 
-export type RejectReason = "max-connections" | "file-descriptors" | PreambleFailure;
+export type RejectReason = "max-connections" | "max-connections-per-ip" | "file-descriptors" | PreambleFailure;
 
 export interface ListeningAddress {
   address: string;
@@ -72,6 +100,13 @@ export interface NameEchoServerEvents {
   listening: [address: ListeningAddress];
   connection: [connection: TcpConnection];
   disconnect: [connection: TcpConnection, error: Error | undefined];
+  /**
+   * A connection hit a limit: a line over maxLineLength (it carries on) or
+   * the idle timeout (it is told and closed). The same as the connection's
+   * own 'lineTooLong' and 'idle', for all connections with one listener
+   * (no listener, and no closure, per connection).
+   */
+  limit: [connection: TcpConnection, kind: ConnectionLimitKind];
   /** A client was turned away: server full, or no valid PROXY header / TLS handshake (detail says what). */
   rejected: [remote: Endpoint, reason: RejectReason, detail?: string];
   /**
@@ -82,24 +117,50 @@ export interface NameEchoServerEvents {
   warning: [error: Error];
   /** Descriptors are free again: new clients are accepted; `turnedAway` were refused meanwhile. */
   recovered: [reason: "file-descriptors", turnedAway: number];
+  /** All clients together held more than maxClientMemory: the biggest were told and closed (or dropped). */
+  memoryFull: [report: EvictionReport];
+  /** close() has told every client to go and now waits for `clients` of them (at most shutdownTimeout). */
+  stopping: [clients: number];
+  /**
+   * The stop is over: of the clients it waited for, `dropped` were dropped
+   * (after the linger, or at shutdownTimeout), the others closed.
+   */
+  stopped: [report: StopReport];
   close: [];
 }
 
 // Checked by the rules in server-options.ts; exported from here too, where it always was.
 export { resolveServerOptions };
 
-export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implements ConnectionOwner {
+/** What a graceful stop waited for, and how it ended. */
+export interface StopReport {
+  /** Clients connected when the stop began. */
+  clients: number;
+  /** Dropped after taking nothing for lingerTimeout. */
+  droppedAfterLinger: number;
+  /** Dropped when shutdownTimeout ran out. */
+  droppedAtTimeout: number;
+  /** How long the stop took, in ms. */
+  ms: number;
+}
+
+
+
+export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implements ConnectionOwner, ProxyHeaderOwner {
   readonly options: Readonly<ResolvedServerOptions>;
   private readonly encoder: ReplyEncoder;
   /** One limits object shared by every connection. */
   private readonly limits: ConnectionLimits;
   private readonly netServer: net.Server;
   private readonly connectionSet = new Set<TcpConnection>();
-  /** Sockets still in their PROXY header or TLS handshake; null when neither is on. */
+  /** PROXY header and TLS handshake settings; null when neither is on. */
   private readonly preamble: PreambleOptions | null = null;
-  private readonly pendingSockets = new Set<net.Socket>();
+  /** Clients still in their PROXY header or TLS handshake: sockets, or header readers on a transport. */
+  private readonly pendingSockets = new Set<{ destroy(): void }>();
   /** Clients turned away (server full) whose notice is still going out; close() must not wait on them for ever. */
-  private readonly rejectedSockets = new Set<net.Socket>();
+  private readonly rejectedSockets = new Set<Transport>();
+  private transportValue: TransportName;
+  private transportFallbackValue: string | null = null;
   private fdBudget: FdBudget | null = null;
   /** Clients refused for lack of descriptors since the shortage began; null when there is none. */
   private outOfDescriptors: number | null = null;
@@ -108,22 +169,39 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   private binding = false;
   private closing: Promise<void> | null = null;
   private boundAddress: ListeningAddress | null = null;
-  /** The one idle-timeout sweep over all connections (null: no idle timeout, or not listening). */
+  /** The one sweep over all connections, for idle timeouts and lingers (null: not listening). */
   private idleSweep: NodeJS.Timeout | null = null;
+  /** Connections per client address, when maxConnectionsPerIp is on. */
+  private readonly perAddress: ConnectionsPerAddress | null;
+  /** During close(): clients dropped by the linger. */
+  private droppedAfterLinger = 0;
 
   constructor(options: NameEchoServerOptions = {}) {
     super();
     this.options = Object.freeze(resolveServerOptions(options));
     this.encoder = new ReplyEncoder(this.options.name);
-    this.limits = { maxLineLength: this.options.maxLineLength, idleTimeoutSeconds: this.options.idleTimeout };
+    this.limits = {
+      maxLineLength: this.options.maxLineLength,
+      idleTimeoutSeconds: this.options.idleTimeout,
+      maxUnsentBytes: this.options.maxUnsentBytes,
+      lingerMs: this.options.lingerTimeout * 1000,
+      memoryBudget:
+        this.options.maxClientMemory === 0
+          ? null
+          : new ClientMemoryBudget(this.options.maxClientMemory, this.connectionSet, (report) => this.emit("memoryFull", report)),
+    };
+    this.perAddress = this.options.maxConnectionsPerIp === 0 ? null : new ConnectionsPerAddress(this.options.maxConnectionsPerIp);
+    this.transportValue = this.chooseTransport();
     this.netServer = net.createServer({
       // We end our side ourselves, after the reply to a final unterminated line.
       allowHalfOpen: true,
       noDelay: true,
-      // write() returns false past this many unsent bytes: the backpressure bound.
-      highWaterMark: this.options.maxUnsentBytes,
+      // Both directions; small for the read side (what a paused socket reads
+      // ahead), while write()'s bound is maxUnsentBytes (StreamTransport).
+      highWaterMark: Math.min(STREAM_READ_AHEAD_BYTES, this.options.maxUnsentBytes),
     });
-    this.netServer.on("connection", (socket) => this.accept(socket));
+    // The stream transport's way in; with the handle transport no net.Socket is made.
+    this.netServer.on("connection", (socket) => this.accept(new StreamTransport(socket, this.options.maxUnsentBytes), socket));
     if (this.options.proxyProtocol || this.options.tls) {
       this.preamble = {
         proxyProtocol: this.options.proxyProtocol,
@@ -138,9 +216,70 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     return this.stateValue;
   }
 
+  /** The transport connections are served with: "handle" (libuv's TCP handle) or "stream" (net.Socket). */
+  get transport(): TransportName {
+    return this.transportValue;
+  }
+
+  /** Why "auto" serves with the stream transport on this Node, or null when it did not fall back. */
+  get transportFallback(): string | null {
+    return this.transportFallbackValue;
+  }
+
+  /** Decided once, at construction: what was asked for, what this Node has, and what TLS / PROXY protocol need. */
+  private chooseTransport(): TransportName {
+    const asked = this.options.transport;
+    if (asked === "stream") return "stream";
+    if (this.options.tls) {
+      if (asked === "handle") throw invalidOption("transport", 'is "handle", which does not serve TLS; with TLS use "auto" or "stream"');
+      return "stream";
+    }
+    const detection = detectHandleBindings();
+    if ("bindings" in detection) return "handle";
+    if (asked === "handle") {
+      throw invalidOption("transport", `is "handle", which is not available on Node ${process.version}: ${detection.unavailable}; use "auto" or "stream"`);
+    }
+    this.transportFallbackValue = detection.unavailable;
+    return "stream";
+  }
+
+  /** After listening: accepted handles come to us instead of becoming net.Sockets (the handle transport). */
+  private takeHandles(): void {
+    if (this.transportValue !== "handle") return;
+    const detection = detectHandleBindings();
+    if (!("bindings" in detection)) return;
+    const bound = this.boundAddress!;
+    const wildcard = bound.address === "0.0.0.0" || bound.address === "::";
+    const settings = {
+      maxUnsentBytes: this.options.maxUnsentBytes,
+      local: wildcard ? null : new Endpoint(bound.address, bound.port, bound.family),
+    };
+    const unavailable = takeAcceptedHandles(this.netServer, detection.bindings, settings, {
+      accepted: (transport) => this.accept(transport, null),
+      acceptFailed: (error) => this.emit("warning", error),
+    });
+    if (unavailable !== null) {
+      // The listening socket is not what the bindings check expects: net.Server goes on making net.Sockets.
+      this.transportValue = "stream";
+      this.transportFallbackValue = unavailable;
+    }
+  }
+
   /** The address the server is bound to, once listening. */
   get address(): ListeningAddress | null {
     return this.boundAddress;
+  }
+
+  /**
+   * Bytes held for all clients together, as counted against maxClientMemory
+   * (as last reported by each connection); with no budget, counted now.
+   */
+  get heldClientBytes(): number {
+    const budget = this.limits.memoryBudget;
+    if (budget !== null) return budget.heldBytes;
+    let held = 0;
+    for (const connection of this.connectionSet) held += connection.heldBytes;
+    return held;
   }
 
   /** The open connections. */
@@ -179,6 +318,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
         this.netServer.on("error", (error) => this.emit("warning", error));
         const bound = this.netServer.address() as net.AddressInfo;
         this.boundAddress = { address: bound.address, port: bound.port, family: bound.family };
+        this.takeHandles();
         this.stateValue = "listening";
         this.startIdleSweep();
         this.emit("listening", this.boundAddress);
@@ -214,7 +354,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   /** Stops at once: stop accepting and drop every connection. */
   destroy(): Promise<void> {
     for (const connection of this.connectionSet) connection.destroy();
-    for (const socket of this.rejectedSockets) socket.destroy();
+    for (const turnedAway of this.rejectedSockets) turnedAway.destroy();
     return this.close();
   }
 
@@ -226,36 +366,48 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       : Promise.resolve();
     // A socket still in its header or handshake owes no reply: drop it.
     for (const socket of this.pendingSockets) socket.destroy();
+    const started = Date.now();
+    const clients = this.connectionSet.size;
     for (const connection of this.connectionSet) connection.shutdown(SHUTDOWN_NOTICE);
+    // Counted from here: the sweep drops a client that takes nothing of its last replies for lingerTimeout.
+    this.droppedAfterLinger = 0;
+    if (this.connectionSet.size > 0) this.emit("stopping", this.connectionSet.size);
     await this.waitForConnections(this.options.shutdownTimeout * 1000);
     // Past the bound: drop whoever is left. netServer.close() only calls
     // back once every socket it accepted is gone, turned-away ones included.
+    const droppedAtTimeout = this.connectionSet.size;
     for (const connection of this.connectionSet) connection.destroy();
-    for (const socket of this.rejectedSockets) socket.destroy();
+    for (const turnedAway of this.rejectedSockets) turnedAway.destroy();
     // Dropped sockets close on the next turn of the event loop; wait for
     // that, so that close() resolves (and 'close' is emitted) with every
     // connection gone and its 'disconnect' emitted.
     await this.waitForConnections(1000);
     await stopped;
     this.stopIdleSweep();
+    if (clients > 0) {
+      this.emit("stopped", { clients, droppedAfterLinger: this.droppedAfterLinger, droppedAtTimeout, ms: Date.now() - started });
+    }
     this.stateValue = "closed";
     this.emit("close");
   }
 
   /**
-   * Idle timeouts for all connections from one unref'd interval instead of a
-   * Timeout per socket (refreshed on every read and write). It runs every
-   * quarter of the idle timeout, clamped to [10 ms, 1 s]: a client is closed
-   * between idleTimeout and idleTimeout + that interval after going quiet,
-   * and a sweep over 10,000 connections costs well under a millisecond.
+   * Idle timeouts and lingers for all connections from one unref'd interval
+   * instead of a Timeout per socket (refreshed on every read and write). It
+   * runs every quarter of the idle timeout or of the linger, whichever is
+   * shorter, clamped to [10 ms, 1 s]: a client is closed between idleTimeout
+   * and idleTimeout + that interval after going quiet, and a sweep over
+   * 10,000 connections costs well under a millisecond.
    */
   private startIdleSweep(): void {
     const idleMs = this.options.idleTimeout * 1000;
-    if (idleMs <= 0) return;
-    const every = Math.min(1000, Math.max(10, idleMs / 4));
+    const lingerMs = this.limits.lingerMs;
+    const every = Math.min(1000, Math.max(10, Math.min(idleMs > 0 ? idleMs : Infinity, lingerMs) / 4));
     this.idleSweep = setInterval(() => {
       const now = Date.now();
-      for (const connection of this.connectionSet) connection.sweepIdle(now, idleMs);
+      for (const connection of this.connectionSet) {
+        if (connection.sweepIdle(now, idleMs)) this.droppedAfterLinger++;
+      }
     }, every);
     this.idleSweep.unref();
   }
@@ -282,13 +434,18 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     });
   }
 
-  private accept(socket: net.Socket): void {
+  /**
+   * A new client, on a transport not started yet. `socket` is its net.Socket
+   * when it came through the stream transport (a PROXY header or a TLS
+   * handshake are read from it before the connection starts).
+   */
+  private accept(client: Transport, socket: net.Socket | null): void {
     if (this.stateValue !== "listening") {
-      socket.destroy();
+      client.destroy();
       return;
     }
     if (this.connectionSet.size + this.pendingSockets.size >= this.options.maxConnections) {
-      this.reject(socket, "max-connections", serverFullNotice(this.options.maxConnections));
+      this.reject(client, "max-connections", serverFullNotice(this.options.maxConnections));
       return;
     }
     // Every socket we hold costs a descriptor: clients, handshakes, and the turned-away still being told.
@@ -306,7 +463,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
         );
       }
       this.outOfDescriptors++;
-      this.reject(socket, "file-descriptors", outOfDescriptorsNotice());
+      this.reject(client, "file-descriptors", outOfDescriptorsNotice());
       return;
     }
     if (this.outOfDescriptors !== null) {
@@ -315,7 +472,12 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       this.emit("recovered", "file-descriptors", turnedAway);
     }
     if (this.preamble === null) {
-      this.startConnection(socket, undefined);
+      this.startConnection(client, undefined);
+      return;
+    }
+    if (this.preamble.secureContext === undefined || socket === null) {
+      // A PROXY header alone: read through the transport, which then carries the connection.
+      this.pendingSockets.add(new ProxyHeaderReader(client, this.preamble, this));
       return;
     }
     this.pendingSockets.add(socket);
@@ -323,7 +485,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       ready: (ready, remote) => {
         this.pendingSockets.delete(socket);
         if (this.stateValue !== "listening") ready.destroy();
-        else this.startConnection(ready, remote);
+        else this.startConnection(new StreamTransport(ready, this.options.maxUnsentBytes), remote);
       },
       failed: (reason, detail, remote) => {
         this.pendingSockets.delete(socket);
@@ -333,38 +495,102 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   }
 
   /** The data path starts here; `remote` is the client named by a PROXY header, if any. */
-  private startConnection(socket: net.Socket, remote: Endpoint | undefined): void {
+  private startConnection(transport: Transport, remote: Endpoint | undefined): TcpConnection | null {
+    if (this.perAddress !== null) {
+      // Looked up now: the count is per address, and released by the same key at close.
+      remote ??= transport.remoteEndpoint();
+      if (!this.perAddress.admit(remote.address)) {
+        this.reject(transport, "max-connections-per-ip", tooManyFromAddressNotice(this.perAddress.limit), remote);
+        return null;
+      }
+    }
     // Endpoints at accept only if a listener may keep the connection and
     // read them after it closed; otherwise they are looked up on first use.
     const captureEndpoints = this.listenerCount("connection") > 0 || this.listenerCount("disconnect") > 0;
-    const connection = new TcpConnection(socket, this.encoder, this.limits, remote, captureEndpoints, this);
+    const connection = new TcpConnection(transport, this.encoder, this.limits, remote, captureEndpoints, this);
     if (this.options.trace !== undefined) connection.tracer = this.options.trace;
     this.connectionSet.add(connection);
     this.emit("connection", connection);
+    return connection;
+  }
+
+  /** @internal ProxyHeaderOwner */
+  proxyHeaderRead(reader: ProxyHeaderReader, transport: Transport, remote: Endpoint, rest: Buffer): void {
+    this.pendingSockets.delete(reader);
+    if (this.stateValue !== "listening") {
+      transport.destroy();
+      return;
+    }
+    const connection = this.startConnection(transport, remote);
+    // The client's first bytes, from the segment that carried the header.
+    if (connection !== null && rest.length > 0) connection.receive(rest);
+  }
+
+  /** @internal ProxyHeaderOwner */
+  proxyHeaderFailed(reader: ProxyHeaderReader, detail: string, remote: Endpoint): void {
+    this.pendingSockets.delete(reader);
+    this.emit("rejected", remote, "proxy-header", detail);
+  }
+
+  /** @internal ConnectionOwner */
+  connectionLimit(connection: TcpConnection, kind: ConnectionLimitKind): void {
+    this.emit("limit", connection, kind);
   }
 
   /** @internal ConnectionOwner: called by the connection itself, so accept makes no closure. */
   connectionClosed(connection: TcpConnection, error: Error | undefined): void {
     this.connectionSet.delete(connection);
     this.fdBudget?.invalidate();
+    this.perAddress?.release(connection.remote.address);
     this.emit("disconnect", connection, error);
   }
 
   /** Tells a client why it is turned away, then closes it; existing clients are not touched. */
-  private reject(socket: net.Socket, reason: "max-connections" | "file-descriptors", notice: Buffer): void {
-    const remote = Endpoint.from(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
-    socket.on("error", () => {}); // a reset from a client we are turning away is not news
-    this.rejectedSockets.add(socket);
-    socket.once("close", () => {
-      this.rejectedSockets.delete(socket);
-      this.fdBudget?.invalidate();
-    });
-    socket.end(notice);
-    // Do not wait on a client that never reads the notice.
-    socket.setTimeout(REJECT_LINGER_MS, () => socket.destroy());
-    // Read and drop whatever it sends, so its FIN is seen and the socket can close.
-    socket.resume();
+  private reject(
+    client: Transport,
+    reason: "max-connections" | "max-connections-per-ip" | "file-descriptors",
+    notice: Buffer,
+    remote: Endpoint = client.remoteEndpoint(),
+  ): void {
+    this.rejectedSockets.add(client);
+    new TurnedAway(client, notice, this);
     this.emit("rejected", remote, reason);
+  }
+
+  /** @internal a turned-away client is gone */
+  turnedAwayClosed(client: Transport): void {
+    this.rejectedSockets.delete(client);
+    this.fdBudget?.invalidate();
+  }
+}
+
+/**
+ * A client being turned away: it gets its notice and our FIN; whatever it
+ * sends is read and dropped, so its FIN is seen and the transport can close.
+ */
+class TurnedAway implements TransportSink {
+  private readonly client: Transport;
+  private readonly server: NameEchoServer;
+  /** Do not wait on a client that never reads the notice. */
+  private readonly linger: NodeJS.Timeout;
+
+  constructor(client: Transport, notice: Buffer, server: NameEchoServer) {
+    this.client = client;
+    this.server = server;
+    client.start(this);
+    client.write(notice);
+    client.end();
+    this.linger = setTimeout(() => client.destroy(), REJECT_LINGER_MS);
+  }
+
+  receive(): void {}
+  receiveEnd(): void {}
+  drained(): void {}
+  /** A reset from a client we are turning away is not news. */
+  failed(): void {}
+  closed(): void {
+    clearTimeout(this.linger);
+    this.server.turnedAwayClosed(this.client);
   }
 }
 

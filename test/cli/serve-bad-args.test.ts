@@ -84,6 +84,9 @@ const USAGE_ERRORS: Array<[what: string, args: string[], says: RegExp]> = [
   ["empty name", ["--name="], /^name-echo: --name must not be empty: every reply adds the name/],
   ["handshake timeout of 0", ["--handshake-timeout", "0"], /^name-echo: --handshake-timeout must be a number of seconds from 0\.001 to 3600, not 0$/],
   ["certificate and key that are not PEM", ["--tls-cert", join(REPO, "README.md"), "--tls-key", join(REPO, "README.md")], /^name-echo: --tls-cert\/--tls-key certificate or key cannot be used: /],
+  ["client memory budget too small", ["--max-client-memory", "100"], /--max-client-memory must be 0 \(no bound\) or at least 65536 bytes, not 100/],
+  ["non-numeric per-address limit", ["--max-connections-per-ip", "many"], /--max-connections-per-ip must be a whole number from 0 to/],
+  ["non-numeric linger", ["--linger-timeout", "soon"], /--linger-timeout must be a number of seconds from 0 to 3600, not "soon"/],
 ];
 
 describe("name-echo serve with bad values", { timeout: 60_000 }, () => {

@@ -10,14 +10,15 @@ import { BIN, REPO } from "../helpers/cli.js";
 import { Tmux } from "../helpers/tmux.js";
 import { skipUnless } from "../helpers/tools.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
 const skip = skipUnless("tmux");
 
-describe("connect at a terminal", { skip, timeout: 60_000 }, () => {
+for (const transport of TRANSPORTS) describe(`connect at a terminal (${transport} transport)`, { skip, timeout: 60_000 }, () => {
   const cleanups = cleanupsAfterEach();
 
   async function start(): Promise<{ tmux: Tmux; server: NameEchoServer }> {
-    const server = new NameEchoServer({ port: 0 });
+    const server = new NameEchoServer({ port: 0, transport });
     const { port } = await server.listen();
     cleanups.push(() => server.destroy());
     const tmux = new Tmux();

@@ -18,6 +18,7 @@ import { after, before, describe, it } from "node:test";
 import { collect, connect, freePort } from "../helpers/net.js";
 import { Instance } from "../helpers/instance.js";
 import { skipUnless } from "../helpers/tools.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
 const skip = skipUnless("haproxy");
 const EXAMPLE = fileURLToPath(new URL("../../../examples/haproxy.cfg", import.meta.url));
@@ -59,7 +60,7 @@ async function talk(port: number): Promise<{ socket: net.Socket; key: string }> 
   return { socket, key: `127.0.0.1:${socket.localPort}` };
 }
 
-describe("behind HAProxy", { skip, timeout: 90_000 }, () => {
+for (const transport of TRANSPORTS) describe(`behind HAProxy (${transport} transport)`, { skip, timeout: 90_000 }, () => {
   let dir = "";
   let haproxy: ChildProcess | undefined;
   let haproxyLog = "";
@@ -74,8 +75,8 @@ describe("behind HAProxy", { skip, timeout: 90_000 }, () => {
     const [portA, portB, metricsA, metricsB] = [await freePort(), await freePort(), await freePort(), await freePort()];
     frontend = await freePort();
     statsSocket = join(dir, "stats.sock");
-    a = new Instance(["--port", String(portA), "--proxy-protocol", "--metrics-port", String(metricsA), "--shutdown-timeout", "5"]);
-    b = new Instance(["--port", String(portB), "--proxy-protocol", "--metrics-port", String(metricsB)]);
+    a = new Instance(["--port", String(portA), "--proxy-protocol", "--metrics-port", String(metricsA), "--shutdown-timeout", "5", "--transport", transport]);
+    b = new Instance(["--port", String(portB), "--proxy-protocol", "--metrics-port", String(metricsB), "--transport", transport]);
     await Promise.all([a.listening(), b.listening()]);
     const config = `
 global

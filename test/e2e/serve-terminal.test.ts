@@ -11,6 +11,7 @@ import { portIsFree } from "../helpers/net.js";
 import { Tmux } from "../helpers/tmux.js";
 import { skipUnless } from "../helpers/tools.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
 const skip = skipUnless("tmux");
 
@@ -18,17 +19,17 @@ const skip = skipUnless("tmux");
  * Runs serve in the pane, then prints its exit status and the terminal
  * mode (stty) and keeps the pane open for the test to read.
  */
-function serveCommand(extra = ""): string {
-  return `'${process.execPath}' '${BIN}' serve --port 0 ${extra}; echo "EXIT=$? AT=$(date +%s%3N)"; stty -a | tr -s ' \\n' ' '; echo; echo DONE; exec sleep 600`;
+function serveCommand(transport: string, extra = ""): string {
+  return `'${process.execPath}' '${BIN}' serve --port 0 --transport ${transport} ${extra}; echo "EXIT=$? AT=$(date +%s%3N)"; stty -a | tr -s ' \\n' ' '; echo; echo DONE; exec sleep 600`;
 }
 
-describe("serve in a terminal", { skip, timeout: 60_000 }, () => {
+for (const transport of TRANSPORTS) describe(`serve in a terminal (${transport} transport)`, { skip, timeout: 60_000 }, () => {
   const cleanups = cleanupsAfterEach();
 
   async function startInTmux(): Promise<{ tmux: Tmux; port: number }> {
     const tmux = new Tmux();
     cleanups.push(() => tmux.kill());
-    await tmux.start(serveCommand(), { cwd: REPO });
+    await tmux.start(serveCommand(transport), { cwd: REPO });
     const [, port] = await tmux.waitFor(/listening on 127\.0\.0\.1:(\d+) .*press Esc to stop/, 10_000);
     return { tmux, port: Number(port) };
   }
@@ -92,7 +93,7 @@ describe("serve in a terminal", { skip, timeout: 60_000 }, () => {
   it("a second Ctrl-C drops clients that do not leave, at once", async () => {
     const tmux = new Tmux();
     cleanups.push(() => tmux.kill());
-    await tmux.start(serveCommand("--shutdown-timeout 60"), { cwd: REPO });
+    await tmux.start(serveCommand(transport, "--shutdown-timeout 60"), { cwd: REPO });
     const [, portText] = await tmux.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 10_000);
     const port = Number(portText);
     // A client that never answers our FIN keeps a graceful stop waiting.

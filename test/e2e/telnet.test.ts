@@ -11,20 +11,27 @@
  */
 import * as assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { NameEchoServer } from "../../src/index.js";
+import { once } from "node:events";
+import { NameEchoServer, type TcpConnection } from "../../src/index.js";
 import { waitForTerminalMode } from "../helpers/client-pane.js";
 import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
 const tmux = new Tmux({ TERM: "xterm-256color" });
 
 /** One telnet in one tmux session (window size fixed so lines do not wrap). */
 class TelnetPane {
-  private constructor(readonly target: string) {}
+  private constructor(
+    readonly target: string,
+    /** The server's end of this telnet's connection. */
+    private readonly connection: TcpConnection,
+  ) {}
 
-  static async open(name: string, port: number): Promise<TelnetPane> {
-    await tmux.start(`telnet 127.0.0.1 ${port}`, { session: name, width: 160, height: 50 });
-    const pane = new TelnetPane(name);
+  static async open(name: string, server: NameEchoServer): Promise<TelnetPane> {
+    const accepted = once(server, "connection") as Promise<[TcpConnection]>;
+    await tmux.start(`telnet 127.0.0.1 ${server.address!.port}`, { session: name, width: 160, height: 50 });
+    const pane = new TelnetPane(name, (await accepted)[0]);
     await pane.waitFor((screen) => screen.some((row) => row.startsWith("Escape character is")), "telnet to connect");
     return pane;
   }
@@ -51,6 +58,13 @@ class TelnetPane {
     await this.keys(["Enter"]);
     // Keys typed before telnet has made its terminal raw would be echoed twice.
     await waitForTerminalMode(tmux, this.target, "raw");
+    // The server echoes once telnet has agreed to WILL ECHO, and telnet stops
+    // echoing locally before it says so: only then is what shows the server's echo.
+    const deadline = Date.now() + 5000;
+    while (!this.connection.echoing) {
+      if (Date.now() > deadline) throw new Error("telnet never agreed to the server's echo");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 }
 
@@ -63,15 +77,14 @@ function rows(screen: string): string[] {
 
 const rowsEqual = (screen: string[], row: string): number => screen.filter((r) => r === row).length;
 
-describe("the real telnet client", () => {
+for (const transport of TRANSPORTS) describe(`the real telnet client (${transport} transport)`, () => {
   let server: NameEchoServer;
-  let port: number;
   let sessions = 0;
-  const open = (): Promise<TelnetPane> => TelnetPane.open(`t${sessions++}`, port);
+  const open = (): Promise<TelnetPane> => TelnetPane.open(`t${sessions++}`, server);
 
   before(async () => {
-    server = new NameEchoServer({ port: 0, name: "Ali" });
-    port = (await server.listen()).port;
+    server = new NameEchoServer({ port: 0, name: "Ali", transport });
+    await server.listen();
   });
 
   after(async () => {

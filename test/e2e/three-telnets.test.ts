@@ -8,19 +8,21 @@ import { after, test } from "node:test";
 import { startServe, type RunningServe } from "../helpers/cli.js";
 import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
 const tmux = new Tmux();
-let server: RunningServe | undefined;
+const servers: RunningServe[] = [];
 
 after(async () => {
   await tmux.kill();
-  await server?.stop();
+  for (const server of servers) await server.stop();
 });
 
-test("three telnet clients at once each see only their own replies", { timeout: 60_000 }, async (t) => {
+for (const transport of TRANSPORTS) test(`three telnet clients at once each see only their own replies (${transport} transport)`, { timeout: 60_000 }, async (t) => {
   if (!requireCommands(t, "telnet", "tmux")) return;
-  server = await startServe();
-  const windows = ["first", "second", "third"];
+  const server = await startServe(["--transport", transport]);
+  servers.push(server);
+  const windows = ["first", "second", "third"].map((window) => `${window}-${transport}`);
   for (const window of windows) await tmux.start(`telnet 127.0.0.1 ${server.port}`, { session: window, remainOnExit: true });
   for (const window of windows) await tmux.waitUntil((s) => s.includes("Escape character is"), "telnet to connect", 10_000, window);
 

@@ -12,17 +12,18 @@ import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { inParallel, LineClient, MiB, startServer, writeOrStall, type ServerProcess } from "../helpers/fault.js";
 import { connect } from "../helpers/net.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
 /** A well-behaved client's round trip while abuse goes on; far above the usual ~1 ms. */
 const FAST_MS = 1000;
 
-describe("fault suite: one server against every kind of abuse", { timeout: 90_000 }, () => {
+for (const transport of TRANSPORTS) describe(`fault suite: one server against every kind of abuse (${transport} transport)`, { timeout: 90_000 }, () => {
   let server: ServerProcess;
   let good: LineClient;
   let rssAtStart = 0;
 
   before(async () => {
-    server = await startServer(["--max-line-length", "8192"]);
+    server = await startServer(["--max-line-length", "8192"], { transport });
     good = await LineClient.connect(server.port);
     // Warm up, so the baseline includes what serving normally costs.
     for (let i = 0; i < 100; i++) assert.equal((await good.roundTrip(`warm ${i}`)).reply, `warm ${i} Ali`);

@@ -6,14 +6,15 @@
 import * as assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { inParallel, LineClient, startServer, type ServerProcess } from "../helpers/fault.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
-describe("a flood past --max-connections", { timeout: 30_000 }, () => {
+for (const transport of TRANSPORTS) describe(`a flood past --max-connections (${transport} transport)`, { timeout: 30_000 }, () => {
   const LIMIT = 20;
   let server: ServerProcess;
   const existing: LineClient[] = [];
 
   before(async () => {
-    server = await startServer(["--max-connections", String(LIMIT)]);
+    server = await startServer(["--max-connections", String(LIMIT)], { transport });
   });
 
   after(async () => {
@@ -63,11 +64,11 @@ describe("a flood past --max-connections", { timeout: 30_000 }, () => {
   });
 });
 
-describe("--idle-timeout and a slowloris client", { timeout: 30_000 }, () => {
+for (const transport of TRANSPORTS) describe(`--idle-timeout and a slowloris client (${transport} transport)`, { timeout: 30_000 }, () => {
   let server: ServerProcess;
 
   before(async () => {
-    server = await startServer(["--idle-timeout", "1"]);
+    server = await startServer(["--idle-timeout", "1"], { transport });
   });
 
   after(async () => {
@@ -115,12 +116,12 @@ describe("--idle-timeout and a slowloris client", { timeout: 30_000 }, () => {
   });
 });
 
-describe("running out of file descriptors (ulimit -n 64)", { timeout: 40_000 }, () => {
+for (const transport of TRANSPORTS) describe(`running out of file descriptors (ulimit -n 64, ${transport} transport)`, { timeout: 40_000 }, () => {
   let server: ServerProcess;
   const served: LineClient[] = [];
 
   before(async () => {
-    server = await startServer([], { fdLimit: 64 });
+    server = await startServer([], { fdLimit: 64, transport });
   });
 
   after(async () => {

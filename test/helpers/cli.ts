@@ -16,11 +16,12 @@ export const LISTENING = /listening on \S+:(\d+)/;
 /**
  * The one way tests launch `name-echo ARGS…` as a child process: on this
  * Node (process.execPath, so scripts/test-on-node.sh tests the Node under
- * test), optionally under `ulimit -n fdLimit` (through sh).
+ * test), optionally under `ulimit -n fdLimit` (through sh), optionally with
+ * flags for node itself (`nodeFlags`, e.g. the permission model's).
  */
-export function spawnCli(args: string[], options: SpawnOptions & { fdLimit?: number } = {}): ChildProcess {
-  const { fdLimit, ...spawnOptions } = options;
-  const argv = [BIN, ...args];
+export function spawnCli(args: string[], options: SpawnOptions & { fdLimit?: number; nodeFlags?: string[] } = {}): ChildProcess {
+  const { fdLimit, nodeFlags = [], ...spawnOptions } = options;
+  const argv = [...nodeFlags, BIN, ...args];
   return fdLimit === undefined
     ? spawn(process.execPath, argv, spawnOptions)
     : spawn("sh", ["-c", `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, ...argv], spawnOptions);
@@ -46,7 +47,7 @@ export interface Running {
 }
 
 /** Runs `name-echo ARGS…`, collecting stdout and stderr; `input` is written to its stdin. */
-export function runCli(args: string[], options: SpawnOptions & { input?: string | Buffer } = {}): Running {
+export function runCli(args: string[], options: SpawnOptions & { input?: string | Buffer; nodeFlags?: string[] } = {}): Running {
   const child = spawnCli(args, { stdio: ["pipe", "pipe", "pipe"], ...options });
   let stdout = "";
   let stderr = "";
@@ -89,7 +90,7 @@ export interface RunningServe extends Running {
 }
 
 /** Starts `name-echo serve --port 0 ...` and resolves once it listens, with its port. */
-export async function startServe(extra: string[] = [], options: SpawnOptions = {}): Promise<RunningServe> {
+export async function startServe(extra: string[] = [], options: SpawnOptions & { nodeFlags?: string[] } = {}): Promise<RunningServe> {
   const running = runCli(["serve", "--port", "0", ...extra], options);
   try {
     const match = await waitForOutput(running.stdout, LISTENING, 10_000, running.child);

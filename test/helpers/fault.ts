@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import type * as net from "node:net";
 import { LISTENING, spawnCli } from "./cli.js";
 import { connect } from "./net.js";
+import type { TransportName } from "../../src/server/transport/transport.js";
 
 export interface ServerProcess {
   readonly port: number;
@@ -30,11 +31,16 @@ export interface ServerProcess {
  * N; exec …'` when a descriptor limit is asked for) and resolves once it
  * prints where it listens.
  */
-export function startServer(args: string[] = [], options: { fdLimit?: number } = {}): Promise<ServerProcess> {
+export function startServer(
+  args: string[] = [],
+  options: { fdLimit?: number; transport?: TransportName; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
+  const transport = options.transport === undefined ? [] : ["--transport", options.transport];
   // Human log lines (not JSON, the default on a pipe): the tests match them as an operator reads them.
-  const child = spawnCli(["serve", "--port", "0", "--log-format", "pretty", ...args], {
+  const child = spawnCli(["serve", "--port", "0", "--log-format", "pretty", ...transport, ...args], {
     stdio: "pipe",
     fdLimit: options.fdLimit,
+    env: options.env === undefined ? process.env : { ...process.env, ...options.env },
   }) as ChildProcessWithoutNullStreams;
   const log: string[] = [];
   const watchers = new Set<() => void>();

@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   classify,
+  clientMemoryNotice,
   idleNotice,
   isClosing,
   isTurnedAway,
@@ -11,6 +12,7 @@ import {
   outOfDescriptorsNotice,
   serverFullNotice,
   SHUTDOWN_NOTICE,
+  tooManyFromAddressNotice,
 } from "../../src/protocol/notices.js";
 
 /** A notice as a client's framer hands it over: without its CR LF. */
@@ -29,6 +31,14 @@ describe("notices", () => {
     { notice: idleNotice(300), text: "closing: no input for 300 seconds", kind: "idle", closing: true, turnedAway: false },
     { notice: idleNotice(1), text: "closing: no input for 1 second", kind: "idle", closing: true, turnedAway: false },
     { notice: SHUTDOWN_NOTICE, text: "closing: the server is shutting down", kind: "shutdown", closing: true, turnedAway: false },
+    { notice: tooManyFromAddressNotice(100), text: "error: too many connections from your address (100); try again later", kind: "too-many-from-address", closing: false, turnedAway: true },
+    {
+      notice: clientMemoryNotice(123456),
+      text: "closing: the server is short of memory for clients and this connection held the most (123456 bytes unread or unprocessed)",
+      kind: "client-memory",
+      closing: true,
+      turnedAway: false,
+    },
   ];
   for (const { notice, text, kind, closing, turnedAway } of cases) {
     test(`${kind}: "${text}"`, () => {

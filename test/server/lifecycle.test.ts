@@ -9,10 +9,9 @@ import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/ser
 import { connectHalfOpen, portIsFree } from "../helpers/net.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
 import { startServer as startNameEchoServer } from "../helpers/server.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
 const cleanups = cleanupsAfterEach();
-
-const startServer = (options: NameEchoServerOptions = {}): Promise<NameEchoServer> => startNameEchoServer(cleanups, options);
 
 /** A raw client; allowHalfOpen so it does not answer the server's FIN by itself. */
 const rawClient = (port: number): Promise<net.Socket> => connectHalfOpen(port, cleanups);
@@ -35,7 +34,8 @@ async function serverHasRead(server: NameEchoServer, lines: number): Promise<voi
   }
 }
 
-describe("NameEchoServer close() and destroy()", { timeout: 20_000 }, () => {
+for (const transport of TRANSPORTS) describe(`NameEchoServer close() and destroy() (${transport} transport)`, { timeout: 20_000 }, () => {
+  const startServer = (options: NameEchoServerOptions = {}): Promise<NameEchoServer> => startNameEchoServer(cleanups, { transport, ...options });
   it("close() answers every line already received, then the notice, then FIN; the port is free", async () => {
     const server = await startServer();
     const port = server.address!.port;
@@ -109,7 +109,7 @@ describe("NameEchoServer close() and destroy()", { timeout: 20_000 }, () => {
   });
 
   it("close() while listen() is still binding leaves nothing listening", async () => {
-    const server = new NameEchoServer({ port: 0 });
+    const server = new NameEchoServer({ port: 0, transport });
     const listening = server.listen();
     const closing = server.close();
     await assert.rejects(listening, { code: "ERR_SERVER_NOT_RUNNING" });

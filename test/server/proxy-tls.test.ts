@@ -10,9 +10,11 @@ import { encodeProxyV1, encodeProxyV2 } from "../../src/protocol/proxy-protocol.
 import { closed, collect, connect } from "../helpers/net.js";
 import { makeCertificate, type TestCertificate } from "../helpers/tls.js";
 import { skipUnless } from "../helpers/tools.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
-async function withServer(options: NameEchoServerOptions, body: (server: NameEchoServer, port: number) => Promise<void>): Promise<void> {
+async function withServerOn(options: NameEchoServerOptions, body: (server: NameEchoServer, port: number) => Promise<void>): Promise<void> {
   const server = new NameEchoServer({ port: 0, ...options });
+  if (options.transport) assert.equal(server.transport, options.transport);
   const { port } = await server.listen();
   try {
     await body(server, port);
@@ -24,7 +26,10 @@ async function withServer(options: NameEchoServerOptions, body: (server: NameEch
 const SOURCE = { address: "203.0.113.7", port: 41234, family: "IPv4" as const };
 const DEST = { address: "127.0.0.1", port: 8888, family: "IPv4" as const };
 
-describe("--proxy-protocol", { timeout: 30_000 }, () => {
+// A PROXY header alone is read on either transport; with TLS (below) it is the stream transport's.
+for (const transport of TRANSPORTS) describe(`--proxy-protocol (${transport} transport)`, { timeout: 30_000 }, () => {
+  const withServer = (options: NameEchoServerOptions, body: (server: NameEchoServer, port: number) => Promise<void>): Promise<void> =>
+    withServerOn({ transport, ...options }, body);
   for (const [name, header] of [
     ["v1", encodeProxyV1(SOURCE, DEST)],
     ["v2", encodeProxyV2(SOURCE, DEST)],
@@ -120,7 +125,7 @@ describe("--proxy-protocol", { timeout: 30_000 }, () => {
   });
 
   it("pending headers count against maxConnections and close() drops them at once", async () => {
-    const server = new NameEchoServer({ port: 0, proxyProtocol: true, maxConnections: 1, handshakeTimeout: 30 });
+    const server = new NameEchoServer({ port: 0, proxyProtocol: true, maxConnections: 1, handshakeTimeout: 30, transport });
     const { port } = await server.listen();
     const first = await connect(port);
     first.on("error", () => {});
@@ -140,6 +145,7 @@ describe("--proxy-protocol", { timeout: 30_000 }, () => {
 });
 
 describe("TLS", { timeout: 60_000 }, () => {
+  const withServer = withServerOn;
   let certificate: TestCertificate | undefined;
   const skip = skipUnless("openssl");
   before(() => {
@@ -163,6 +169,7 @@ describe("TLS", { timeout: 60_000 }, () => {
 
   it("a Node TLS client is served, and the connection reports the client's address", { skip }, async () => {
     await withServer({ tls: { cert: certificate!.cert, key: certificate!.key } }, async (server, port) => {
+      assert.equal(server.transport, "stream", "TLS is the stream transport's");
       const connected = once(server, "connection") as Promise<[TcpConnection]>;
       const socket = tls.connect({ host: "127.0.0.1", port, ca: certificate!.cert, servername: "localhost" });
       await once(socket, "secureConnect");

@@ -8,6 +8,7 @@ import * as net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { NameEchoServer } from "../../src/index.js";
 import { AYT, DO, DONT, IAC, IP, OPT_ECHO, OPT_SGA, OPT_TIMING_MARK, WILL, WONT } from "../../src/protocol/telnet-parser.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
 const AYT_LINE = "[yes, name-echo is here]\r\n";
 const iac = (...bytes: number[]): Buffer => Buffer.from([IAC, ...bytes]);
@@ -79,7 +80,7 @@ class RawClient {
   }
 }
 
-describe("telnet over a real socket", () => {
+for (const transport of TRANSPORTS) describe(`telnet over a real socket (${transport} transport)`, () => {
   let server: NameEchoServer;
   let port: number;
   const clients: RawClient[] = [];
@@ -90,7 +91,7 @@ describe("telnet over a real socket", () => {
   };
 
   before(async () => {
-    server = new NameEchoServer({ port: 0, name: "Ali" });
+    server = new NameEchoServer({ port: 0, name: "Ali", transport });
     port = (await server.listen()).port;
   });
 
