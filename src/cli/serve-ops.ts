@@ -4,16 +4,23 @@
  * stopping the server.
  */
 import { readFileSync } from "node:fs";
-import { DEFAULTS, validateHost, validatePort } from "../options.js";
+import { DEFAULTS, validateHost, validateInteger, validatePort } from "../options.js";
 import { invalidOption } from "../errors.js";
 import type { NameEchoServer, NameEchoServerOptions } from "../server/server.js";
 import type { OptionSpec, ParsedArgs } from "./args.js";
 import { usageError } from "./args.js";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from "./log.js";
 
+/**
+ * A hundred connections a second is already more than a person can read;
+ * past it the log says how many (and a flood of them cannot bury the rest).
+ */
+export const DEFAULT_CONNECTION_LOGS_PER_SECOND = 100;
+
 export const OPS_OPTIONS: OptionSpec = {
   "log-level": { type: "string" },
   "log-format": { type: "string" },
+  "log-connections-per-second": { type: "string" },
   "metrics-port": { type: "string" },
   "metrics-host": { type: "string" },
   "proxy-protocol": { type: "boolean" },
@@ -24,6 +31,8 @@ export const OPS_OPTIONS: OptionSpec = {
 
 export const OPS_HELP = `  --log-level LEVEL         debug, info, warn, error or silent (default info; --quiet means warn)
   --log-format FORMAT       auto, pretty or json (default auto: pretty at a terminal, JSON otherwise)
+  --log-connections-per-second N  connections a second logged one by one; past it, one summary line
+                            every 10 s (default ${DEFAULT_CONNECTION_LOGS_PER_SECOND}; 0 = log every one)
   --metrics-port PORT       serve Prometheus /metrics, /healthz and /readyz on this port (default: off)
   --metrics-host HOST       address for the metrics port (default ${DEFAULTS.metricsHost})
   --proxy-protocol          every connection starts with a PROXY v1/v2 header (HAProxy send-proxy);
@@ -34,6 +43,12 @@ export const OPS_HELP = `  --log-level LEVEL         debug, info, warn, error or
 `;
 
 type Values = ParsedArgs["values"];
+
+/** --log-connections-per-second: 0 (every connection logged) to a million. */
+export function connectionLogsPerSecondFromArgs(values: Values): number {
+  const value = values["log-connections-per-second"] ?? DEFAULT_CONNECTION_LOGS_PER_SECOND;
+  return validateInteger(value, "--log-connections-per-second", 0, 1_000_000);
+}
 
 export function loggerFromArgs(values: Values): Logger {
   const level = (values["log-level"] ?? (values.quiet ? "warn" : "info")) as string;

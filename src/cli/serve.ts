@@ -6,8 +6,8 @@ import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
 import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
 import { applyEnvironment, attributeToEnvironment, environmentHelp } from "./config.js";
 import type { Logger } from "./log.js";
-import { WarningThrottle } from "./warning-throttle.js";
-import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, type RunningOps } from "./serve-ops.js";
+import { ConnectionLogThrottle, WarningThrottle } from "./warning-throttle.js";
+import { connectionLogsPerSecondFromArgs, loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, type RunningOps } from "./serve-ops.js";
 import { BALANCES, isWorker, leaveCluster, runPrimary, runWorker, type Balance } from "./workers.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
@@ -96,6 +96,7 @@ export async function serve(argv: string[]): Promise<number> {
   // NAME_ECHO_* variables fill in what the command line left out.
   const { values, fromEnvironment } = applyEnvironment(SERVE_OPTIONS, parsed.values);
   const log = loggerFromArgs(values);
+  const connectionLogsPerSecond = connectionLogsPerSecondFromArgs(values);
   const workers = validateInteger(values.workers ?? 1, "--workers", 1, 1024);
   const balance = values.balance ?? "round-robin";
   if (!BALANCES.includes(balance as Balance)) {
@@ -132,6 +133,7 @@ export async function serve(argv: string[]): Promise<number> {
       return await primary.done;
     } finally {
       stopKeys?.();
+      await log.close();
     }
   }
 
@@ -141,11 +143,14 @@ export async function serve(argv: string[]): Promise<number> {
   } catch (error) {
     throw attributeToEnvironment(error, fromEnvironment, OPTION_FLAGS);
   }
-  const flushLog = watchServer(server, log);
+  const flushLog = watchServer(server, log, connectionLogsPerSecond);
   if (isWorker()) {
     const address = await server.listen().catch(leaveCluster);
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-    return runWorker(server, where, log).finally(flushLog);
+    return runWorker(server, where, log).finally(async () => {
+      flushLog();
+      await log.close();
+    });
   }
 
   // Undone in reverse order on every way out: stopped, or an exception.
@@ -217,6 +222,8 @@ export async function serve(argv: string[]): Promise<number> {
     return 0;
   } finally {
     for (const cleanup of cleanups.reverse()) cleanup();
+    // Last: the buffered log lines ("stopped" among them) reach the reader, if it reads.
+    await log.close();
   }
 }
 
@@ -231,26 +238,46 @@ function watchStopKeys(stop: (why: string) => void): StopWatching {
 }
 
 
-/** Logs what the server reports; returns a function that writes any pending flood summaries (at stop). */
-function watchServer(server: NameEchoServer, log: Logger): () => void {
+/**
+ * Logs what the server reports; returns a function that writes any pending
+ * flood summaries (at stop). Nothing a client does can write more than a
+ * bounded number of lines a second: connections past
+ * `connectionLogsPerSecond`, and repeats of a limit or a warning within its
+ * window, come out as summary lines.
+ */
+function watchServer(server: NameEchoServer, log: Logger, connectionLogsPerSecond: number): () => void {
   // A storm of rejections or accept failures is one line now and one
   // summary per window ("… repeated 532 times in the last 10 s"), not a line each.
   const warnings = new WarningThrottle((message) => log.warn(message, { event: "warning" }));
   const recoveries = new WarningThrottle((message) => log.info(message, { event: "recovered" }));
+  // Limits clients hit (a line too long, an idle timeout): the same, at info.
+  const limits = new WarningThrottle((message, fields) => log.info(message, fields ?? { event: "limit" }));
+  const connections = new ConnectionLogThrottle((message, counts) => log.info(message, { event: "connections-not-logged", ...counts }), {
+    perSecond: connectionLogsPerSecond,
+  });
   // Per-connection lines only when they would be written: at --log-level warn
   // a connection costs the logger nothing at all.
   if (log.enabled("info")) {
+    // The connections whose connect was logged, so their disconnect is too.
+    const logged = new WeakSet<object>();
     server.on("connection", (connection) => {
       const remote = String(connection.remote);
-      log.info(`connect ${remote} (${server.connections.size} open)`, { event: "connect", remote, open: server.connections.size });
+      if (connections.admitConnect()) {
+        logged.add(connection);
+        log.info(`connect ${remote} (${server.connections.size} open)`, { event: "connect", remote, open: server.connections.size });
+      }
       connection.on("lineTooLong", () => {
-        log.info(`line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind: "line-too-long", remote });
+        limits.warn("line too long", `line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind: "line-too-long", remote });
       });
       connection.once("idle", () => {
-        log.info(`idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind: "idle-timeout", remote });
+        limits.warn("idle timeout", `idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind: "idle-timeout", remote });
       });
     });
     server.on("disconnect", (connection, error) => {
+      if (!logged.has(connection)) {
+        connections.countDisconnect();
+        return;
+      }
       const seconds = (Date.now() - connection.connectedAt) / 1000;
       const { lines, bytesIn, bytesOut } = connection.stats;
       const code = error ? ((error as NodeJS.ErrnoException).code ?? error.message) : undefined;
@@ -289,5 +316,7 @@ function watchServer(server: NameEchoServer, log: Logger): () => void {
   return () => {
     warnings.flush();
     recoveries.flush();
+    limits.flush();
+    connections.flush();
   };
 }

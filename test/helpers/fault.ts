@@ -32,7 +32,8 @@ export interface ServerProcess {
  */
 export function startServer(args: string[] = [], options: { fdLimit?: number } = {}): Promise<ServerProcess> {
   // Human log lines (not JSON, the default on a pipe): the tests match them as an operator reads them.
-  const child = spawnCli(["serve", "--port", "0", "--log-format", "pretty", ...args], {
+  // Every connection logged one by one (no flood summary): the tests count connect and disconnect lines.
+  const child = spawnCli(["serve", "--port", "0", "--log-format", "pretty", "--log-connections-per-second", "0", ...args], {
     stdio: "pipe",
     fdLimit: options.fdLimit,
   }) as ChildProcessWithoutNullStreams;
