@@ -1,32 +1,33 @@
 /**
- * Where the operator's log goes: stderr, through a bounded asynchronous
- * buffer, so that a log nobody reads never blocks serving and never grows
- * without bound.
+ * Where the operator's log goes: stderr, through a bounded buffer, so that a
+ * log nobody reads never blocks serving and never grows without bound.
  *
- * The buffer is SonicBoom, pino's own asynchronous destination: a log line
- * is appended to it and written by the thread pool, never by the thread that
- * serves clients. When the reader stalls (a stuck log shipper, a paused
+ * The buffer is SonicBoom, pino's own destination. Lines are appended to it
+ * and written in batches (once 4 KiB have gathered, and every 100 ms), not
+ * one write per line. When the reader stalls (a stuck log shipper, a paused
  * `less`, a terminal scrolled back), the buffer fills to MAX_BUFFERED_BYTES
  * and SonicBoom drops every line past that ('drop'); they are counted, and
  * when the output moves again one line says how many were lost
  * ("12,345 log lines dropped: the log output was not being read").
  *
- * A stalled reader must not stall the writer, so the descriptor is
- * non-blocking: a write that would block fails with EAGAIN and SonicBoom
- * tries again 100 ms later (a timer, not a busy loop). Node itself makes a
- * pipe or socket on stderr non-blocking when it opens process.stderr; a
- * terminal it leaves blocking, so for a terminal this module opens its own
- * non-blocking descriptor of the same terminal (as libuv does for its TTY
- * handles), leaving the one the shell shares untouched. A regular file never
- * blocks for long and is written as it is.
+ * A stalled reader must not stall the writer, so the descriptor written is
+ * non-blocking: a write that would block fails at once with EAGAIN, the
+ * bytes stay buffered, and the next batch tries again (a timer, never a busy
+ * loop, never a wait). Node makes a pipe or socket on stderr non-blocking
+ * when it opens process.stderr; a terminal it leaves blocking, so for a
+ * terminal this module opens a non-blocking descriptor of its own to the
+ * same terminal (as libuv does for its TTY handles), leaving the one the
+ * shell shares untouched. A regular file (or /dev/null) never waits for a
+ * reader and is written as it is. Where none of that is possible (no /proc,
+ * not Linux) the batches are written by the thread pool instead
+ * (SonicBoom's asynchronous mode), so serving still never waits.
  *
- * Every way out writes what is buffered: close() on a graceful stop (waits
- * for the reader, at most a second), and a synchronous flush when the
- * process exits by any other way (process.exit, an uncaught exception), also
- * bounded: a reader that has stalled for good costs the exit a second, not
- * forever.
+ * Every way out writes what is buffered, waiting at most EXIT_WAIT_MS for a
+ * slow reader: close() at the end of a graceful stop, and the same flush
+ * when the process exits any other way (process.exit, an uncaught
+ * exception: before Node prints it).
  */
-import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
 import { isatty } from "node:tty";
 import sonicBoom from "sonic-boom";
 
@@ -35,12 +36,17 @@ const { SonicBoom } = sonicBoom;
 type SonicBoom = InstanceType<typeof SonicBoom>;
 
 /**
- * What may wait for a slow reader before lines are dropped: a burst of a few
- * thousand lines; bounded, whatever the clients do.
+ * What may wait for a slow reader before lines are dropped: a burst of a
+ * couple of thousand lines; bounded, whatever the clients do.
  */
 export const MAX_BUFFERED_BYTES = 256 * 1024;
 
-/** How long an exit waits for a reader that does not take the last lines. */
+/** A batch is written once this much has gathered ... */
+const BATCH_BYTES = 4096;
+/** ... or this often, whichever comes first. */
+const BATCH_EVERY_MS = 100;
+
+/** How long a way out waits for a reader that does not take the last lines. */
 const EXIT_WAIT_MS = 1000;
 
 /** While the output keeps moving but lines are still being dropped, the count is reported this often. */
@@ -51,29 +57,39 @@ export class LogOutput {
   private readonly boom: SonicBoom;
   private readonly fd: number;
   private readonly ownsFd: boolean;
-  /** Something is buffered or being written (until 'drain'). */
-  private busy = false;
-  /** The output failed for good (EPIPE: the reader is gone) or was given up at exit. */
+  /** Written by the thread pool: the descriptor may block (see nonBlockingDescriptor). */
+  private readonly threaded: boolean;
+  /** The output failed for good (EPIPE: the reader is gone) or was closed. */
   private dead = false;
-  /** EAGAIN is no longer worth waiting for after this time (set on the way out). */
-  private giveUpAt = Infinity;
+  /** Lines written since the buffer last emptied ('drain'). */
+  private busy = false;
+  /** Until when an EAGAIN is waited out; 0 while serving (the next batch tries again). */
+  private waitUntil = 0;
   private dropped = 0;
   private firstDropAt = 0;
   private reporting = false;
   private reportDropped = false;
   private reportDrops: (count: number) => void = () => {};
-  /** Set while lines are caught instead of buffered (the drop report at exit). */
+  /** Set while lines are caught instead of buffered (the drop report on the way out). */
   private caught: string[] | null = null;
 
   constructor(fd = 2) {
-    ({ fd: this.fd, owned: this.ownsFd } = nonBlockingDescriptor(fd));
+    const descriptor = nonBlockingDescriptor(fd);
+    this.fd = descriptor.fd;
+    this.ownsFd = descriptor.owned;
+    this.threaded = !descriptor.neverWaits;
     this.boom = new SonicBoom({
       fd: this.fd,
-      sync: false,
+      // Non-blocking writes from this thread are cheaper than a hand-off to
+      // the thread pool, and keep every byte in order on every way out.
+      sync: !this.threaded,
+      // The thread pool batches by itself: what gathers while a write is out goes in the next one.
+      minLength: this.threaded ? 0 : BATCH_BYTES,
+      periodicFlush: this.threaded ? 0 : BATCH_EVERY_MS,
       maxLength: MAX_BUFFERED_BYTES,
-      // Consulted on every EAGAIN: wait for the reader (SonicBoom tries again
-      // in 100 ms) until the process is on its way out and the wait is over.
-      retryEAGAIN: () => Date.now() < this.giveUpAt,
+      // While serving, an EAGAIN keeps the bytes for the next batch (false);
+      // on the way out SonicBoom waits 100 ms and tries again, until waitUntil.
+      retryEAGAIN: () => this.threaded || Date.now() < this.waitUntil,
     });
     this.boom.on("drop", () => {
       if (this.reporting) {
@@ -85,7 +101,7 @@ export class LogOutput {
     });
     this.boom.on("drain", () => {
       this.busy = false;
-      // The reader caught up with everything: say what it missed.
+      // The reader has caught up: say what it missed.
       if (this.dropped > 0) this.report();
     });
     this.boom.on("write", () => {
@@ -93,11 +109,11 @@ export class LogOutput {
       // once the bytes just written have left the buffer (after this event).
       if (this.dropped > 0 && Date.now() - this.firstDropAt >= DROP_REPORT_EVERY_MS) queueMicrotask(() => this.report());
     });
-    this.boom.on("error", () => {
-      // EPIPE: nobody will ever read this output again. EAGAIN past the exit
-      // wait: given up. Either way there is nobody left to tell.
-      this.dead = true;
-      this.busy = false;
+    this.boom.on("error", (error: NodeJS.ErrnoException) => {
+      // EAGAIN: the reader is behind; the bytes wait for the next batch.
+      // Anything else (EPIPE: the reader is gone) is for good, and there is
+      // nobody left to tell.
+      if (error.code !== "EAGAIN") this.dead = true;
     });
     trackForExit(this);
   }
@@ -106,11 +122,10 @@ export class LogOutput {
   write(line: string): void {
     if (this.caught) {
       this.caught.push(line);
-      return;
+    } else if (!this.dead) {
+      this.busy = true;
+      this.boom.write(line);
     }
-    if (this.dead) return;
-    this.busy = true;
-    this.boom.write(line);
   }
 
   /** How the logger says that lines were dropped (in its own format, through write()). */
@@ -119,36 +134,40 @@ export class LogOutput {
   }
 
   /**
-   * Graceful end: resolves once everything buffered is written, or after
-   * `timeoutMs` when the reader does not take it (those lines are lost, and
-   * the output stops trying so the process can exit).
+   * The end of a graceful stop: writes what is buffered (and the count of
+   * lines dropped, if any), waiting at most EXIT_WAIT_MS for a slow reader.
+   * Nothing is written after it.
    */
-  close(timeoutMs = EXIT_WAIT_MS): Promise<void> {
-    if (this.dropped > 0) this.report();
-    if (!this.busy || this.dead) return Promise.resolve();
-    return new Promise((resolve) => {
+  async close(): Promise<void> {
+    if (this.dead) return;
+    if (!this.threaded) return this.flushAtExit();
+    // The thread pool's writes finish on the event loop: wait for the
+    // buffer to empty, or give up on the reader.
+    this.report();
+    if (this.busy) await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         this.boom.off("drain", done);
         this.boom.off("error", done);
         resolve();
       };
-      const timer = setTimeout(() => {
-        // The next EAGAIN ends SonicBoom's retries instead of scheduling one more.
-        this.giveUpAt = 0;
-        done();
-      }, timeoutMs);
+      const timer = setTimeout(done, EXIT_WAIT_MS);
       this.boom.once("drain", done);
       this.boom.once("error", done);
     });
+    this.dead = true;
   }
 
-  /** The way out with no event loop left (process 'exit'): write what the reader takes within EXIT_WAIT_MS. */
+  /** The way out with no event loop left: writes what the reader takes within EXIT_WAIT_MS, then stops. */
   flushAtExit(): void {
     if (this.dead) return;
-    this.giveUpAt = Math.min(this.giveUpAt, Date.now() + EXIT_WAIT_MS);
+    this.dead = true;
+    this.waitUntil = Date.now() + EXIT_WAIT_MS;
     try {
-      // EAGAIN: SonicBoom sleeps 100 ms and tries again while retryEAGAIN
+      // A descriptor that may block could hang the exit on a reader that
+      // has stopped: what the thread pool has not written by now is lost.
+      if (this.threaded) return;
+      // EAGAIN: SonicBoom waits 100 ms and tries again while retryEAGAIN
       // allows it, then throws.
       this.boom.flushSync();
       if (this.dropped > 0) {
@@ -157,17 +176,10 @@ export class LogOutput {
         for (const line of this.caught) writeSync(this.fd, line);
       }
     } catch {
-      // The reader is gone or stalled for good: what is left is lost.
+      // The reader is gone or has stalled for good: what is left is lost.
     } finally {
       this.caught = null;
-      this.dead = true;
-      if (this.ownsFd) {
-        try {
-          closeSync(this.fd);
-        } catch {
-          // Already closed: nothing to release.
-        }
-      }
+      if (this.ownsFd) closeQuietly(this.fd);
     }
   }
 
@@ -188,22 +200,43 @@ export class LogOutput {
 }
 
 /**
- * A non-blocking descriptor for the output `fd`: `fd` itself unless it is a
- * terminal, which gets a descriptor of its own (on Linux, through
- * /proc/self/fd) so that O_NONBLOCK does not leak into the shell's.
+ * The descriptor to write `fd` through, and whether writing it can never
+ * wait for a reader: a file as it is; a terminal through a non-blocking
+ * descriptor of our own (on Linux, through /proc/self/fd), so that
+ * O_NONBLOCK does not leak into the shell's; a pipe or socket as it is once
+ * Node has made it non-blocking.
  */
-function nonBlockingDescriptor(fd: number): { fd: number; owned: boolean } {
+function nonBlockingDescriptor(fd: number): { fd: number; owned: boolean; neverWaits: boolean } {
   // Opening process.stderr is what makes Node put a pipe or socket on fd 2
   // in non-blocking mode; do it first, whatever else has touched it yet.
   if (fd === 2) void process.stderr;
-  if (process.platform !== "linux" || !isatty(fd)) return { fd, owned: false };
   try {
-    if (!fstatSync(fd).isCharacterDevice()) return { fd, owned: false };
-    const own = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-    return { fd: own, owned: true };
+    const stat = fstatSync(fd);
+    const terminal = isatty(fd);
+    if (stat.isFile() || stat.isBlockDevice() || (stat.isCharacterDevice() && !terminal)) return { fd, owned: false, neverWaits: true };
+    if (process.platform !== "linux") return { fd, owned: false, neverWaits: false };
+    if (terminal) {
+      const own = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+      return { fd: own, owned: true, neverWaits: true };
+    }
+    return { fd, owned: false, neverWaits: isNonBlocking(fd) };
   } catch {
-    // No /proc: a blocking terminal, written by the thread pool; serving still never waits for it.
-    return { fd, owned: false };
+    // No /proc, or a descriptor fstat cannot describe: leave the waiting to the thread pool.
+    return { fd, owned: false, neverWaits: false };
+  }
+}
+
+/** O_NONBLOCK in the descriptor's flags, from /proc/self/fdinfo (Linux). */
+function isNonBlocking(fd: number): boolean {
+  const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"));
+  return flags !== null && (Number.parseInt(flags[1]!, 8) & constants.O_NONBLOCK) !== 0;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed: nothing to release.
   }
 }
 
