@@ -178,12 +178,27 @@ export function runWorker(server: NameEchoServer, where: string, log: Logger): P
     // SIGTERM sent to this worker alone (or to the whole group by a service
     // manager) is a graceful stop of this worker.
     process.on("SIGTERM", close);
-    // The primary is gone (killed): do not serve on unsupervised.
-    process.once("disconnect", () => {
-      if (!closing) {
-        log.warn("the primary process is gone; stopping");
-        close();
-      }
+    onPrimaryGone(() => {
+      // Our own process.disconnect() at the end of a stop lands here too, with the stop under way.
+      if (closing) return;
+      log.warn("the primary process is gone; stopping", { event: "primary-gone" });
+      close();
     });
   });
+}
+
+/**
+ * The primary is gone (kill -9, the OOM killer): its end of the IPC channel
+ * closes. Serving on unsupervised would leave nobody to stop this worker, so
+ * the caller stops it the way SIGTERM does: every client gets the closing
+ * notice, then close, exit, within --shutdown-timeout.
+ *
+ * Left to itself, node:cluster calls process.exit(0) in a worker on any
+ * disconnect it did not ask for, dropping every client without a word;
+ * `exitedAfterDisconnect = true` is the documented way to say a disconnect
+ * is expected, and leaves the stop to us.
+ */
+function onPrimaryGone(stop: () => void): void {
+  if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
+  process.once("disconnect", stop);
 }
