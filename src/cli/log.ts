@@ -2,8 +2,8 @@
  * The operator's log: one line per event (start, connect, disconnect, limit
  * hit, stop) on stderr.
  *
- * - At a terminal: one short human line, `TIME LEVEL message`, written
- *   directly (no pino-pretty: it is a dozen packages and a worker thread for
+ * - At a terminal: one short human line, `TIME LEVEL message`, formatted
+ *   here (no pino-pretty: it is a dozen packages and a worker thread for
  *   what one template string does here).
  * - Otherwise (journald, a container, a pipe): JSON lines from pino, with the
  *   message plus structured fields (event, remote, counts) that log
@@ -13,9 +13,9 @@
  * a client can never put terminal escape sequences or fake log lines on the
  * operator's console; in JSON mode the JSON encoding escapes it again.
  *
- * Both formats go through the same bounded asynchronous output (LogOutput):
- * writing a line never blocks serving, and a log nobody reads drops lines
- * and counts them instead of holding them without bound.
+ * Both formats go through the same bounded output (LogOutput): writing a
+ * line never blocks serving, and a log nobody reads drops lines and counts
+ * them instead of holding them without bound.
  */
 import { pino, type Logger as PinoLogger } from "pino";
 import { LogOutput } from "./log-output.js";
@@ -50,7 +50,7 @@ export interface LoggerOptions {
   level: LogLevel;
   /** "auto" (the default): pretty when the output is a terminal, JSON otherwise. */
   format?: LogFormat;
-  /** Where lines go; default stderr, through a bounded asynchronous buffer. */
+  /** Where lines go; default stderr, through a bounded buffer (LogOutput). */
   write?: (line: string) => void;
   /** Whether the output is a terminal (decides "auto"); default process.stderr.isTTY. */
   isTTY?: boolean;
