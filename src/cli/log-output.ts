@@ -61,6 +61,8 @@ export class LogOutput {
   private readonly threaded: boolean;
   /** The output failed for good (EPIPE: the reader is gone) or was closed. */
   private dead = false;
+  /** It failed (not merely closed). */
+  private failed = false;
   /** Lines written since the buffer last emptied ('drain'). */
   private busy = false;
   /** Until when an EAGAIN is waited out; 0 while serving (the next batch tries again). */
@@ -113,7 +115,7 @@ export class LogOutput {
       // EAGAIN: the reader is behind; the bytes wait for the next batch.
       // Anything else (EPIPE: the reader is gone) is for good, and there is
       // nobody left to tell.
-      if (error.code !== "EAGAIN") this.dead = true;
+      if (error.code !== "EAGAIN") this.dead = this.failed = true;
     });
     trackForExit(this);
   }
@@ -167,8 +169,12 @@ export class LogOutput {
       // A descriptor that may block could hang the exit on a reader that
       // has stopped: what the thread pool has not written by now is lost.
       if (this.threaded) return;
-      // EAGAIN: SonicBoom waits 100 ms and tries again while retryEAGAIN
-      // allows it, then throws.
+      // One batch first: SonicBoom's flushSync() waits out EAGAIN (100 ms at
+      // a time, while retryEAGAIN allows it, then throws) but retries any
+      // other error forever, so a reader that has quit (EPIPE) must show
+      // here, where it ends the output (see 'error' above).
+      this.boom.flush();
+      if (this.failed) return;
       this.boom.flushSync();
       if (this.dropped > 0) {
         this.caught = [];

@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { REPO, startServe } from "../helpers/cli.js";
+import { REPO, startServe, waitForOutput } from "../helpers/cli.js";
 import { inParallel, LineClient } from "../helpers/fault.js";
 
 const LOG_MODULE = pathToFileURL(`${REPO}dist/src/cli/log.js`).href;
@@ -86,5 +86,21 @@ describe("a connection storm in the log", { timeout: 60_000 }, () => {
     assert.equal(disconnects + sum("disconnects"), storm, "every disconnect logged or counted");
     assert.equal(connects, disconnects, "a connection logged opening is logged closing");
     assert.ok(connects < storm / 2, `${connects} of ${storm} connects logged one by one`);
+  });
+});
+
+describe("a log reader that goes away", { timeout: 30_000 }, () => {
+  const cleanups = cleanupsAfterEach();
+
+  test("stderr's reader quits (serve 2>&1 | head): the stop still ends at once, with exit status 0", async () => {
+    const server = await startServe(["--log-format", "pretty"]);
+    cleanups.push(() => server.kill());
+    await waitForOutput(server.stderr, /started on/, 10_000, server.child);
+    // The reader is gone for good: every write to stderr from now on fails with EPIPE.
+    server.child.stderr!.destroy();
+    const started = performance.now();
+    assert.equal(await server.stop(), 0);
+    const took = performance.now() - started;
+    assert.ok(took < 5000, `the stop took ${took.toFixed(0)} ms`);
   });
 });
