@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { REPO, startServe, waitForOutput } from "../helpers/cli.js";
+import { REPO, runCli, startServe, waitForOutput } from "../helpers/cli.js";
 import { inParallel, LineClient } from "../helpers/fault.js";
 
 const LOG_MODULE = pathToFileURL(`${REPO}dist/src/cli/log.js`).href;
@@ -103,4 +103,10 @@ describe("a log reader that goes away", { timeout: 30_000 }, () => {
     const took = performance.now() - started;
     assert.ok(took < 5000, `the stop took ${took.toFixed(0)} ms`);
   });
+});
+
+test("--log-connections-per-second that is not a whole number: one line naming the flag, exit status 2", async () => {
+  const { code, stderr } = await runCli(["serve", "--port", "0", "--log-connections-per-second", "lots"]).finished;
+  assert.equal(code, 2);
+  assert.equal(stderr, 'name-echo: --log-connections-per-second must be a whole number from 0 to 1000000, not "lots"\n');
 });
