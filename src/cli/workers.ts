@@ -166,12 +166,12 @@ const DESCRIPTOR_WARN_SHARE = 0.5;
  * worker at a time). A burst that arrives faster than the hand-offs queues
  * up in the primary (8,000 connects at once: up to 6,177 descriptors held,
  * measured), and node:cluster offers no way to pause its accepting. So the
- * primary counts its descriptors (Linux, /proc/self/fd) four times a second and,
- * past half its limit, tells the operator (once per 10 s), who can raise
- * `ulimit -n` or use `--balance kernel`; at the limit itself libuv closes
- * new connections at once until the queue drains, and a worker that must be
- * replaced meanwhile is forked again a second later (see runPrimary).
- * Returns a function that stops watching.
+ * primary counts its descriptors (Linux, /proc/self/fd) four times a
+ * second and, past half its limit, tells the operator (once per 10 s), who
+ * can raise `ulimit -n` or use `--balance kernel`; at the limit itself
+ * libuv closes new connections at once until the queue drains, and a
+ * worker that must be replaced meanwhile is forked again a second later
+ * (see runPrimary). Returns a function that stops watching.
  */
 function watchPrimaryDescriptors(log: Logger): () => void {
   const limit = softFdLimit();
