@@ -1,5 +1,6 @@
 /** `name-echo serve`: run the server in the foreground until Esc, Ctrl-C or SIGTERM. */
 import { DEFAULTS, validateInteger } from "../options.js";
+import type { TcpConnection } from "../server/connection.js";
 import { NameEchoServer, resolveServerOptions, type NameEchoServerOptions } from "../server/server.js";
 import { isCtrlC, isEscape } from "../terminal/keys.js";
 import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
@@ -258,23 +259,30 @@ function watchServer(server: NameEchoServer, log: Logger, connectionLogsPerSecon
   // Per-connection lines only when they would be written: at --log-level warn
   // a connection costs the logger nothing at all.
   if (log.enabled("info")) {
-    // The connections whose connect was logged, so their disconnect is too.
-    const logged = new WeakSet<object>();
+    // The connections whose connect was logged (so their disconnect is
+    // too), with the client's address as logged. A connection that is only
+    // counted costs no address lookup and no listener.
+    const logged = new WeakMap<object, string>();
+    // Shared by every connection ('this' is the connection): no closure per client.
+    function onLineTooLong(this: TcpConnection): void {
+      const remote = String(this.remote);
+      limits.warn("line too long", `line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind: "line-too-long", remote });
+    }
+    function onIdle(this: TcpConnection): void {
+      const remote = String(this.remote);
+      limits.warn("idle timeout", `idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind: "idle-timeout", remote });
+    }
     server.on("connection", (connection) => {
+      connection.on("lineTooLong", onLineTooLong);
+      connection.once("idle", onIdle);
+      if (!connections.admitConnect()) return;
       const remote = String(connection.remote);
-      if (connections.admitConnect()) {
-        logged.add(connection);
-        log.info(`connect ${remote} (${server.connections.size} open)`, { event: "connect", remote, open: server.connections.size });
-      }
-      connection.on("lineTooLong", () => {
-        limits.warn("line too long", `line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind: "line-too-long", remote });
-      });
-      connection.once("idle", () => {
-        limits.warn("idle timeout", `idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind: "idle-timeout", remote });
-      });
+      logged.set(connection, remote);
+      log.info(`connect ${remote} (${server.connections.size} open)`, { event: "connect", remote, open: server.connections.size });
     });
     server.on("disconnect", (connection, error) => {
-      if (!logged.has(connection)) {
+      const remote = logged.get(connection);
+      if (remote === undefined) {
         connections.countDisconnect();
         return;
       }
@@ -282,9 +290,9 @@ function watchServer(server: NameEchoServer, log: Logger, connectionLogsPerSecon
       const { lines, bytesIn, bytesOut } = connection.stats;
       const code = error ? ((error as NodeJS.ErrnoException).code ?? error.message) : undefined;
       const how = code ? ` (${code})` : "";
-      log.info(`disconnect ${connection.remote} after ${seconds.toFixed(1)}s, ${lines} lines, ${bytesIn} bytes in, ${bytesOut} out${how}`, {
+      log.info(`disconnect ${remote} after ${seconds.toFixed(1)}s, ${lines} lines, ${bytesIn} bytes in, ${bytesOut} out${how}`, {
         event: "disconnect",
-        remote: String(connection.remote),
+        remote,
         seconds,
         lines,
         bytesIn,
