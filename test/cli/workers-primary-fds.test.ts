@@ -45,11 +45,22 @@ describe("serve --workers: the primary's descriptors", { timeout: 60_000, skip: 
     flooding = false;
     await flooders;
 
-    // The primary and its workers go on: the client already in, and a new one, are served.
+    // The primary and its workers go on: the client already in is served,
+    // and new clients are again once the primary's queue has drained (until
+    // then, libuv may close one at its limit: try again, a few times).
     assert.equal((await member.roundTrip("during")).reply, "during Ali");
-    const newcomer = await LineClient.connect(port);
-    cleanups.push(() => newcomer.destroy());
-    assert.equal((await newcomer.roundTrip("after", 10_000)).reply, "after Ali");
+    let reply = "";
+    for (let attempt = 1; reply === "" && attempt <= 20; attempt++) {
+      const newcomer = await LineClient.connect(port);
+      cleanups.push(() => newcomer.destroy());
+      reply = await newcomer.roundTrip("after", 5000).then(
+        (answer) => answer.reply,
+        () => "",
+      );
+      newcomer.destroy();
+      if (reply === "") await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(reply, "after Ali");
 
     server.child.kill("SIGTERM");
     const { code } = await server.finished;
