@@ -2,8 +2,8 @@
  * The operator's log: one line per event (start, connect, disconnect, limit
  * hit, stop) on stderr.
  *
- * - At a terminal: one short human line, `TIME LEVEL message`, written
- *   directly (no pino-pretty: it is a dozen packages and a worker thread for
+ * - At a terminal: one short human line, `TIME LEVEL message`, formatted
+ *   here (no pino-pretty: it is a dozen packages and a worker thread for
  *   what one template string does here).
  * - Otherwise (journald, a container, a pipe): JSON lines from pino, with the
  *   message plus structured fields (event, remote, counts) that log
@@ -12,8 +12,13 @@
  * Anything that came from a client is escaped first (escapeClientBytes), so
  * a client can never put terminal escape sequences or fake log lines on the
  * operator's console; in JSON mode the JSON encoding escapes it again.
+ *
+ * Both formats go through the same bounded output (LogOutput): writing a
+ * line never blocks serving, and a log nobody reads drops lines and counts
+ * them instead of holding them without bound.
  */
 import { pino, type Logger as PinoLogger } from "pino";
+import { LogOutput } from "./log-output.js";
 
 export { escapeClientBytes } from "../escape.js";
 
@@ -34,13 +39,18 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
   /** Whether a message at this level would be written: check before building costly messages. */
   enabled(level: LogLevel): boolean;
+  /**
+   * Writes what is still buffered, waiting for a slow reader at most about a
+   * second; call it last on a graceful stop. (Every other way out flushes by itself.)
+   */
+  close(): Promise<void>;
 }
 
 export interface LoggerOptions {
   level: LogLevel;
   /** "auto" (the default): pretty when the output is a terminal, JSON otherwise. */
   format?: LogFormat;
-  /** Where lines go; default stderr. */
+  /** Where lines go; default stderr, through a bounded buffer (LogOutput). */
   write?: (line: string) => void;
   /** Whether the output is a terminal (decides "auto"); default process.stderr.isTTY. */
   isTTY?: boolean;
@@ -53,7 +63,21 @@ export interface LoggerOptions {
 export function createLogger(options: LogLevel | LoggerOptions, write?: (line: string) => void): Logger {
   const resolved: LoggerOptions = typeof options === "string" ? { level: options, format: write ? "pretty" : "auto", ...(write ? { write } : {}) } : options;
   const format = resolveFormat(resolved.format ?? "auto", resolved.isTTY ?? process.stderr.isTTY === true);
-  return format === "json" ? jsonLogger(resolved) : prettyLogger(resolved);
+  const output = resolved.write ? undefined : new LogOutput();
+  const sink = output ? { write: (line: string) => output.write(line), close: () => output.close() } : { write: resolved.write!, close: async () => {} };
+  const logger = format === "json" ? jsonLogger(resolved.level, sink) : prettyLogger(resolved.level, sink);
+  output?.onDrops((count) => logger.warn(droppedLinesMessage(count), { event: "log-dropped", dropped: count }));
+  return logger;
+}
+
+/** "12,345 log lines dropped: the log output was not being read" */
+export function droppedLinesMessage(count: number): string {
+  return `${count.toLocaleString("en-US")} log ${count === 1 ? "line" : "lines"} dropped: the log output was not being read`;
+}
+
+interface Sink {
+  write(line: string): void;
+  close(): Promise<void>;
 }
 
 export function resolveFormat(format: LogFormat, isTTY: boolean): "pretty" | "json" {
@@ -61,7 +85,7 @@ export function resolveFormat(format: LogFormat, isTTY: boolean): "pretty" | "js
   return format;
 }
 
-function prettyLogger({ level, write = (line) => process.stderr.write(line) }: LoggerOptions): Logger {
+function prettyLogger(level: LogLevel, { write, close }: Sink): Logger {
   const at = (wanted: Exclude<LogLevel, "silent">) => (message: string): void => {
     // Escaped here as well as at the source: a control character that slips
     // into any message (an error text quoting client input, say) still cannot
@@ -74,6 +98,7 @@ function prettyLogger({ level, write = (line) => process.stderr.write(line) }: L
     warn: at("warn"),
     error: at("error"),
     enabled: (wanted) => RANK[wanted] >= RANK[level],
+    close,
   };
 }
 
@@ -82,11 +107,8 @@ export function escapeControls(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
-function jsonLogger({ level, write }: LoggerOptions): Logger {
-  // Synchronous writes to stderr: a log line must not be lost when the
-  // process exits right after "stopped", and stderr is rarely the bottleneck
-  // at one line per connection.
-  const destination = write ? { write } : pino.destination({ fd: 2, sync: true });
+function jsonLogger(level: LogLevel, sink: Sink): Logger {
+  const destination = { write: sink.write };
   const logger: PinoLogger = pino(
     {
       level,
@@ -106,5 +128,6 @@ function jsonLogger({ level, write }: LoggerOptions): Logger {
     warn: at("warn"),
     error: at("error"),
     enabled: (wanted) => wanted !== "silent" && logger.isLevelEnabled(wanted),
+    close: sink.close,
   };
 }

@@ -3,7 +3,7 @@
  * protocol, TLS), kept out of serve.ts so that file stays about running and
  * stopping the server.
  */
-import { DEFAULTS, HOST_RULE, PORT_RULE } from "../options.js";
+import { DEFAULTS, HOST_RULE, integerRule, PORT_RULE } from "../options.js";
 import type { NameEchoServer, NameEchoServerOptions } from "../server/server.js";
 import { SERVER_OPTION_RULES } from "../server/server-options.js";
 import type { OptionSpec, ParsedArgs } from "./args.js";
@@ -13,9 +13,16 @@ import { readRegularFile } from "./read-file.js";
 import { TerminalTrace } from "../ops/terminal-trace.js";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from "./log.js";
 
+/**
+ * A hundred connections a second is already more than a person can read;
+ * past it the log says how many (and a flood of them cannot bury the rest).
+ */
+export const DEFAULT_CONNECTION_LOGS_PER_SECOND = 100;
+
 export const OPS_OPTIONS: OptionSpec = {
   "log-level": { type: "string" },
   "log-format": { type: "string" },
+  "log-connections-per-second": { type: "string" },
   "http-port": { type: "string" },
   "http-host": { type: "string" },
   // The names from when the port served metrics only; still accepted.
@@ -30,6 +37,8 @@ export const OPS_OPTIONS: OptionSpec = {
 
 export const OPS_HELP = `  --log-level LEVEL         debug, info, warn, error or silent (default info; --quiet means warn)
   --log-format FORMAT       auto, pretty or json (default auto: pretty at a terminal, JSON otherwise)
+  --log-connections-per-second N  connections a second logged one by one; past it, one summary line
+                            every 10 s (default ${DEFAULT_CONNECTION_LOGS_PER_SECOND}; 0 = log every one)
   --http-port PORT          serve the live status page (/), /connections, /status, Prometheus
                             /metrics, /healthz and /readyz on this port (default: off)
   --http-host HOST          address for the HTTP port (default ${DEFAULTS.metricsHost})
@@ -48,6 +57,14 @@ type Values = ParsedArgs["values"];
 /** A flag as the user gave it, for messages: "--log-level", or NAME_ECHO_LOG_LEVEL when it came from there. */
 type Spell = (flag: string) => string;
 const dashed: Spell = flagSpeller();
+
+/** --log-connections-per-second: 0 (every connection logged) to a million. */
+export function connectionLogsPerSecondFromArgs(values: Values, spell: Spell = dashed): number {
+  const given = text(values, "log-connections-per-second");
+  return given === undefined ? DEFAULT_CONNECTION_LOGS_PER_SECOND : CONNECTION_LOGS_RULE.fromText(given, spell("log-connections-per-second"));
+}
+
+const CONNECTION_LOGS_RULE = integerRule(0, 1_000_000, "(0 = log every one)");
 
 /** A string flag's text, if given. */
 function text(values: Values, flag: string): string | undefined {

@@ -8,8 +8,8 @@ import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
 import { oneOf, parseCommandLine, usageError, type OptionSpec, type ParsedArgs } from "./args.js";
 import { applyEnvironment, environmentHelp, flagSpeller, inCommandLineTerms } from "./config.js";
 import type { Logger } from "./log.js";
-import { WarningThrottle } from "./warning-throttle.js";
-import { loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, startPrimaryOps, startWorkerOps, watchTrace, type RunningOps } from "./serve-ops.js";
+import { ConnectionLogThrottle, WarningThrottle } from "./warning-throttle.js";
+import { connectionLogsPerSecondFromArgs, loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, startPrimaryOps, startWorkerOps, watchTrace, type RunningOps } from "./serve-ops.js";
 import { BALANCES, isWorker, leaveCluster, runPrimary, runWorker } from "./workers.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
@@ -150,18 +150,22 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
     } finally {
       stopKeys?.();
       await ops.close();
+      await log.close();
     }
   }
 
   const server = new NameEchoServer(serverOptions);
-  const flushLog = watchServer(server, log);
+  const flushLog = watchServer(server, log, connectionLogsPerSecondFromArgs(values, spell));
   watchTrace(server);
   if (isWorker()) {
     await startWorkerOps(server, values);
     const address = await server.listen().catch((error: unknown) => leaveCluster(inCommandLineTerms(error, OPTION_FLAGS, spell)));
     logTransportFallback(server, log);
     const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-    return runWorker(server, where, log).finally(flushLog);
+    return runWorker(server, where, log).finally(async () => {
+      flushLog();
+      await log.close();
+    });
   }
 
   // Undone in reverse order on every way out: stopped, or an exception.
@@ -236,6 +240,8 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
     return 0;
   } finally {
     for (const cleanup of cleanups.reverse()) cleanup();
+    // Last: the buffered log lines ("stopped" among them) reach the reader, if it reads.
+    await log.close();
   }
 }
 
@@ -256,36 +262,58 @@ function watchStopKeys(stop: (why: string) => void): StopWatching {
 }
 
 
-/** Logs what the server reports; returns a function that writes any pending flood summaries (at stop). */
-function watchServer(server: NameEchoServer, log: Logger): () => void {
+/**
+ * Logs what the server reports; returns a function that writes any pending
+ * flood summaries (at stop). Nothing a client does can write more than a
+ * bounded number of lines a second: connections past
+ * `connectionLogsPerSecond`, and repeats of a limit or a warning within its
+ * window, come out as summary lines.
+ */
+function watchServer(server: NameEchoServer, log: Logger, connectionLogsPerSecond: number): () => void {
   // A storm of rejections or accept failures is one line now and one
   // summary per window ("… repeated 532 times in the last 10 s"), not a line each.
   const warnings = new WarningThrottle((message) => log.warn(message, { event: "warning" }));
   const recoveries = new WarningThrottle((message) => log.info(message, { event: "recovered" }));
+  // Limits clients hit (a line too long, an idle timeout): the same, at info.
+  const limits = new WarningThrottle((message, fields) => log.info(message, fields ?? { event: "limit" }));
+  const connections = new ConnectionLogThrottle((message, counts) => log.info(message, { event: "connections-not-logged", ...counts }), {
+    perSecond: connectionLogsPerSecond,
+  });
   // Per-connection lines only when they would be written: at --log-level warn
   // a connection costs the logger nothing at all.
   if (log.enabled("info")) {
+    // The connections whose connect was logged (so their disconnect is
+    // too), with the client's address as logged. A connection that is only
+    // counted costs no address lookup and no listener.
+    const logged = new WeakMap<object, string>();
     server.on("connection", (connection) => {
+      if (!connections.admitConnect()) return;
       const remote = String(connection.remote);
+      logged.set(connection, remote);
       log.info(`connect ${remote} (${server.connections.size} open)`, { event: "connect", remote, open: server.connections.size });
     });
     // One listener for all connections: a listener (and closure) per connection costs memory on every one.
     server.on("limit", (connection, kind) => {
       const remote = String(connection.remote);
       if (kind === "line-too-long") {
-        log.info(`line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind, remote });
+        limits.warn("line too long", `line too long from ${remote} (limit ${server.options.maxLineLength} bytes)`, { event: "limit", kind, remote });
       } else {
-        log.info(`idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind, remote });
+        limits.warn("idle timeout", `idle ${remote}: no input for ${server.options.idleTimeout}s, closing`, { event: "limit", kind, remote });
       }
     });
     server.on("disconnect", (connection, error) => {
+      const remote = logged.get(connection);
+      if (remote === undefined) {
+        connections.countDisconnect();
+        return;
+      }
       const seconds = (Date.now() - connection.connectedAt) / 1000;
       const { lines, bytesIn, bytesOut } = connection.stats;
       const code = error ? ((error as NodeJS.ErrnoException).code ?? error.message) : undefined;
       const how = code ? ` (${code})` : "";
-      log.info(`disconnect ${connection.remote} after ${seconds.toFixed(1)}s, ${lines} lines, ${bytesIn} bytes in, ${bytesOut} out${how}`, {
+      log.info(`disconnect ${remote} after ${seconds.toFixed(1)}s, ${lines} lines, ${bytesIn} bytes in, ${bytesOut} out${how}`, {
         event: "disconnect",
-        remote: String(connection.remote),
+        remote,
         seconds,
         lines,
         bytesIn,
@@ -341,5 +369,7 @@ function watchServer(server: NameEchoServer, log: Logger): () => void {
   return () => {
     warnings.flush();
     recoveries.flush();
+    limits.flush();
+    connections.flush();
   };
 }

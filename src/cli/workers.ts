@@ -22,7 +22,9 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import type { NameEchoServer } from "../server/server.js";
+import { openFdCount, softFdLimit } from "../server/fd-budget.js";
 import type { Logger } from "./log.js";
+import { WarningThrottle } from "./warning-throttle.js";
 
 /** IPC messages between the primary and its workers. */
 type ToWorker = { nameEcho: "stop" } | { nameEcho: "drop" };
@@ -123,17 +125,72 @@ export function runPrimary(options: PrimaryOptions): { done: Promise<number>; st
           fork();
         }
       }
-      if (workers.size === 0) {
-        clearTimeout(killTimer);
-        process.off("SIGINT", onSigint);
-        process.off("SIGTERM", onSigterm);
-        log.info("stopped");
-        resolveDone(failed ? 1 : 0);
+      finishIfNoneLeft();
+    });
+    worker.on("error", (error: NodeJS.ErrnoException) => {
+      // A fork that failed (EMFILE: the primary is out of descriptors, with
+      // connections queued for the workers) has no process and never exits:
+      // forget it and try again shortly, rather than crash the primary.
+      if (worker.process.pid !== undefined) {
+        log.warn(`worker ${worker.process.pid}: ${error.message}`, { event: "warning" });
+        return;
       }
+      workers.delete(worker);
+      log.warn(`could not start a worker (${error.code ?? error.message}); trying again in 1 s`, { event: "warning" });
+      if (!stopping) setTimeout(() => stopping || fork(), 1000);
+      finishIfNoneLeft();
     });
   };
+  const finishIfNoneLeft = (): void => {
+    if (workers.size > 0) return;
+    clearTimeout(killTimer);
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigterm);
+    stopWatchingDescriptors();
+    log.info("stopped");
+    resolveDone(failed ? 1 : 0);
+  };
+  // Round-robin: the primary holds every new connection until a worker takes it.
+  const stopWatchingDescriptors = options.balance === "round-robin" ? watchPrimaryDescriptors(log) : () => {};
   for (let i = 0; i < options.workers; i++) fork();
   return { done, stop };
+}
+
+/** How often the primary counts its descriptors, and the share of its limit in use that it warns about. */
+const DESCRIPTOR_CHECK_MS = 250;
+const DESCRIPTOR_WARN_SHARE = 0.5;
+
+/**
+ * With round-robin balancing the primary accepts every connection and holds
+ * its descriptor until a worker has taken it over IPC (one hand-off per
+ * worker at a time). A burst that arrives faster than the hand-offs queues
+ * up in the primary (8,000 connects at once: up to 6,177 descriptors held,
+ * measured), and node:cluster offers no way to pause its accepting. So the
+ * primary counts its descriptors (Linux, /proc/self/fd) four times a
+ * second and, past half its limit, tells the operator (once per 10 s), who
+ * can raise `ulimit -n` or use `--balance kernel`; at the limit itself
+ * libuv closes new connections at once until the queue drains, and a
+ * worker that must be replaced meanwhile is forked again a second later
+ * (see runPrimary). Returns a function that stops watching.
+ */
+function watchPrimaryDescriptors(log: Logger): () => void {
+  const limit = softFdLimit();
+  if (limit === null || openFdCount() === null) return () => {};
+  const warnings = new WarningThrottle((message) => log.warn(message, { event: "warning", kind: "primary-descriptors" }));
+  const timer = setInterval(() => {
+    const open = openFdCount();
+    if (open !== null && open > limit * DESCRIPTOR_WARN_SHARE) {
+      warnings.warn(
+        "primary descriptors",
+        `the primary holds ${open.toLocaleString("en-US")} of its ${limit.toLocaleString("en-US")} file descriptors: connections arrive faster than the workers take them (raise ulimit -n, or use --balance kernel)`,
+      );
+    }
+  }, DESCRIPTOR_CHECK_MS);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    warnings.flush();
+  };
 }
 
 /**
@@ -178,12 +235,27 @@ export function runWorker(server: NameEchoServer, where: string, log: Logger): P
     // SIGTERM sent to this worker alone (or to the whole group by a service
     // manager) is a graceful stop of this worker.
     process.on("SIGTERM", close);
-    // The primary is gone (killed): do not serve on unsupervised.
-    process.once("disconnect", () => {
-      if (!closing) {
-        log.warn("the primary process is gone; stopping");
-        close();
-      }
+    onPrimaryGone(() => {
+      // Our own process.disconnect() at the end of a stop lands here too, with the stop under way.
+      if (closing) return;
+      log.warn("the primary process is gone; stopping", { event: "primary-gone" });
+      close();
     });
   });
+}
+
+/**
+ * The primary is gone (kill -9, the OOM killer): its end of the IPC channel
+ * closes. Serving on unsupervised would leave nobody to stop this worker, so
+ * the caller stops it the way SIGTERM does: every client gets the closing
+ * notice, then close, exit, within --shutdown-timeout.
+ *
+ * Left to itself, node:cluster calls process.exit(0) in a worker on any
+ * disconnect it did not ask for, dropping every client without a word;
+ * `exitedAfterDisconnect = true` is the documented way to say a disconnect
+ * is expected, and leaves the stop to us.
+ */
+function onPrimaryGone(stop: () => void): void {
+  if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
+  process.once("disconnect", stop);
 }

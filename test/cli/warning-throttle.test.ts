@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { WarningThrottle } from "../../src/cli/warning-throttle.js";
+import { ConnectionLogThrottle, WarningThrottle, type ConnectionCounts } from "../../src/cli/warning-throttle.js";
 
 /** Resolves with the next message the throttle emits. */
 function nextEmit(lines: string[]): { emit: (line: string) => void; next: () => Promise<string> } {
@@ -63,6 +63,52 @@ describe("WarningThrottle", { timeout: 10_000 }, () => {
     throttle.warn("k", "three");
     throttle.flush();
     assert.deepEqual(lines, ["one", "k: repeated 2 times in the last 10 s (latest: three)"]);
+    throttle.flush();
+    assert.equal(lines.length, 2);
+  });
+});
+
+describe("ConnectionLogThrottle", { timeout: 10_000 }, () => {
+  test("up to perSecond connections a second are logged one by one; the rest are counted into one summary", () => {
+    const lines: Array<[string, ConnectionCounts]> = [];
+    const throttle = new ConnectionLogThrottle((message, counts) => lines.push([message, counts]), { perSecond: 3 });
+    const second = 1_000_000;
+    const admitted = Array.from({ length: 10 }, (_, i) => throttle.admitConnect(second + i));
+    assert.deepEqual(admitted, [true, true, true, false, false, false, false, false, false, false]);
+    // A new second: three more are logged one by one.
+    assert.deepEqual([1000, 1001, 1002, 1003].map((ms) => throttle.admitConnect(second + ms)), [true, true, true, false]);
+    for (let i = 0; i < 7; i++) throttle.countDisconnect();
+    assert.deepEqual(lines, []);
+    throttle.flush();
+    assert.deepEqual(lines, [
+      ["8 connects and 7 disconnects in the last 10 s not logged one by one (more than 3 a second)", { connects: 8, disconnects: 7 }],
+    ]);
+    throttle.flush();
+    assert.equal(lines.length, 1, "nothing counted since: no second summary");
+  });
+
+  test("0 logs every connection; numbers are written with thousands separators", () => {
+    const every = new ConnectionLogThrottle(() => assert.fail("nothing to summarise"), { perSecond: 0 });
+    for (let i = 0; i < 5000; i++) assert.equal(every.admitConnect(1000), true);
+    every.flush();
+    const lines: string[] = [];
+    const throttle = new ConnectionLogThrottle((message) => lines.push(message), { perSecond: 1 });
+    for (let i = 0; i < 12_346; i++) throttle.admitConnect(5000);
+    throttle.countDisconnect();
+    throttle.flush();
+    assert.deepEqual(lines, ["12,345 connects and 1 disconnect in the last 10 s not logged one by one (more than 1 a second)"]);
+  });
+
+  test("while the flood lasts, one summary per window", { timeout: 5000 }, async () => {
+    const lines: string[] = [];
+    const sink = nextEmit(lines);
+    const throttle = new ConnectionLogThrottle(sink.emit, { perSecond: 1, windowMs: 50 });
+    throttle.admitConnect();
+    throttle.admitConnect();
+    throttle.admitConnect();
+    assert.match(await sink.next(), /^2 connects and 0 disconnects in the last 0\.1 s/);
+    throttle.countDisconnect();
+    assert.match(await sink.next(), /^0 connects and 1 disconnect in the last 0\.1 s/);
     throttle.flush();
     assert.equal(lines.length, 2);
   });

@@ -47,7 +47,7 @@ export interface Running {
 }
 
 /** Runs `name-echo ARGS…`, collecting stdout and stderr; `input` is written to its stdin. */
-export function runCli(args: string[], options: SpawnOptions & { input?: string | Buffer; nodeFlags?: string[] } = {}): Running {
+export function runCli(args: string[], options: SpawnOptions & { input?: string | Buffer; nodeFlags?: string[]; fdLimit?: number } = {}): Running {
   const child = spawnCli(args, { stdio: ["pipe", "pipe", "pipe"], ...options });
   let stdout = "";
   let stderr = "";

@@ -37,7 +37,8 @@ export function startServer(
 ): Promise<ServerProcess> {
   const transport = options.transport === undefined ? [] : ["--transport", options.transport];
   // Human log lines (not JSON, the default on a pipe): the tests match them as an operator reads them.
-  const child = spawnCli(["serve", "--port", "0", "--log-format", "pretty", ...transport, ...args], {
+  // Every connection logged one by one (no flood summary): the tests count connect and disconnect lines.
+  const child = spawnCli(["serve", "--port", "0", "--log-format", "pretty", "--log-connections-per-second", "0", ...transport, ...args], {
     stdio: "pipe",
     fdLimit: options.fdLimit,
     env: options.env === undefined ? process.env : { ...process.env, ...options.env },
