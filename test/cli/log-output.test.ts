@@ -108,5 +108,5 @@ describe("a log reader that goes away", { timeout: 30_000 }, () => {
 test("--log-connections-per-second that is not a whole number: one line naming the flag, exit status 2", async () => {
   const { code, stderr } = await runCli(["serve", "--port", "0", "--log-connections-per-second", "lots"]).finished;
   assert.equal(code, 2);
-  assert.equal(stderr, 'name-echo: --log-connections-per-second must be a whole number from 0 to 1000000, not "lots"\n');
+  assert.equal(stderr, 'name-echo: --log-connections-per-second must be a whole number from 0 to 1000000 (0 = log every one), not "lots"\n');
 });

@@ -11,6 +11,8 @@ import { LocalView } from "../../src/ops/view.js";
 import { NameEchoServer } from "../../src/server/server.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
 import { RawClient } from "../helpers/net.js";
+import { TRANSPORTS } from "../helpers/transports.js";
+import type { TransportName } from "../../src/server/transport/transport.js";
 
 const IAC = 0xff;
 const DO = 0xfd;
@@ -25,8 +27,11 @@ async function getJson<T>(port: number, path: string): Promise<{ body: T; header
 
 const cleanups = cleanupsAfterEach();
 
-async function start(options: ConstructorParameters<typeof NameEchoServer>[0] = {}): Promise<{ server: NameEchoServer; port: number; httpPort: number }> {
-  const server = new NameEchoServer({ port: 0, ...options });
+async function start(
+  transport: TransportName,
+  options: ConstructorParameters<typeof NameEchoServer>[0] = {},
+): Promise<{ server: NameEchoServer; port: number; httpPort: number }> {
+  const server = new NameEchoServer({ port: 0, transport, ...options });
   const { port } = await server.listen();
   const http = new OpsHttpServer(new LocalView(server), { port: 0 });
   const { port: httpPort } = await http.listen();
@@ -45,9 +50,9 @@ async function connectionsWhen(httpPort: number, predicate: (list: ConnectionInf
   }
 }
 
-describe("GET /connections", { timeout: 30_000 }, () => {
+for (const transport of TRANSPORTS) describe(`GET /connections (${transport} transport)`, { timeout: 30_000 }, () => {
   it("lists each open connection with its endpoints, traffic, telnet mode and what it is typing", async () => {
-    const { server, port, httpPort } = await start({ idleTimeout: 60 });
+    const { server, port, httpPort } = await start(transport, { idleTimeout: 60 });
     assert.deepEqual((await getJson<ConnectionInfo[]>(httpPort, "/connections")).body, []);
 
     const lineClient = await RawClient.connect(port);
@@ -66,7 +71,7 @@ describe("GET /connections", { timeout: 30_000 }, () => {
     assert.ok(first.id < second.id, "ids in order of arrival");
     assert.deepEqual(first.remote, { address: "127.0.0.1", port: lineClient.socket.localPort, family: "IPv4" });
     assert.deepEqual(first.local, { address: "127.0.0.1", port, family: "IPv4" });
-    assert.equal(first.transport, "stream");
+    assert.equal(first.transport, transport);
     assert.equal(first.tls, false);
     assert.equal(first.state, "open");
     assert.deepEqual(first.telnet, { mode: "line", echo: "client" });
@@ -101,7 +106,7 @@ describe("GET /connections", { timeout: 30_000 }, () => {
   });
 
   it("shows a client that does not read its replies as paused, and one being told to go as closing", async () => {
-    const { server, port, httpPort } = await start({ maxUnsentBytes: 1024 });
+    const { server, port, httpPort } = await start(transport, { maxUnsentBytes: 1024 });
     const reader = await RawClient.connect(port);
     const stalled = await RawClient.connect(port, "127.0.0.1", { read: false });
     cleanups.push(() => stalled.destroy(), () => reader.destroy());
@@ -125,7 +130,7 @@ describe("GET /connections", { timeout: 30_000 }, () => {
   });
 
   it("?limit=N returns the first N and says how many there are", async () => {
-    const { port, httpPort } = await start();
+    const { port, httpPort } = await start(transport);
     const clients = await Promise.all([1, 2, 3].map(() => RawClient.connect(port)));
     cleanups.push(() => clients.forEach((c) => c.destroy()));
     await connectionsWhen(httpPort, (l) => l.length === 3, "three connections");
@@ -135,7 +140,7 @@ describe("GET /connections", { timeout: 30_000 }, () => {
   });
 
   it("idle time is null when the idle timeout is off (no sweep measures it)", async () => {
-    const { port, httpPort } = await start({ idleTimeout: 0 });
+    const { port, httpPort } = await start(transport, { idleTimeout: 0 });
     const client = await RawClient.connect(port);
     cleanups.push(() => client.destroy());
     const [info] = await connectionsWhen(httpPort, (l) => l.length === 1, "one connection");
@@ -157,7 +162,7 @@ describe("the HTTP port on loopback", { timeout: 10_000 }, () => {
   }
 
   it("answers loopback names only, so DNS rebinding cannot read it", async () => {
-    const { httpPort } = await start();
+    const { httpPort } = await start("handle");
     for (const host of [`127.0.0.1:${httpPort}`, `localhost:${httpPort}`, `[::1]:${httpPort}`, "127.0.0.1"]) {
       assert.equal(await getWithHost(httpPort, host), 200, host);
     }
