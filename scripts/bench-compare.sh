@@ -26,14 +26,17 @@ chmod -R u+w "$work"
 rm -rf "$work/build" "$work/results"
 make -C "$work" >/dev/null
 
-# --quiet: the per-connection log lines (two per connection, at 14k
-# connections/s in churn) would be measured as well; operators who bench
-# their own log settings can pass another --target. --max-connections 20000:
-# the big hold opens 19,800 connections, past the default limit of 10,000.
-target="name-echo=node $repo/bin/name-echo serve --port {port} --name {name} --quiet --max-connections 20000"
+# Two name-echo targets side by side: as `npm start` runs it (default
+# logging: a line per connect and disconnect, summarised past 100 a second)
+# and with --quiet, so what the log costs is read off one run.
+# --max-connections 20000: the big hold opens 19,800 connections, past the
+# default limit of 10,000.
+flags="--port {port} --name {name} --max-connections 20000"
+target="name-echo=node $repo/bin/name-echo serve $flags"
+quiet="name-echo-quiet=node $repo/bin/name-echo serve $flags --quiet"
 out=$repo/bench/results/$(date +%Y-%m-%d_%H%M).md
 mkdir -p "$repo/bench/results"
-(cd "$work" && ./compare.py --target "$target" --hold-big-servers c-epoll,go,node-readline,name-echo --out "$work/results/run" "$@") > "$out.tmp"
+(cd "$work" && ./compare.py --target "$target" --target "$quiet" --hold-big-servers c-epoll,go,node-readline,name-echo --out "$work/results/run" "$@") > "$out.tmp"
 {
   echo "<!-- npm run bench:compare $*; $(date -u +%Y-%m-%dT%H:%MZ); $(nproc) CPUs; node $(node --version) -->"
   cat "$out.tmp"
