@@ -13,18 +13,19 @@ import { after, before, describe, test } from "node:test";
 import { AYT, DO, IAC, OPT_ECHO } from "../../src/protocol/telnet-parser.js";
 import { LineClient, MiB, startServer, type ServerProcess } from "../helpers/fault.js";
 import { connect } from "../helpers/net.js";
+import { TRANSPORTS } from "../helpers/transports.js";
 
 /** A well-behaved client's round trip while the attack sits in the server; far above the usual ~1 ms. */
 const FAST_MS = 1000;
 const AYT_COUNT = 32_768;
 const AYT_ANSWER = "[yes, name-echo is here]\r\n";
 
-describe("fault suite: output amplification through telnet", { timeout: 90_000 }, () => {
+for (const transport of TRANSPORTS) describe(`fault suite: output amplification through telnet (${transport} transport)`, { timeout: 90_000 }, () => {
   let server: ServerProcess;
   let good: LineClient;
 
   before(async () => {
-    server = await startServer(["--max-unsent-bytes", String(MiB)]);
+    server = await startServer(["--max-unsent-bytes", String(MiB)], { transport });
     good = await LineClient.connect(server.port);
     for (let i = 0; i < 100; i++) assert.equal((await good.roundTrip(`warm ${i}`)).reply, `warm ${i} Ali`);
   });
