@@ -121,7 +121,13 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
   const log = loggerFromArgs(values, spell);
   const workers = typeof values.workers === "string" ? WORKERS_RULE.fromText(values.workers, spell("workers")) : 1;
   const balance = oneOf(typeof values.balance === "string" ? values.balance : "round-robin", BALANCES, spell("balance"));
-  const serverOptions: NameEchoServerOptions = { ...serverOptionsFromArgs(values, spell), ...opsServerOptions(values, spell) };
+  const serverOptions: NameEchoServerOptions = {
+    ...serverOptionsFromArgs(values, spell),
+    ...opsServerOptions(values, spell),
+    // Each connection that is logged keeps the address it was logged with (watchServer), so no
+    // connection needs its endpoints looked up at accept: most under a flood are only counted.
+    captureEndpoints: false,
+  };
   // The default client memory is the machine's share for all of name-echo: each worker gets its part.
   if (workers > 1 && serverOptions.maxClientMemory === undefined) serverOptions.maxClientMemory = Math.floor(defaultMaxClientMemory() / workers);
   // Only a terminal has an Esc key, and only the process that owns it watches

@@ -23,7 +23,7 @@ import type { WireTraceSink } from "./connection.js";
 import { TRANSPORT_CHOICES } from "./transport/transport.js";
 import type { NameEchoServerOptions, ResolvedServerOptions } from "./server.js";
 
-type RuledOption = Exclude<keyof NameEchoServerOptions, "tls" | "trace">;
+type RuledOption = Exclude<keyof NameEchoServerOptions, "tls" | "trace" | "captureEndpoints">;
 
 /** 0 (no bound), or at least 64 KiB: a budget smaller than one client's read would evict everyone. */
 const CLIENT_MEMORY_RULE: OptionRule<number> = (() => {
@@ -57,7 +57,7 @@ export const SERVER_OPTION_RULES: { readonly [K in RuledOption]-?: OptionRule<No
   transport: choiceRule(TRANSPORT_CHOICES),
 };
 
-const SERVER_OPTION_NAMES: readonly string[] = [...Object.keys(SERVER_OPTION_RULES), "tls", "trace"];
+const SERVER_OPTION_NAMES: readonly string[] = [...Object.keys(SERVER_OPTION_RULES), "tls", "trace", "captureEndpoints"];
 
 export function resolveServerOptions(options?: NameEchoServerOptions): ResolvedServerOptions {
   const given = checkOptionKeys(options, SERVER_OPTION_NAMES);
@@ -81,6 +81,7 @@ export function resolveServerOptions(options?: NameEchoServerOptions): ResolvedS
     transport: value("transport", "auto"),
     tls: checkTls(given.tls),
     trace: checkTrace(given.trace),
+    captureEndpoints: given.captureEndpoints === undefined ? undefined : BOOLEAN_RULE.check(given.captureEndpoints, "captureEndpoints"),
   };
 }
 

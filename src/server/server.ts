@@ -75,11 +75,20 @@ export interface NameEchoServerOptions {
    * (`transportFallback` says why when it is the Node). Default "auto".
    */
   transport?: TransportChoice;
+  /**
+   * Look each connection's `local` and `remote` up when it is accepted, so
+   * they can still be read after it closed (a reset peer cannot be asked
+   * later). Costs a system call or two per connection. Default: true when
+   * anyone listens for 'connection' or 'disconnect', else looked up on first
+   * use. `serve` passes false: it keeps the address of each connection it logs.
+   */
+  captureEndpoints?: boolean;
 }
 
-export type ResolvedServerOptions = Required<Omit<NameEchoServerOptions, "tls" | "trace">> & {
+export type ResolvedServerOptions = Required<Omit<NameEchoServerOptions, "tls" | "trace" | "captureEndpoints">> & {
   tls: tls.SecureContextOptions | undefined;
   trace: WireTraceSink | undefined;
+  captureEndpoints: boolean | undefined;
 };
 
 /** Why a client was turned away before its connection started. */
@@ -506,7 +515,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     }
     // Endpoints at accept only if a listener may keep the connection and
     // read them after it closed; otherwise they are looked up on first use.
-    const captureEndpoints = this.listenerCount("connection") > 0 || this.listenerCount("disconnect") > 0;
+    const captureEndpoints =
+      this.options.captureEndpoints ?? (this.listenerCount("connection") > 0 || this.listenerCount("disconnect") > 0);
     const connection = new TcpConnection(transport, this.encoder, this.limits, remote, captureEndpoints, this);
     if (this.options.trace !== undefined) connection.tracer = this.options.trace;
     this.connectionSet.add(connection);

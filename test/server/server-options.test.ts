@@ -32,6 +32,7 @@ const refuse = (options: unknown) => () => new NameEchoServer(options as NameEch
 const BAD_OPTIONS: Array<[what: string, options: unknown, option: string, says: RegExp]> = [
   ["a boolean given as a string", { proxyProtocol: "false" }, "proxyProtocol", /^must be true or false, not "false"$/],
   ["a boolean given as a number", { proxyProtocol: 1 }, "proxyProtocol", /^must be true or false, not 1$/],
+  ["captureEndpoints given as a string", { captureEndpoints: "yes" }, "captureEndpoints", /^must be true or false, not "yes"$/],
   ["an empty name", { name: "" }, "name", /^must not be empty: every reply adds the name/],
   ["a null port", { port: null }, "port", /^is null; leave it out \(or undefined\) for the default, 8888$/],
   ["a null name", { name: null }, "name", /^is null; leave it out/],

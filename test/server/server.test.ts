@@ -228,6 +228,26 @@ for (const transport of TRANSPORTS) describe(`NameEchoServer on real sockets (${
     assert.equal(String(connection), `127.0.0.1:${client.socket.localPort} -> 127.0.0.1:${port}`);
   });
 
+  test("captureEndpoints: true keeps a closed connection's endpoints; false leaves them to first use even with listeners", async () => {
+    for (const capture of [true, false]) {
+      const { server, port } = await start({ captureEndpoints: capture });
+      const accepted = once(server, "connection") as Promise<[TcpConnection]>;
+      const gone = once(server, "disconnect") as Promise<[TcpConnection]>;
+      const client = await connect(port);
+      const clientPort = client.socket.localPort;
+      const [connection] = await accepted;
+      // Nothing is read while it is open: only a capture at accept can tell the endpoints after the close.
+      client.socket.destroy();
+      await gone;
+      if (capture) {
+        assert.equal(connection.remote.port, clientPort);
+        assert.equal(connection.local.port, port);
+      } else {
+        assert.notEqual(connection.remote.port, clientPort, "looked up at accept although captureEndpoints is false");
+      }
+    }
+  });
+
   test("IPv6 loopback works and shows as [::1]:port", { skip: !hasIPv6Loopback() && "no IPv6 loopback" }, async () => {
     const { server, port } = await start({ host: "::1" });
     const accepted = once(server, "connection") as Promise<[TcpConnection]>;
