@@ -1,30 +1,32 @@
 #!/usr/bin/env bash
 # npm run bench:compare [-- extra compare.py flags]
 #
-# Runs the shared yardstick (../shared/bench beside this repository, or
-# $NAME_ECHO_BENCH_DIR) with name-echo as one more target, and writes the
-# Markdown table to bench/results/<date>.md. The yardstick folder may be
-# read-only, so it is copied to a temporary folder and built there (gcc,
-# make; go and socat for those peers: `make deps` installs them on Debian).
+# Builds the yardstick in bench/ (the C load generator and the C and Go
+# peers: gcc and make needed, Go optional), runs bench/compare.py with
+# name-echo as two more targets, and writes the Markdown table to
+# bench/results/<date>.md. Everything it uses is in this repository; see
+# bench/README.md.
 #
 # Extra arguments go to compare.py, e.g. `npm run bench:compare -- --quick`
 # or `-- --servers c-epoll,go --workloads pingpong`.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-src=${NAME_ECHO_BENCH_DIR:-$repo/../shared/bench}
-if [[ ! -f $src/compare.py ]]; then
-  echo "bench-compare: no yardstick at $src (set NAME_ECHO_BENCH_DIR to the folder holding compare.py)" >&2
-  exit 2
-fi
+bench=$repo/bench
+for tool in gcc make python3; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "bench-compare: $tool is needed (on Debian: apt-get install gcc make libc6-dev python3)" >&2
+    exit 1
+  fi
+done
 [[ -f $repo/dist/src/cli/main.js ]] || (cd "$repo" && npx tsc -p tsconfig.json)
+# Builds bench/build (incremental); without Go the go peer is skipped with a note.
+make -C "$bench" >&2
 
+# The run's raw records and server logs go to a temporary folder; only the
+# table is kept.
 work=$(mktemp -d "${TMPDIR:-/tmp}/name-echo-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-cp -r "$src/." "$work/"
-chmod -R u+w "$work"
-rm -rf "$work/build" "$work/results"
-make -C "$work" >/dev/null
 
 # Two name-echo targets side by side: as `npm start` runs it (default
 # logging: a line per connect and disconnect, summarised past 100 a second)
@@ -32,14 +34,15 @@ make -C "$work" >/dev/null
 # --max-connections 20000: the big hold opens 19,800 connections, past the
 # default limit of 10,000.
 flags="--port {port} --name {name} --max-connections 20000"
-target="name-echo=node $repo/bin/name-echo serve $flags"
-quiet="name-echo-quiet=node $repo/bin/name-echo serve $flags --quiet"
-out=$repo/bench/results/$(date +%Y-%m-%d_%H%M).md
-mkdir -p "$repo/bench/results"
-(cd "$work" && ./compare.py --target "$target" --target "$quiet" --hold-big-servers c-epoll,go,node-readline,name-echo --out "$work/results/run" "$@") > "$out.tmp"
+bin=$(printf %q "$repo/bin/name-echo")
+target="name-echo=node $bin serve $flags"
+quiet="name-echo-quiet=node $bin serve $flags --quiet"
+out=$bench/results/$(date +%Y-%m-%d_%H%M).md
+mkdir -p "$bench/results"
+python3 "$bench/compare.py" --target "$target" --target "$quiet" --hold-big-servers c-epoll,go,node-readline,name-echo \
+  --out "$work/run" "$@" > "$work/table.md"
 {
   echo "<!-- npm run bench:compare $*; $(date -u +%Y-%m-%dT%H:%MZ); $(nproc) CPUs; node $(node --version) -->"
-  cat "$out.tmp"
+  cat "$work/table.md"
 } > "$out"
-rm -f "$out.tmp"
 echo "bench-compare: table written to ${out#$repo/}" >&2
