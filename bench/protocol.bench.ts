@@ -3,8 +3,8 @@
  * of lines go through the LineFramer into a ReplyBatch, and take() builds
  * the one buffer a read's replies are written with. This is the CPU a
  * server spends per line on top of the kernel's socket work; compare its
- * lines/s with the shared yardstick's pipeline figure to see which side
- * limits.
+ * lines/s with the pipeline figure of the yardstick in bench/ (npm run
+ * bench:compare) to see which side limits.
  *
  * Run: npm run bench:protocol  (or node dist/bench/protocol.bench.js [seconds per case])
  */

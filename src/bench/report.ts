@@ -17,7 +17,7 @@ import { accessSync, constants, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { dirname, resolve } from "node:path";
 import type { Histogram } from "hdr-histogram-js";
-import type { BenchOptions, BenchProgress, BenchResult } from "../cli/bench.js";
+import type { BenchOptions, BenchProgress, BenchResult } from "./load.js";
 import { usageError } from "../cli/args.js";
 
 export interface ThroughputPoint {

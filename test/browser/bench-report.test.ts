@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, it } from "node:test";
-import { runBench } from "../../src/cli/bench.js";
+import { runBench } from "../../src/bench/load.js";
 import { BenchRecording } from "../../src/bench/report.js";
 import { NameEchoServer } from "../../src/server/server.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";

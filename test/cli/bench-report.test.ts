@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import hdr from "hdr-histogram-js";
-import type { BenchResult } from "../../src/cli/bench.js";
+import type { BenchResult } from "../../src/bench/load.js";
 import { escapeHtml, machineInfo, percentileCurve, renderBenchReport } from "../../src/bench/report.js";
 import { NameEchoServer } from "../../src/server/server.js";
 import { runCli } from "../helpers/cli.js";

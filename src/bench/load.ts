@@ -1,0 +1,347 @@
+/**
+ * The load engine behind `name-echo bench`, as redis-benchmark is for Redis:
+ * opens `clients` connections to a name-echo server (or anything that speaks
+ * the protocol), keeps `pipeline` lines in flight on each for the duration,
+ * has every reply checked byte for byte (reply-check.ts), and gathers the
+ * reply rate and latency percentiles (HdrHistogram).
+ */
+import * as net from "node:net";
+import { performance } from "node:perf_hooks";
+import hdr from "hdr-histogram-js";
+import type { Histogram } from "hdr-histogram-js";
+import { NameEchoError } from "../errors.js";
+import { escapeClientBytes } from "../escape.js";
+import { ReplyEncoder } from "../protocol/reply.js";
+import { NumberedLines, ReplyChecker } from "./reply-check.js";
+
+export { MIN_LINE_BYTES } from "./reply-check.js";
+
+/** Replies still owed when the duration ends get this long to arrive before they count as lost. */
+const GRACE_MS = 2000;
+/** Latencies are recorded in microseconds, up to a minute. */
+const MAX_LATENCY_US = 60_000_000;
+
+export interface BenchOptions {
+  host: string;
+  port: number;
+  clients: number;
+  durationSeconds: number;
+  pipeline: number;
+  lineBytes: number;
+  name: string;
+  /** Called about once a second while the run lasts. */
+  onProgress?: (progress: BenchProgress) => void;
+  /** Called once at the end with the run's latency histogram (µs), e.g. for the percentile curve of a report. */
+  onHistogram?: (histogram: Histogram) => void;
+}
+
+export interface BenchProgress {
+  elapsedSeconds: number;
+  repliesOk: number;
+  /** Good replies per second over the last interval. */
+  rate: number;
+  p50Us: number;
+  p99Us: number;
+  errors: number;
+}
+
+export interface LatencySummary {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export interface BenchResult {
+  target: string;
+  clients: number;
+  pipeline: number;
+  lineBytes: number;
+  durationSeconds: number;
+  /** Good replies that arrived within the measured duration. */
+  repliesOk: number;
+  repliesPerSecond: number;
+  /** Every good reply, including those that arrived during the grace period. */
+  repliesOkTotal: number;
+  linesSent: number;
+  /** bad replies + lost + unexpected bytes + connection errors + connect errors */
+  errors: number;
+  badReplies: number;
+  /** Lines sent that were never answered. */
+  lost: number;
+  /** Bytes that arrived while no reply was owed. */
+  unexpectedBytes: number;
+  /** Connections that were reset or closed by the server during the run. */
+  connectionErrors: number;
+  connectErrors: number;
+  firstError: string;
+  latencyUs: LatencySummary;
+}
+
+/** The parts of a run that every connection adds to. */
+interface Totals {
+  sent: number;
+  ok: number;
+  okInWindow: number;
+  bad: number;
+  lost: number;
+  unexpected: number;
+  connErrors: number;
+  connectErrors: number;
+  firstError: string;
+  measuring: boolean;
+  stopping: boolean;
+  histogram: Histogram;
+  interval: Histogram;
+}
+
+function newHistogram(): Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: MAX_LATENCY_US, numberOfSignificantValueDigits: 3 });
+}
+
+function errorCount(totals: Totals): number {
+  return totals.bad + totals.lost + totals.unexpected + totals.connErrors + totals.connectErrors;
+}
+
+/**
+ * One connection: sends numbered lines, keeps `pipeline` of them in flight,
+ * and times each reply its checker finds good.
+ */
+class BenchConnection {
+  readonly socket: net.Socket;
+  private readonly totals: Totals;
+  private readonly pipeline: number;
+  private readonly lines: NumberedLines;
+  private readonly checker: ReplyChecker;
+  /** This connection in error messages: its lines' tag, e.g. `c1a.`. */
+  private readonly label: string;
+  /** Send time (performance.now(), ms) of each line in flight, by sequence number modulo pipeline. */
+  private readonly sentAt: Float64Array;
+  private closed = false;
+  private onIdle: (() => void) | null = null;
+
+  constructor(socket: net.Socket, index: number, options: BenchOptions, encoder: ReplyEncoder, totals: Totals) {
+    this.socket = socket;
+    this.totals = totals;
+    this.pipeline = options.pipeline;
+    this.lines = new NumberedLines(index, options.lineBytes);
+    this.label = this.lines.tag.toString("latin1");
+    this.sentAt = new Float64Array(options.pipeline);
+    this.checker = new ReplyChecker(this.lines, encoder, {
+      good: (seq) => this.recordLatency(seq),
+      bad: (seq, expected, got) => {
+        totals.bad++;
+        this.note(`${this.label} reply #${seq}: expected "${escapeClientBytes(expected, 80)}", got "${escapeClientBytes(got, 80)}"`);
+      },
+      unexpected: (bytes) => {
+        totals.unexpected++;
+        this.note(`${this.label}: bytes arrived while no reply was owed: "${escapeClientBytes(bytes, 60)}"`);
+      },
+    });
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    socket.on("error", (error: NodeJS.ErrnoException) => this.fail(`connection error: ${error.code ?? error.message}`));
+    socket.on("close", () => {
+      if (!this.closed) this.fail("the server closed the connection");
+      this.closed = true;
+      this.checkIdle();
+    });
+  }
+
+  start(): void {
+    this.send(this.pipeline);
+  }
+
+  /** Resolves once every line sent has been answered (or the connection is gone). */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.onIdle = resolve;
+      this.checkIdle();
+    });
+  }
+
+  /** Counts what is still owed as lost and closes. */
+  finish(): void {
+    if (!this.closed) {
+      const owed = this.checker.inFlight;
+      this.totals.lost += owed;
+      if (owed > 0) this.note(`${owed} line(s) sent on ${this.label} were never answered`);
+    }
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private checkIdle(): void {
+    if (this.onIdle !== null && (this.closed || this.checker.inFlight === 0)) {
+      const resolve = this.onIdle;
+      this.onIdle = null;
+      resolve();
+    }
+  }
+
+  private fail(why: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.totals.connErrors++;
+    const owed = this.checker.abandon();
+    this.totals.lost += owed;
+    this.note(`${this.label} ${why} (${owed} line(s) unanswered)`);
+  }
+
+  private note(message: string): void {
+    if (this.totals.firstError === "") this.totals.firstError = message;
+  }
+
+  private send(count: number): void {
+    if (count <= 0 || this.closed) return;
+    const first = this.checker.linesSent;
+    const now = performance.now();
+    for (let seq = first; seq < first + count; seq++) this.sentAt[seq % this.pipeline] = now;
+    this.checker.expectReplies(count);
+    this.totals.sent += count;
+    this.socket.write(this.lines.batch(first, count));
+  }
+
+  private recordLatency(seq: number): void {
+    const totals = this.totals;
+    totals.ok++;
+    if (!totals.measuring) return;
+    totals.okInWindow++;
+    const latencyUs = Math.round((performance.now() - this.sentAt[seq % this.pipeline]!) * 1000);
+    const clamped = Math.min(Math.max(latencyUs, 1), MAX_LATENCY_US);
+    totals.histogram.recordValue(clamped);
+    totals.interval.recordValue(clamped);
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closed) return;
+    const answered = this.checker.receive(chunk);
+    // Top the window up with one write, as the C loadgen does after every read.
+    if (!this.totals.stopping) this.send(answered);
+    this.checkIdle();
+  }
+}
+
+function connectOne(host: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const onError = (error: Error): void => reject(error);
+    socket.once("error", onError);
+    socket.once("connect", () => {
+      socket.off("error", onError);
+      resolve(socket);
+    });
+  });
+}
+
+/** Runs one benchmark; resolves with the result (it does not throw on bad replies, it counts them). */
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const totals: Totals = {
+    sent: 0,
+    ok: 0,
+    okInWindow: 0,
+    bad: 0,
+    lost: 0,
+    unexpected: 0,
+    connErrors: 0,
+    connectErrors: 0,
+    firstError: "",
+    measuring: false,
+    stopping: false,
+    histogram: newHistogram(),
+    interval: newHistogram(),
+  };
+  const target = options.host.includes(":") ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
+  const encoder = new ReplyEncoder(options.name);
+  const connections: BenchConnection[] = [];
+  const settled = await Promise.allSettled(Array.from({ length: options.clients }, () => connectOne(options.host, options.port)));
+  let connectError: unknown;
+  settled.forEach((outcome, index) => {
+    if (outcome.status === "fulfilled") {
+      connections.push(new BenchConnection(outcome.value, index, options, encoder, totals));
+    } else {
+      totals.connectErrors++;
+      connectError ??= outcome.reason;
+    }
+  });
+  if (connections.length === 0) {
+    const code = (connectError as NodeJS.ErrnoException | undefined)?.code ?? String(connectError);
+    const hint = code === "ECONNREFUSED" ? "; is the server running? (name-echo serve)" : "";
+    throw new NameEchoError("ERR_CONNECTION_REFUSED", `could not connect to ${target}: ${code}${hint}`);
+  }
+  if (connectError !== undefined) {
+    const code = (connectError as NodeJS.ErrnoException).code ?? String(connectError);
+    totals.firstError ||= `${totals.connectErrors} of ${options.clients} connects failed: ${code}`;
+  }
+
+  const started = performance.now();
+  totals.measuring = true;
+  for (const connection of connections) connection.start();
+
+  let lastOk = 0;
+  let lastTick = started;
+  const progress = options.onProgress;
+  const ticker = progress
+    ? setInterval(() => {
+        const now = performance.now();
+        progress({
+          elapsedSeconds: (now - started) / 1000,
+          repliesOk: totals.okInWindow,
+          rate: ((totals.okInWindow - lastOk) * 1000) / (now - lastTick),
+          p50Us: totals.interval.getValueAtPercentile(50),
+          p99Us: totals.interval.getValueAtPercentile(99),
+          errors: errorCount(totals),
+        });
+        lastOk = totals.okInWindow;
+        lastTick = now;
+        totals.interval.reset();
+      }, 1000)
+    : null;
+
+  await new Promise((resolve) => setTimeout(resolve, options.durationSeconds * 1000));
+  const elapsedMs = performance.now() - started;
+  totals.measuring = false;
+  totals.stopping = true;
+  if (ticker) clearInterval(ticker);
+
+  // Let the replies already owed arrive (bounded), then count what is missing.
+  let graceTimer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(connections.map((connection) => connection.whenIdle())),
+    new Promise((resolve) => (graceTimer = setTimeout(resolve, GRACE_MS))),
+  ]);
+  clearTimeout(graceTimer);
+  for (const connection of connections) connection.finish();
+
+  const h = totals.histogram;
+  options.onHistogram?.(h);
+  const empty = h.totalCount === 0;
+  return {
+    target,
+    clients: options.clients,
+    pipeline: options.pipeline,
+    lineBytes: options.lineBytes,
+    durationSeconds: Math.round(elapsedMs) / 1000,
+    repliesOk: totals.okInWindow,
+    repliesPerSecond: Math.round((totals.okInWindow * 1000) / elapsedMs),
+    repliesOkTotal: totals.ok,
+    linesSent: totals.sent,
+    errors: errorCount(totals),
+    badReplies: totals.bad,
+    lost: totals.lost,
+    unexpectedBytes: totals.unexpected,
+    connectionErrors: totals.connErrors,
+    connectErrors: totals.connectErrors,
+    firstError: totals.firstError,
+    latencyUs: {
+      p50: empty ? 0 : h.getValueAtPercentile(50),
+      p90: empty ? 0 : h.getValueAtPercentile(90),
+      p99: empty ? 0 : h.getValueAtPercentile(99),
+      p999: empty ? 0 : h.getValueAtPercentile(99.9),
+      max: empty ? 0 : h.maxValue,
+      mean: empty ? 0 : Math.round(h.mean),
+    },
+  };
+}
