@@ -4,14 +4,11 @@
  * name, lost lines) as errors rather than as throughput.
  */
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { parseConnect, runBench, type BenchOptions } from "../../src/cli/bench.js";
 import { NameEchoServer } from "../../src/server/server.js";
-
-const BIN = fileURLToPath(new URL("../../../bin/name-echo", import.meta.url));
+import { runCli } from "../helpers/cli.js";
 
 function options(port: number, extra: Partial<BenchOptions> = {}): BenchOptions {
   return { host: "127.0.0.1", port, clients: 4, durationSeconds: 0.3, pipeline: 1, lineBytes: 24, name: "Ali", ...extra };
@@ -54,28 +51,14 @@ describe("name-echo bench", () => {
   });
 
   it("the CLI exits 1 on a wrong name and prints JSON with --json", async () => {
-    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [BIN, "bench", "--connect", `127.0.0.1:${port}`, "--duration", "0.2", "--clients", "2", "--name", "Zed", "--json"],
-        { timeout: 10_000 },
-        (_error, out) => resolve({ code: child.exitCode, stdout: out }),
-      );
-    });
+    const { code, stdout } = await runCli(["bench", "--connect", `127.0.0.1:${port}`, "--duration", "0.2", "--clients", "2", "--name", "Zed", "--json"], { timeoutMs: 10_000 }).finished;
     assert.equal(code, 1);
     const parsed = JSON.parse(stdout) as { errors: number; badReplies: number };
     assert.ok(parsed.errors > 0 && parsed.badReplies > 0);
   });
 
   it("the CLI exits 0 and prints a summary when all is right", async () => {
-    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [BIN, "bench", "--connect", `127.0.0.1:${port}`, "--duration", "0.2", "--clients", "2", "--pipeline", "4"],
-        { timeout: 10_000 },
-        (_error, out) => resolve({ code: child.exitCode, stdout: out }),
-      );
-    });
+    const { code, stdout } = await runCli(["bench", "--connect", `127.0.0.1:${port}`, "--duration", "0.2", "--clients", "2", "--pipeline", "4"], { timeoutMs: 10_000 }).finished;
     assert.equal(code, 0, stdout);
     assert.match(stdout, /replies ok +[\d,]+ \([\d,]+\/s\)/);
     assert.match(stdout, /errors +0\n/);

@@ -18,7 +18,7 @@ import type { NameEchoServer, NameEchoServerOptions } from "../../src/index.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
 import { ClientPane, rowsFrom } from "../helpers/client-pane.js";
 import { characterMode, telnetConnected, unsetEscape } from "../helpers/inetutils-telnet.js";
-import { startServer } from "../helpers/server.js";
+import { startInProcessServer } from "../helpers/server.js";
 import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
 import { endsWith, hasOption, telnet, WireTap } from "../helpers/wire-tap.js";
@@ -110,7 +110,7 @@ const cases: EditCase[] = [
 
 async function openThrough(t: TestContext, client: Client, options: NameEchoServerOptions = {}, remainOnExit = false): Promise<{ pane: ClientPane; tap: WireTap; server: NameEchoServer } | undefined> {
   if (!requireCommands(t, ...client.commands)) return undefined;
-  const server = await startServer(cleanups, { name: "Ali", ...options });
+  const server = await startInProcessServer(cleanups, { name: "Ali", ...options });
   const tap = await WireTap.open(server.address!.port, cleanups);
   const session = `editor${sessions++}`;
   cleanups.push(() => tmux.run("kill-session", "-t", session).catch(() => {}));

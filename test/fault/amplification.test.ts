@@ -11,7 +11,7 @@
 import * as assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { AYT, DO, IAC, OPT_ECHO } from "../../src/protocol/telnet-parser.js";
-import { LineClient, MiB, startServer, type ServerProcess } from "../helpers/fault.js";
+import { LineClient, MiB, startFaultServe, type ServerProcess } from "../helpers/fault.js";
 import { connect } from "../helpers/net.js";
 
 /** A well-behaved client's round trip while the attack sits in the server; far above the usual ~1 ms. */
@@ -24,7 +24,7 @@ describe("fault suite: output amplification through telnet", { timeout: 90_000 }
   let good: LineClient;
 
   before(async () => {
-    server = await startServer(["--max-unsent-bytes", String(MiB)]);
+    server = await startFaultServe(["--max-unsent-bytes", String(MiB)]);
     good = await LineClient.connect(server.port);
     for (let i = 0; i < 100; i++) assert.equal((await good.roundTrip(`warm ${i}`)).reply, `warm ${i} Ali`);
   });

@@ -17,7 +17,7 @@ import { once } from "node:events";
 import { execFileSync } from "node:child_process";
 import * as net from "node:net";
 import { describe, test } from "node:test";
-import { LineClient, MiB, startServer, writeOrStall, type ServerProcess } from "../helpers/fault.js";
+import { LineClient, MiB, startFaultServe, writeOrStall, type ServerProcess } from "../helpers/fault.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
 import { hasCommand } from "../helpers/tools.js";
 import { TRANSPORTS } from "../helpers/transports.js";
@@ -25,7 +25,7 @@ import { TRANSPORTS } from "../helpers/transports.js";
 const cleanups = cleanupsAfterEach();
 
 async function serverWith(args: string[], transport: string, env?: Record<string, string>): Promise<ServerProcess> {
-  const server = await startServer(args, { transport: transport as "handle" | "stream", env });
+  const server = await startFaultServe(args, { transport: transport as "handle" | "stream", env });
   cleanups.push(() => server.stop());
   return server;
 }

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
 import { connectHalfOpen, portIsFree } from "../helpers/net.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { startServer as startNameEchoServer } from "../helpers/server.js";
+import { startInProcessServer as startNameEchoServer } from "../helpers/server.js";
 import { TRANSPORTS } from "../helpers/transports.js";
 
 const cleanups = cleanupsAfterEach();
