@@ -16,7 +16,7 @@ import * as net from "node:net";
 import { readFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { MiB, startServer, type ServerProcess } from "../test/helpers/fault.js";
+import { MiB, startFaultServe, type ServerProcess } from "../test/helpers/fault.js";
 
 const { values } = parseArgs({
   options: {
@@ -285,7 +285,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const server: ServerProcess = await startServer([
+  const server: ServerProcess = await startFaultServe([
     "--quiet",
     "--idle-timeout",
     String(IDLE_TIMEOUT_S),

@@ -4,7 +4,7 @@
  * Each option has two sides: "us" (the server performs it: WILL/WONT from
  * us, DO/DONT from the peer) and "him" (the client performs it: DO/DONT from
  * us, WILL/WONT from the peer). Each side of each option is in one of six
- * states, and every (state, message) pair has one row of the RFC's table
+ * states, and every (state, message) pair has one cell of the RFC's table
  * below. Because a request that changes nothing is never answered, and our
  * own requests are remembered until answered, no peer can draw us into a
  * negotiation loop.
@@ -19,6 +19,32 @@
  * everything before this?": every DO TIMING-MARK is answered WILL
  * TIMING-MARK and nothing is remembered. Linux telnet sends `IAC IP IAC DO
  * TIMING-MARK` on Ctrl-C and hides all output until the answer comes.
+ *
+ * The table (RFC 1143 section 7), for one side of one supported option.
+ * "on" is WILL on the peer's side (him) and DO on ours (us); "off" is WONT
+ * and DONT. The four states are NO, YES, WANTNO and WANTYES; a WANT state
+ * has a queue bit, EMPTY or OPPOSITE ("once answered, ask for the other
+ * way"), which makes the six states above. Each cell is the new state and
+ * what we send ("on" = DO / WILL, "off" = DONT / WONT); "-" is no change
+ * and no answer (the method returns false).
+ *
+ *   state              | peer says on      | peer says off     | enable()          | disable()
+ *   -------------------+-------------------+-------------------+-------------------+-------------------
+ *   NO                 | YES, send on      | -                 | WANTYES, send on  | -
+ *   YES                | -                 | NO, send off (1)  | -                 | WANTNO, send off
+ *   WANTNO   EMPTY     | NO (2)            | NO                | WANTNO OPPOSITE   | -
+ *   WANTNO   OPPOSITE  | YES (2)           | WANTYES, send on  | -                 | WANTNO EMPTY
+ *   WANTYES  EMPTY     | YES               | NO (refused)      | -                 | WANTYES OPPOSITE
+ *   WANTYES  OPPOSITE  | WANTNO, send off  | NO (refused)      | WANTYES EMPTY     | -
+ *   (unsupported)      | NO, send off      | -                 | -                 | -
+ *
+ * (1) The acknowledgement RFC 854 requires of a change.
+ * (2) An error by the peer: it answered our "off" with "on". The RFC takes
+ *     it as off (EMPTY) or as on (OPPOSITE: we wanted on next anyway).
+ * An enable() in WANTNO EMPTY or a disable() in WANTYES EMPTY only queues the
+ * wish: asking again before the first question is answered is what starts
+ * loops. Twisted's telnet.py keeps the same table as its willMap, wontMap,
+ * doMap and dontMap.
  */
 import { DO, DONT, OPT_ECHO, OPT_SGA, OPT_TIMING_MARK, WILL, WONT } from "./telnet-parser.js";
 

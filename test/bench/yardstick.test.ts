@@ -14,9 +14,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { startServe, waitForOutput } from "../helpers/cli.js";
+import { startServe } from "../helpers/cli.js";
 import { freePort } from "../helpers/net.js";
 import { skipUnless } from "../helpers/tools.js";
+import { Changes, waitFor } from "../helpers/wait.js";
 
 const BENCH = fileURLToPath(new URL("../../../bench/", import.meta.url));
 
@@ -89,11 +90,21 @@ describe("the yardstick in bench/", { skip: skipUnless("gcc", "make"), timeout: 
     const port = await freePort();
     const peer = spawn(join(build, "c-epoll-server"), ["--port", String(port), "--name", "Ali"], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
-    peer.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    const changes = new Changes();
+    peer.stderr!.setEncoding("utf8").on("data", (text: string) => {
+      stderr += text;
+      changes.changed();
+    });
     cleanups.push(() => {
       if (peer.exitCode === null && peer.signalCode === null) peer.kill("SIGKILL");
     });
-    await waitForOutput(() => stderr, /c-epoll: listening on 127\.0\.0\.1:\d+/, 10_000, peer);
+    const listening = /c-epoll: listening on 127\.0\.0\.1:\d+/;
+    await waitFor(() => listening.exec(stderr), String(listening), {
+      timeoutMs: 10_000,
+      changes,
+      seen: () => stderr,
+      failIf: () => (peer.exitCode !== null || peer.signalCode !== null ? new Error(`the c-epoll peer exited: ${stderr}`) : undefined),
+    });
     assertAllRight(await loadgen(["pipeline", "--port", String(port), "--conns", "2", "--window", "16", "--duration", "1"]));
   });
 });

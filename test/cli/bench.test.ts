@@ -4,13 +4,10 @@
  * engine itself is tested in test/bench/load.test.ts.
  */
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { parseConnect } from "../../src/cli/bench.js";
 import { NameEchoServer } from "../../src/server/server.js";
-
-const BIN = fileURLToPath(new URL("../../../bin/name-echo", import.meta.url));
+import { runCli } from "../helpers/cli.js";
 
 describe("name-echo bench", () => {
   let server: NameEchoServer;
@@ -24,28 +21,14 @@ describe("name-echo bench", () => {
   });
 
   it("the CLI exits 1 on a wrong name and prints JSON with --json", async () => {
-    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [BIN, "bench", "--connect", `127.0.0.1:${port}`, "--duration", "0.2", "--clients", "2", "--name", "Zed", "--json"],
-        { timeout: 10_000 },
-        (_error, out) => resolve({ code: child.exitCode, stdout: out }),
-      );
-    });
+    const { code, stdout } = await runCli(["bench", "--connect", `127.0.0.1:${port}`, "--duration", "0.2", "--clients", "2", "--name", "Zed", "--json"], { timeoutMs: 10_000 }).finished;
     assert.equal(code, 1);
     const parsed = JSON.parse(stdout) as { errors: number; badReplies: number };
     assert.ok(parsed.errors > 0 && parsed.badReplies > 0);
   });
 
   it("the CLI exits 0 and prints a summary when all is right", async () => {
-    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [BIN, "bench", "--connect", `127.0.0.1:${port}`, "--duration", "0.2", "--clients", "2", "--pipeline", "4"],
-        { timeout: 10_000 },
-        (_error, out) => resolve({ code: child.exitCode, stdout: out }),
-      );
-    });
+    const { code, stdout } = await runCli(["bench", "--connect", `127.0.0.1:${port}`, "--duration", "0.2", "--clients", "2", "--pipeline", "4"], { timeoutMs: 10_000 }).finished;
     assert.equal(code, 0, stdout);
     assert.match(stdout, /replies ok +[\d,]+ \([\d,]+\/s\)/);
     assert.match(stdout, /errors +0\n/);

@@ -7,18 +7,15 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
-import { NameEchoServer } from "../../src/server/server.js";
 import { runCli, type Running } from "../helpers/cli.js";
 import { freePort } from "../helpers/net.js";
+import { startInProcessServer } from "../helpers/server.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
 
 const cleanups = cleanupsAfterEach();
 
 async function startServer(): Promise<number> {
-  const server = new NameEchoServer({ port: 0 });
-  const { port } = await server.listen();
-  cleanups.push(() => server.destroy());
-  return port;
+  return (await startInProcessServer(cleanups)).address!.port;
 }
 
 function cli(args: string[], input?: string): Running {

@@ -95,7 +95,7 @@ describe("a log reader that goes away", { timeout: 30_000 }, () => {
   test("stderr's reader quits (serve 2>&1 | head): the stop still ends at once, with exit status 0", async () => {
     const server = await startServe(["--log-format", "pretty"]);
     cleanups.push(() => server.kill());
-    await waitForOutput(server.stderr, /started on/, 10_000, server.child);
+    await waitForOutput(server, server.stderr, /started on/, 10_000);
     // The reader is gone for good: every write to stderr from now on fails with EPIPE.
     server.child.stderr!.destroy();
     const started = performance.now();

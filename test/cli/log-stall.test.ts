@@ -14,7 +14,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { BIN, LISTENING, spawnCli } from "../helpers/cli.js";
+import { cliCommandLine, LISTENING, spawnCli } from "../helpers/cli.js";
+import { Changes, waitFor } from "../helpers/wait.js";
 import { inParallel, LineClient, MiB, rssOf } from "../helpers/fault.js";
 import { skipUnless } from "../helpers/tools.js";
 
@@ -49,44 +50,23 @@ async function churn(port: number): Promise<number> {
 /** Collects a stream's text once resumed; `text()` is everything read so far. */
 function reader(stream: NodeJS.ReadableStream): { text: () => string; wait: (pattern: RegExp, ms: number) => Promise<RegExpMatchArray> } {
   let text = "";
-  const waiters = new Set<() => void>();
+  const changes = new Changes();
   stream.setEncoding("utf8");
   stream.on("data", (chunk: string) => {
     text += chunk;
-    for (const wake of waiters) wake();
+    changes.changed();
   });
   stream.resume();
   return {
     text: () => text,
-    wait: (pattern, ms) =>
-      new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          const match = pattern.exec(text);
-          if (!match) return false;
-          clearTimeout(timer);
-          waiters.delete(wake);
-          resolve(match);
-          return true;
-        };
-        const wake = (): void => void check();
-        const timer = setTimeout(() => {
-          waiters.delete(wake);
-          reject(new Error(`timed out after ${ms} ms waiting for ${pattern}; got ${JSON.stringify(text.slice(-400))}`));
-        }, ms);
-        if (!check()) waiters.add(wake);
-      }),
+    wait: (pattern, ms) => waitFor(() => pattern.exec(text), String(pattern), { timeoutMs: ms, changes, seen: () => JSON.stringify(text.slice(-400)) }),
   };
 }
 
 function exited(child: ChildProcess, ms: number): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`did not exit within ${ms} ms`)), ms);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
+  const changes = new Changes();
+  child.once("exit", () => changes.changed());
+  return waitFor(() => child.exitCode !== null || child.signalCode !== null, "the process to exit", { timeoutMs: ms, changes }).then(() => child.exitCode);
 }
 
 function kill(pid: number | undefined): void {
@@ -140,7 +120,7 @@ describe("a log nobody reads", { timeout: 120_000 }, () => {
     // script(1) runs the server on a pty and copies the pty to its stdout;
     // when this test stops reading that, script stops reading the pty, and
     // the server's terminal fills up as a scrolled-back terminal does.
-    const command = `exec "${process.execPath}" "${BIN}" serve --port 0 --log-connections-per-second 0`;
+    const command = `exec ${cliCommandLine(["serve", "--port", "0", "--log-connections-per-second", "0"])}`;
     const script = spawn("script", ["-q", "-e", "-c", command, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
     cleanups.push(() => kill(script.pid));
     const terminal = reader(script.stdout!);

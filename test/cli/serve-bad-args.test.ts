@@ -5,13 +5,13 @@
  * already in use).
  */
 import * as assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { BIN, REPO } from "../helpers/cli.js";
+import { BIN, REPO, runCli } from "../helpers/cli.js";
 
 interface Outcome {
   code: number | null;
@@ -27,21 +27,9 @@ function environment(env: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Runs `name-echo serve ARGS`; `uid` runs it as another user (root may read any file, so root tests unreadable files as nobody). */
 function serve(args: string[], env: Record<string, string> = {}, uid?: number): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const user = uid === undefined ? {} : { uid, gid: uid };
-    const child = spawn(process.execPath, [BIN, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"], env: environment(env), ...user });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
-    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-    // A bad value must stop it at once; a server that starts anyway is killed and fails the test.
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const user = uid === undefined ? {} : { uid, gid: uid };
+  // A bad value must stop it at once; a server that starts anyway is killed and fails the test.
+  return runCli(["serve", ...args], { stdio: ["ignore", "pipe", "pipe"], env: environment(env), timeoutMs: 5000, ...user }).finished;
 }
 
 function assertOneLine(outcome: Outcome, code: number, pattern: RegExp): void {
@@ -184,8 +172,8 @@ const BAD_VARIABLES: Record<string, Record<string, string>> = {
 };
 
 describe("name-echo serve with a bad NAME_ECHO_* variable", { timeout: 120_000 }, () => {
-  test("every variable --help lists has a bad value here", () => {
-    const help = execFileSync(process.execPath, [BIN, "serve", "--help"], { encoding: "utf8", env: environment({}) });
+  test("every variable --help lists has a bad value here", async () => {
+    const help = (await runCli(["serve", "--help"], { env: environment({}), timeoutMs: 10_000 }).finished).stdout;
     const listed = [...help.matchAll(/^ {2}(NAME_ECHO_\w+) +--([\w-]+)$/gm)].map((match) => match[1]!);
     assert.ok(listed.length >= 19, `the variables from --help: ${listed.join(", ")}`);
     assert.deepEqual(listed.filter((variable) => !(variable in BAD_VARIABLES)), []);

@@ -1,11 +1,10 @@
 /** `name-echo serve` with the operations flags and variables, as a real process. */
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
-import { Instance } from "../helpers/instance.js";
+import { instancesOfSuite } from "../helpers/instance.js";
 import { collect, connect } from "../helpers/net.js";
-import { makeCertificate, type TestCertificate } from "../helpers/tls.js";
+import { makeCertificate, opensslSaysHello, type TestCertificate } from "../helpers/tls.js";
 import { skipUnless } from "../helpers/tools.js";
 
 async function hello(port: number): Promise<string> {
@@ -17,15 +16,7 @@ async function hello(port: number): Promise<string> {
 }
 
 describe("serve: environment, metrics, TLS", { timeout: 60_000 }, () => {
-  const instances: Instance[] = [];
-  const start = (args: string[], env: NodeJS.ProcessEnv = {}): Instance => {
-    const instance = new Instance(args, env);
-    instances.push(instance);
-    return instance;
-  };
-  after(async () => {
-    for (const instance of instances) await instance.kill();
-  });
+  const start = instancesOfSuite();
 
   it("NAME_ECHO_* configures every flag, and a flag on the command line wins", async () => {
     const fromEnv = start([], { NAME_ECHO_PORT: "0", NAME_ECHO_NAME: "Zed", NAME_ECHO_METRICS_PORT: "0" });
@@ -70,15 +61,7 @@ describe("serve: environment, metrics, TLS", { timeout: 60_000 }, () => {
     it("--tls-cert/--tls-key: openssl s_client gets Hello Ali back", { skip }, async () => {
       const server = start(["--port", "0", "--tls-cert", certificate!.certPath, "--tls-key", certificate!.keyPath]);
       const port = await server.listening();
-      const client = spawn("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, "-quiet"], { stdio: ["pipe", "pipe", "ignore"] });
-      try {
-        const output = collect(client.stdout);
-        client.stdin.write("Hello\n");
-        await output.until("Hello Ali\r\n", 10_000);
-      } finally {
-        client.kill();
-        if (client.exitCode === null && client.signalCode === null) await once(client, "exit");
-      }
+      await opensslSaysHello(port);
       server.child.kill("SIGTERM");
       assert.equal(await server.exited(), 0);
     });

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import * as net from "node:net";
 import { describe, it } from "node:test";
 import { startServe, waitForOutput, type Running } from "../helpers/cli.js";
+import { waitFor } from "../helpers/wait.js";
 import { connectHalfOpen, portIsFree } from "../helpers/net.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
 
@@ -47,11 +48,8 @@ describe("serve: stopping without a terminal", { timeout: 30_000 }, () => {
     const count = 20_000;
     await new Promise<void>((resolve) => socket.write(Array.from({ length: count }, (_, i) => `L${i}\n`).join(""), () => resolve()));
     // "Already received" means read by the server; wait until it has read everything we sent.
-    const deadline = Date.now() + 5000;
-    while (serverReceiveQueue(server.port, socket.localPort!) !== 0) {
-      assert.ok(Date.now() < deadline, "the server did not read the lines within 5 s");
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    // The kernel's queue has no event of its own: polled.
+    await waitFor(() => serverReceiveQueue(server.port, socket.localPort!) === 0, "the server to read every line we sent", { timeoutMs: 5000 });
     server.child.kill("SIGTERM");
     let text = "";
     socket.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
@@ -70,9 +68,9 @@ describe("serve: stopping without a terminal", { timeout: 30_000 }, () => {
   it("a second SIGTERM drops clients at once", async () => {
     const server = await serve(["--shutdown-timeout", "60"]);
     const socket = await rawClient(server.port); // never closes: holds a graceful stop
-    await waitForOutput(server.stderr, /connect 127\.0\.0\.1/, 5000);
+    await waitForOutput(server, server.stderr, /connect 127\.0\.0\.1/, 5000);
     server.child.kill("SIGTERM");
-    await waitForOutput(server.stderr, /SIGTERM: stopping/, 5000);
+    await waitForOutput(server, server.stderr, /SIGTERM: stopping/, 5000);
     const started = Date.now();
     server.child.kill("SIGTERM");
     const result = await server.finished;

@@ -2,54 +2,38 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConnectionLogThrottle, WarningThrottle, type ConnectionCounts } from "../../src/cli/warning-throttle.js";
 
-/** Resolves with the next message the throttle emits. */
-function nextEmit(lines: string[]): { emit: (line: string) => void; next: () => Promise<string> } {
-  let wake: ((line: string) => void) | null = null;
-  return {
-    emit(line) {
-      lines.push(line);
-      wake?.(line);
-      wake = null;
-    },
-    // The throttle's timers are unref'd (they must not keep a server alive);
-    // a ref'd one keeps this test's process waiting for the summary.
-    next: () =>
-      new Promise((resolve) => {
-        const keepAlive = setInterval(() => {}, 1000);
-        wake = (line) => {
-          clearInterval(keepAlive);
-          resolve(line);
-        };
-      }),
-  };
-}
+// The windows are timers: node:test's mock timers (t.mock.timers, reset
+// after each test) end them when a test says so, not after a real wait.
 
 describe("WarningThrottle", { timeout: 10_000 }, () => {
-  test("the first warning of a kind is logged at once, repeats become one summary per window", { timeout: 5000 }, async () => {
+  test("the first warning of a kind is logged at once, repeats become one summary per window", (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
     const lines: string[] = [];
-    const sink = nextEmit(lines);
-    const throttle = new WarningThrottle(sink.emit, { windowMs: 50 });
+    const throttle = new WarningThrottle((line) => lines.push(line), { windowMs: 50 });
     for (let i = 0; i < 533; i++) throttle.warn("accept failed: EMFILE", `accept failed: EMFILE (#${i})`);
     assert.deepEqual(lines, ["accept failed: EMFILE (#0)"]);
-    const summary = await sink.next();
+    t.mock.timers.tick(49);
+    assert.equal(lines.length, 1, "no summary before the window ends");
+    t.mock.timers.tick(1);
+    const summary = lines.at(-1);
     assert.equal(summary, "accept failed: EMFILE: repeated 532 times in the last 0.1 s (latest: accept failed: EMFILE (#532))");
     assert.equal(lines.length, 2);
     throttle.flush();
   });
 
-  test("kinds are counted apart, and a quiet window ends the flood", { timeout: 5000 }, async () => {
+  test("kinds are counted apart, and a quiet window ends the flood", (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
     const lines: string[] = [];
-    const sink = nextEmit(lines);
-    const throttle = new WarningThrottle(sink.emit, { windowMs: 50 });
+    const throttle = new WarningThrottle((line) => lines.push(line), { windowMs: 50 });
     throttle.warn("a", "a1");
     throttle.warn("b", "b1");
     throttle.warn("a", "a2");
     assert.deepEqual(lines, ["a1", "b1"]);
-    assert.equal(await sink.next(), "a: repeated once more in the last 0.1 s (latest: a2)");
+    t.mock.timers.tick(50);
+    assert.equal(lines.at(-1), "a: repeated once more in the last 0.1 s (latest: a2)");
     // The window that followed had no repeats: it closes without a line, so
     // the next "a" is news again and is logged at once.
-    // (No event marks a window that ends quietly; wait out two of them.)
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    t.mock.timers.tick(150);
     throttle.warn("a", "a3");
     assert.deepEqual(lines, ["a1", "b1", "a: repeated once more in the last 0.1 s (latest: a2)", "a3"]);
     throttle.flush();
@@ -99,16 +83,18 @@ describe("ConnectionLogThrottle", { timeout: 10_000 }, () => {
     assert.deepEqual(lines, ["12,345 connects and 1 disconnect in the last 10 s not logged one by one (more than 1 a second)"]);
   });
 
-  test("while the flood lasts, one summary per window", { timeout: 5000 }, async () => {
+  test("while the flood lasts, one summary per window", (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
     const lines: string[] = [];
-    const sink = nextEmit(lines);
-    const throttle = new ConnectionLogThrottle(sink.emit, { perSecond: 1, windowMs: 50 });
+    const throttle = new ConnectionLogThrottle((message) => lines.push(message), { perSecond: 1, windowMs: 50 });
     throttle.admitConnect();
     throttle.admitConnect();
     throttle.admitConnect();
-    assert.match(await sink.next(), /^2 connects and 0 disconnects in the last 0\.1 s/);
+    t.mock.timers.tick(50);
+    assert.match(lines.at(-1) ?? "", /^2 connects and 0 disconnects in the last 0\.1 s/);
     throttle.countDisconnect();
-    assert.match(await sink.next(), /^0 connects and 1 disconnect in the last 0\.1 s/);
+    t.mock.timers.tick(50);
+    assert.match(lines.at(-1) ?? "", /^0 connects and 1 disconnect in the last 0\.1 s/);
     throttle.flush();
     assert.equal(lines.length, 2);
   });

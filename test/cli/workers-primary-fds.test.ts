@@ -22,7 +22,7 @@ describe("serve --workers: the primary's descriptors", { timeout: 60_000, skip: 
   test("a connect burst past the primary's ulimit -n: one warning, the primary lives, clients are served, the stop is graceful", { timeout: 45_000 }, async () => {
     const server = runCli(["serve", "--port", "0", "--workers", "2", "--log-format", "pretty", "--quiet"], { fdLimit: FD_LIMIT });
     cleanups.push(() => server.kill());
-    const port = Number((await waitForOutput(server.stdout, LISTENING, 10_000, server.child))[1]);
+    const port = Number((await waitForOutput(server, server.stdout, LISTENING, 10_000))[1]);
     const member = await LineClient.connect(port);
     cleanups.push(() => member.destroy());
     assert.equal((await member.roundTrip("before")).reply, "before Ali");
@@ -41,7 +41,7 @@ describe("serve --workers: the primary's descriptors", { timeout: 60_000, skip: 
       }
     };
     const flooders = Promise.all(Array.from({ length: FLOODERS }, flood));
-    await waitForOutput(server.stderr, /the primary holds [\d,]+ of its 300 file descriptors: connections arrive faster than the workers take them/, 20_000, server.child);
+    await waitForOutput(server, server.stderr, /the primary holds [\d,]+ of its 300 file descriptors: connections arrive faster than the workers take them/, 20_000);
     flooding = false;
     await flooders;
 

@@ -9,6 +9,7 @@ import { describe, test } from "node:test";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
 import { startServe } from "../helpers/cli.js";
 import { LineClient } from "../helpers/fault.js";
+import { waitFor } from "../helpers/wait.js";
 
 const CLIENTS = 24;
 
@@ -31,11 +32,7 @@ function isRunning(pid: number): boolean {
  * look every 50 ms, up to `timeoutMs`.
  */
 async function gone(pids: number[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (pids.some(isRunning)) {
-    if (Date.now() > deadline) throw new Error(`still running after ${timeoutMs} ms: ${pids.filter(isRunning).join(", ")}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitFor(() => !pids.some(isRunning), "the workers to exit", { timeoutMs, intervalMs: 50, seen: () => `still running: ${pids.filter(isRunning).join(", ")}` });
 }
 
 describe("serve --workers when the primary is killed", { timeout: 90_000 }, () => {

@@ -4,13 +4,11 @@
  * exit status 0). Every process is spawned here and killed by its pid only.
  */
 import { strict as assert } from "node:assert";
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-
-const BIN = fileURLToPath(new URL("../../../bin/name-echo", import.meta.url));
+import { runCli, startServe } from "../helpers/cli.js";
+import { collect } from "../helpers/net.js";
 
 function childPids(pid: number): number[] {
   try {
@@ -20,65 +18,27 @@ function childPids(pid: number): number[] {
   }
 }
 
-async function startServer(args: string[]): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 10_000);
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`exited ${code} before listening: ${err}`)));
-  });
-  return { child, port, stderr: () => err };
-}
-
-function exitOf(child: ChildProcess, timeoutMs: number): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error("did not exit in time"));
-    }, timeoutMs);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-}
-
 /** Connects, sends one line, resolves with the client once the reply is in; collects everything it receives. */
 async function client(port: number): Promise<{ socket: net.Socket; received: () => string; closed: Promise<void> }> {
   const socket = net.connect({ host: "127.0.0.1", port });
-  let data = "";
-  socket.on("data", (chunk: Buffer) => (data += chunk.toString()));
+  const data = collect(socket);
   const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
   socket.write("Hello\r\n");
-  const deadline = Date.now() + 5000;
-  while (!data.includes("Hello Ali\r\n")) {
-    if (Date.now() > deadline) throw new Error(`no reply, got ${JSON.stringify(data)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return { socket, received: () => data, closed };
+  await data.until("Hello Ali\r\n");
+  return { socket, received: () => data.text, closed };
 }
 
 describe("serve --workers", () => {
   for (const balance of ["round-robin", "kernel"]) {
     it(`${balance}: two workers answer on one port, and SIGINT to the primary stops all gracefully`, async () => {
-      const { child, port, stderr } = await startServer(["--workers", "2", "--balance", balance]);
+      const server = await startServe(["--workers", "2", "--balance", balance]);
+      const { child, port, stderr } = server;
       try {
         const workers = childPids(child.pid!);
         assert.equal(workers.length, 2, `two worker processes, got ${workers.join(",")}`);
         const clients = await Promise.all(Array.from({ length: 6 }, () => client(port)));
         child.kill("SIGINT");
-        assert.equal(await exitOf(child, 15_000), 0, stderr());
+        assert.equal(await server.exited(15_000), 0, stderr());
         for (const c of clients) {
           await c.closed;
           assert.match(c.received(), /Hello Ali\r\nclosing: the server is shutting down\r\n$/);
@@ -92,7 +52,8 @@ describe("serve --workers", () => {
   }
 
   it("SIGTERM to the primary stops all; SIGINT to a worker alone is ignored", async () => {
-    const { child, port, stderr } = await startServer(["--workers", "2", "--quiet"]);
+    const server = await startServe(["--workers", "2", "--quiet"]);
+    const { child, port, stderr } = server;
     try {
       const [first] = childPids(child.pid!);
       // Ctrl-C at a terminal reaches every process of the group; a worker must not act on it alone.
@@ -101,7 +62,7 @@ describe("serve --workers", () => {
       assert.doesNotThrow(() => process.kill(first!, 0), "worker still runs");
       const c = await client(port);
       child.kill("SIGTERM");
-      assert.equal(await exitOf(child, 15_000), 0, stderr());
+      assert.equal(await server.exited(15_000), 0, stderr());
       await c.closed;
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
@@ -113,13 +74,9 @@ describe("serve --workers", () => {
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const { port } = blocker.address() as net.AddressInfo;
     try {
-      const child = spawn(process.execPath, [BIN, "serve", "--port", String(port), "--workers", "2", "--quiet"], {
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let err = "";
-      child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
-      assert.equal(await exitOf(child, 15_000), 1);
-      assert.match(err, /already in use/);
+      const child = runCli(["serve", "--port", String(port), "--workers", "2", "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
+      assert.equal(await child.exited(15_000), 1);
+      assert.match((await child.finished).stderr, /already in use/);
     } finally {
       blocker.close();
     }
@@ -127,10 +84,9 @@ describe("serve --workers", () => {
 
   it("rejects a bad --workers or --balance before starting anything", async () => {
     for (const args of [["--workers", "0"], ["--balance", "random"]]) {
-      const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-      let err = "";
-      child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
-      assert.equal(await exitOf(child, 10_000), 2, err);
+      const child = runCli(["serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      assert.equal(await child.exited(10_000), 2, child.stderr());
+      const err = (await child.finished).stderr;
       assert.equal(err.trim().split("\n").length, 1, err);
     }
   });

@@ -13,7 +13,7 @@ import { outOfDescriptorsNotice } from "../../src/protocol/notices.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
 import { freePort } from "../helpers/net.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { startServer as startNameEchoServer } from "../helpers/server.js";
+import { startInProcessServer as startNameEchoServer } from "../helpers/server.js";
 
 const cleanups = cleanupsAfterEach();
 

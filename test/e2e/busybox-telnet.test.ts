@@ -11,41 +11,26 @@
  * a missing program is a failure.
  */
 import * as assert from "node:assert/strict";
-import { after, before, describe, test, type TestContext } from "node:test";
-import { NameEchoServer } from "../../src/index.js";
-import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { ClientPane, rowsFrom } from "../helpers/client-pane.js";
-import { Tmux } from "../helpers/tmux.js";
-import { requireCommands } from "../helpers/tools.js";
-import { endsWith, hasOption, hex, iac, telnet, WireTap } from "../helpers/wire-tap.js";
+import { describe, test, type TestContext } from "node:test";
+import { rowsFrom, type ClientPane } from "../helpers/client-pane.js";
+import { realClientSuite, type RealClient } from "../helpers/real-client.js";
+import { endsWith, hasOption, hex, iac, telnet, type WireTap } from "../helpers/wire-tap.js";
 
-const tmux = new Tmux({ TERM: "xterm-256color", LANG: "C.UTF-8" });
-const cleanups = cleanupsAfterEach();
 const MENU = "Console escape. Commands are:";
 
 describe("busybox telnet", () => {
-  let server: NameEchoServer;
-  let sessions = 0;
-
-  before(async () => {
-    server = new NameEchoServer({ port: 0, name: "Ali" });
-    await server.listen();
-  });
-
-  after(async () => {
-    await tmux.kill();
-    await server.destroy();
-  });
+  const clients = realClientSuite("busybox");
 
   /** busybox telnet connected through a tap, in its line mode (a cooked terminal). */
-  async function openBusybox(t: TestContext): Promise<{ pane: ClientPane; tap: WireTap } | undefined> {
-    if (!requireCommands(t, "busybox", "tmux")) return undefined;
-    const tap = await WireTap.open(server.address!.port, cleanups);
-    const session = `busybox${sessions++}`;
-    const pane = await ClientPane.open(tmux, session, `busybox telnet 127.0.0.1 ${tap.port}`, (rows) => rows.includes("Connected to 127.0.0.1"), "busybox telnet to connect");
-    cleanups.push(() => tmux.run("kill-session", "-t", session).catch(() => {}));
-    await pane.waitForTerminalMode("cooked");
-    return { pane, tap };
+  async function openBusybox(t: TestContext): Promise<RealClient | undefined> {
+    const opened = await clients.open(t, {
+      needs: ["busybox", "tmux"],
+      command: (port) => `busybox telnet 127.0.0.1 ${port}`,
+      ready: (rows) => rows.includes("Connected to 127.0.0.1"),
+      what: "busybox telnet to connect",
+    });
+    await opened?.pane.waitForTerminalMode("cooked");
+    return opened;
   }
 
   /** Ctrl-C, then the menu's `c`: character mode, and wait until the server echoes (a raw terminal). */

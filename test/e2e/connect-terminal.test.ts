@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { NameEchoServer } from "../../src/server/server.js";
-import { BIN, REPO } from "../helpers/cli.js";
+import { cliCommandLine, REPO } from "../helpers/cli.js";
 import { Tmux } from "../helpers/tmux.js";
 import { skipUnless } from "../helpers/tools.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
@@ -23,7 +23,7 @@ for (const transport of TRANSPORTS) describe(`connect at a terminal (${transport
     cleanups.push(() => server.destroy());
     const tmux = new Tmux();
     cleanups.push(() => tmux.kill());
-    await tmux.start(`'${process.execPath}' '${BIN}' connect 127.0.0.1 ${port}; echo "EXIT=$?"; exec sleep 600`, { cwd: REPO });
+    await tmux.start(`${cliCommandLine(["connect", "127.0.0.1", String(port)])}; echo "EXIT=$?"; exec sleep 600`, { cwd: REPO });
     await tmux.waitFor(/connected to 127\.0\.0\.1:\d+[\s\S]*> $/m, 10_000);
     return { tmux, server };
   }

@@ -19,6 +19,7 @@ import { collect, connect, freePort } from "../helpers/net.js";
 import { Instance } from "../helpers/instance.js";
 import { skipUnless } from "../helpers/tools.js";
 import { TRANSPORTS } from "../helpers/transports.js";
+import { waitFor } from "../helpers/wait.js";
 
 const skip = skipUnless("haproxy");
 const EXAMPLE = fileURLToPath(new URL("../../../examples/haproxy.cfg", import.meta.url));
@@ -41,14 +42,15 @@ function serverStatus(socketPath: string, server: string): Promise<string> {
 }
 
 async function waitForStatus(socketPath: string, server: string, wanted: RegExp, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let status = "";
-  while (Date.now() < deadline) {
-    status = await serverStatus(socketPath, server).catch((error: Error) => error.message);
-    if (wanted.test(status)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`haproxy server ${server} is ${status}, wanted ${wanted}`);
+  await waitFor(
+    async () => {
+      status = await serverStatus(socketPath, server).catch((error: Error) => error.message);
+      return wanted.test(status);
+    },
+    `haproxy server ${server} to be ${wanted}`,
+    { timeoutMs, intervalMs: 50, seen: () => status },
+  );
 }
 
 /** One client through HAProxy: connects, says Hello, waits for the reply. */

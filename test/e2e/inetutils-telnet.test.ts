@@ -12,43 +12,22 @@
  * a missing program is a failure.
  */
 import * as assert from "node:assert/strict";
-import { after, before, describe, test, type TestContext } from "node:test";
-import { NameEchoServer } from "../../src/index.js";
-import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { ClientPane, rowsFrom } from "../helpers/client-pane.js";
+import { describe, test, type TestContext } from "node:test";
+import { rowsFrom } from "../helpers/client-pane.js";
+import { realClientSuite, type RealClient } from "../helpers/real-client.js";
 import { characterMode, telnetConnected, unsetEscape } from "../helpers/inetutils-telnet.js";
-import { Tmux } from "../helpers/tmux.js";
-import { requireCommands } from "../helpers/tools.js";
-import { endsWith, hasOption, hex, iac, telnet, WireTap } from "../helpers/wire-tap.js";
+import { endsWith, hasOption, hex, iac, telnet } from "../helpers/wire-tap.js";
 
-const tmux = new Tmux({ TERM: "xterm-256color", LANG: "C.UTF-8" });
-const cleanups = cleanupsAfterEach();
 /** What line-mode telnet sends for Ctrl-C: IAC IP, then IAC DO TIMING-MARK to learn when the server has caught up. */
 const INTERRUPT = Buffer.concat([iac(telnet.IP), iac(telnet.DO, telnet.TIMING_MARK)]);
 const utf8 = (...parts: Array<string | Buffer>): Buffer => Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : part)));
 
 describe("inetutils telnet, byte by byte", () => {
-  let server: NameEchoServer;
-  let sessions = 0;
-
-  before(async () => {
-    server = new NameEchoServer({ port: 0, name: "Ali" });
-    await server.listen();
-  });
-
-  after(async () => {
-    await tmux.kill();
-    await server.destroy();
-  });
+  const clients = realClientSuite("inetutils");
 
   /** `telnet [flags] 127.0.0.1 <tap>` connected, in line mode. */
-  async function openTelnet(t: TestContext, flags = ""): Promise<{ pane: ClientPane; tap: WireTap } | undefined> {
-    if (!requireCommands(t, "telnet", "tmux")) return undefined;
-    const tap = await WireTap.open(server.address!.port, cleanups);
-    const session = `inetutils${sessions++}`;
-    const pane = await ClientPane.open(tmux, session, `telnet ${flags} 127.0.0.1 ${tap.port}`, telnetConnected, "telnet to connect");
-    cleanups.push(() => tmux.run("kill-session", "-t", session).catch(() => {}));
-    return { pane, tap };
+  function openTelnet(t: TestContext, flags = ""): Promise<RealClient | undefined> {
+    return clients.open(t, { needs: ["telnet", "tmux"], command: (port) => `telnet ${flags} 127.0.0.1 ${port}`, ready: telnetConnected, what: "telnet to connect" });
   }
 
   test("line mode: nothing at connect, the terminal edits, Enter is CR LF, Ctrl-C is IAC IP IAC DO TIMING-MARK", { timeout: 20_000 }, async (t) => {

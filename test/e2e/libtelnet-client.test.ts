@@ -9,41 +9,27 @@
  * where a missing program is a failure.
  */
 import * as assert from "node:assert/strict";
-import { after, before, describe, test, type TestContext } from "node:test";
-import { NameEchoServer } from "../../src/index.js";
-import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { ClientPane, rowsFrom } from "../helpers/client-pane.js";
-import { Tmux } from "../helpers/tmux.js";
-import { requireCommands } from "../helpers/tools.js";
-import { hex, WireTap } from "../helpers/wire-tap.js";
+import { describe, test, type TestContext } from "node:test";
+import { rowsFrom } from "../helpers/client-pane.js";
+import { realClientSuite, type RealClient } from "../helpers/real-client.js";
+import { hex } from "../helpers/wire-tap.js";
 
-const tmux = new Tmux({ TERM: "xterm-256color", LANG: "C.UTF-8" });
-const cleanups = cleanupsAfterEach();
 
 describe("libtelnet's telnet-client", () => {
-  let server: NameEchoServer;
-  let sessions = 0;
-
-  before(async () => {
-    server = new NameEchoServer({ port: 0, name: "Ali" });
-    await server.listen();
-  });
-
-  after(async () => {
-    await tmux.kill();
-    await server.destroy();
-  });
+  const clients = realClientSuite("libtelnet");
 
   /** telnet-client connected through a tap, its terminal raw. */
-  async function openClient(t: TestContext): Promise<{ pane: ClientPane; tap: WireTap } | undefined> {
-    if (!requireCommands(t, "telnet-client", "tmux")) return undefined;
-    const tap = await WireTap.open(server.address!.port, cleanups);
-    const session = `libtelnet${sessions++}`;
-    const pane = await ClientPane.open(tmux, session, `telnet-client 127.0.0.1 ${tap.port}`, () => true, "telnet-client to start");
-    cleanups.push(() => tmux.run("kill-session", "-t", session).catch(() => {}));
-    await tap.untilConnected();
-    await pane.waitForTerminalMode("raw");
-    return { pane, tap };
+  async function openClient(t: TestContext): Promise<RealClient | undefined> {
+    const opened = await clients.open(t, {
+      needs: ["telnet-client", "tmux"],
+      command: (port) => `telnet-client 127.0.0.1 ${port}`,
+      ready: () => true,
+      what: "telnet-client to start",
+    });
+    if (opened === undefined) return undefined;
+    await opened.tap.untilConnected();
+    await opened.pane.waitForTerminalMode("raw");
+    return opened;
   }
 
   test("sends nothing at connect and echoes locally; Enter is CR LF; the server never negotiates", { timeout: 20_000 }, async (t) => {

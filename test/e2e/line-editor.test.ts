@@ -18,10 +18,11 @@ import type { NameEchoServer, NameEchoServerOptions } from "../../src/index.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
 import { ClientPane, rowsFrom } from "../helpers/client-pane.js";
 import { characterMode, telnetConnected, unsetEscape } from "../helpers/inetutils-telnet.js";
-import { startServer } from "../helpers/server.js";
+import { startInProcessServer } from "../helpers/server.js";
 import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
 import { endsWith, hasOption, telnet, WireTap } from "../helpers/wire-tap.js";
+import { waitFor } from "../helpers/wait.js";
 
 const tmux = new Tmux({ TERM: "xterm-256color", LANG: "C.UTF-8" });
 const cleanups = cleanupsAfterEach();
@@ -110,7 +111,7 @@ const cases: EditCase[] = [
 
 async function openThrough(t: TestContext, client: Client, options: NameEchoServerOptions = {}, remainOnExit = false): Promise<{ pane: ClientPane; tap: WireTap; server: NameEchoServer } | undefined> {
   if (!requireCommands(t, ...client.commands)) return undefined;
-  const server = await startServer(cleanups, { name: "Ali", ...options });
+  const server = await startInProcessServer(cleanups, { name: "Ali", ...options });
   const tap = await WireTap.open(server.address!.port, cleanups);
   const session = `editor${sessions++}`;
   cleanups.push(() => tmux.run("kill-session", "-t", session).catch(() => {}));
@@ -124,18 +125,21 @@ async function openThrough(t: TestContext, client: Client, options: NameEchoServ
  * into the line instead of editing it: that fails at once.
  */
 async function waitForLine(pane: ClientPane, line: string, cursor: number, rowsBefore: number, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rows = await pane.rows();
-    const column = await pane.cursorColumn();
-    const last = rows.at(-1) ?? "";
-    if (last === line && column === cursor) return;
-    const typedRow = rows.length > rowsBefore; // not the client's own last words, e.g. "Escape character is '^]'."
-    if ((typedRow && last.includes("^")) || Date.now() > deadline) {
-      assert.fail(`wanted the last row ${JSON.stringify(line)} with the cursor at ${cursor}; the cursor is at ${column}, the screen:\n${rows.join("\n")}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let seen = "";
+  await waitFor(
+    async () => {
+      const rows = await pane.rows();
+      const column = await pane.cursorColumn();
+      const last = rows.at(-1) ?? "";
+      if (last === line && column === cursor) return true;
+      seen = `the cursor is at ${column}, the screen:\n${rows.join("\n")}`;
+      const typedRow = rows.length > rowsBefore; // not the client's own last words, e.g. "Escape character is '^]'."
+      if (typedRow && last.includes("^")) assert.fail(`wanted the last row ${JSON.stringify(line)} with the cursor at ${cursor}; ${seen}`);
+      return false;
+    },
+    `the last row ${JSON.stringify(line)} with the cursor at ${cursor}`,
+    { timeoutMs, intervalMs: 20, seen: () => seen },
+  );
 }
 
 /** The screen, without the line tmux adds when the program has exited. */

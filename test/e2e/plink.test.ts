@@ -8,42 +8,28 @@
  * under CI=true where a missing program is a failure.
  */
 import * as assert from "node:assert/strict";
-import { after, before, describe, test, type TestContext } from "node:test";
-import { NameEchoServer } from "../../src/index.js";
-import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { ClientPane, rowsFrom } from "../helpers/client-pane.js";
-import { Tmux } from "../helpers/tmux.js";
-import { requireCommands } from "../helpers/tools.js";
-import { endsWith, hasOption, hex, IAC, telnet, WireTap } from "../helpers/wire-tap.js";
+import { describe, test, type TestContext } from "node:test";
+import { rowsFrom } from "../helpers/client-pane.js";
+import { realClientSuite, type RealClient } from "../helpers/real-client.js";
+import { endsWith, hasOption, hex, IAC, telnet } from "../helpers/wire-tap.js";
 
-const tmux = new Tmux({ TERM: "xterm-256color", LANG: "C.UTF-8" });
-const cleanups = cleanupsAfterEach();
 
 describe("PuTTY's plink -telnet", () => {
-  let server: NameEchoServer;
-  let sessions = 0;
-
-  before(async () => {
-    server = new NameEchoServer({ port: 0, name: "Ali" });
-    await server.listen();
-  });
-
-  after(async () => {
-    await tmux.kill();
-    await server.destroy();
-  });
+  const clients = realClientSuite("plink");
 
   /** plink connected through a tap, its negotiation done and its terminal raw (the server echoes from here on). */
-  async function openPlink(t: TestContext): Promise<{ pane: ClientPane; tap: WireTap } | undefined> {
-    if (!requireCommands(t, "plink", "tmux")) return undefined;
-    const tap = await WireTap.open(server.address!.port, cleanups);
-    const session = `plink${sessions++}`;
-    // -batch: never stop at a prompt; telnet has no host key, so none is expected.
-    const pane = await ClientPane.open(tmux, session, `plink -telnet -batch -P ${tap.port} 127.0.0.1`, () => true, "plink to start");
-    cleanups.push(() => tmux.run("kill-session", "-t", session).catch(() => {}));
-    await tap.untilServer((bytes) => hasOption(bytes, telnet.WILL, telnet.ECHO), "the server's WILL ECHO");
-    await pane.waitForTerminalMode("raw");
-    return { pane, tap };
+  async function openPlink(t: TestContext): Promise<RealClient | undefined> {
+    const opened = await clients.open(t, {
+      needs: ["plink", "tmux"],
+      // -batch: never stop at a prompt; telnet has no host key, so none is expected.
+      command: (port) => `plink -telnet -batch -P ${port} 127.0.0.1`,
+      ready: () => true,
+      what: "plink to start",
+    });
+    if (opened === undefined) return undefined;
+    await opened.tap.untilServer((bytes) => hasOption(bytes, telnet.WILL, telnet.ECHO), "the server's WILL ECHO");
+    await opened.pane.waitForTerminalMode("raw");
+    return opened;
   }
 
   test("at connect plink offers and asks for options; the server takes over echo and refuses the rest", { timeout: 20_000 }, async (t) => {

@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { NameEchoClient } from "../../src/client/client.js";
-import { BIN, REPO } from "../helpers/cli.js";
+import { cliCommandLine, REPO } from "../helpers/cli.js";
 import { portIsFree } from "../helpers/net.js";
 import { Tmux } from "../helpers/tmux.js";
 import { skipUnless } from "../helpers/tools.js";
@@ -20,7 +20,7 @@ const skip = skipUnless("tmux");
  * mode (stty) and keeps the pane open for the test to read.
  */
 function serveCommand(transport: string, extra = ""): string {
-  return `'${process.execPath}' '${BIN}' serve --port 0 --transport ${transport} ${extra}; echo "EXIT=$? AT=$(date +%s%3N)"; stty -a | tr -s ' \\n' ' '; echo; echo DONE; exec sleep 600`;
+  return `${cliCommandLine(["serve", "--port", "0", "--transport", transport])} ${extra}; echo "EXIT=$? AT=$(date +%s%3N)"; stty -a | tr -s ' \\n' ' '; echo; echo DONE; exec sleep 600`;
 }
 
 for (const transport of TRANSPORTS) describe(`serve in a terminal (${transport} transport)`, { skip, timeout: 60_000 }, () => {

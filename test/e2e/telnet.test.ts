@@ -17,6 +17,7 @@ import { waitForTerminalMode } from "../helpers/client-pane.js";
 import { Tmux } from "../helpers/tmux.js";
 import { requireCommands } from "../helpers/tools.js";
 import { TRANSPORTS } from "../helpers/transports.js";
+import { waitFor } from "../helpers/wait.js";
 
 const tmux = new Tmux({ TERM: "xterm-256color" });
 
@@ -60,11 +61,7 @@ class TelnetPane {
     await waitForTerminalMode(tmux, this.target, "raw");
     // The server echoes once telnet has agreed to WILL ECHO, and telnet stops
     // echoing locally before it says so: only then is what shows the server's echo.
-    const deadline = Date.now() + 5000;
-    while (!this.connection.echoing) {
-      if (Date.now() > deadline) throw new Error("telnet never agreed to the server's echo");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await waitFor(() => this.connection.echoing, "telnet to agree to the server's echo", { timeoutMs: 5000 });
   }
 }
 

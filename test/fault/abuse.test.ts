@@ -10,7 +10,7 @@
 import * as assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import { inParallel, LineClient, MiB, startServer, writeOrStall, type ServerProcess } from "../helpers/fault.js";
+import { inParallel, LineClient, MiB, startFaultServe, writeOrStall, type ServerProcess } from "../helpers/fault.js";
 import { connect } from "../helpers/net.js";
 import { TRANSPORTS } from "../helpers/transports.js";
 
@@ -23,7 +23,7 @@ for (const transport of TRANSPORTS) describe(`fault suite: one server against ev
   let rssAtStart = 0;
 
   before(async () => {
-    server = await startServer(["--max-line-length", "8192"], { transport });
+    server = await startFaultServe(["--max-line-length", "8192"], { transport });
     good = await LineClient.connect(server.port);
     // Warm up, so the baseline includes what serving normally costs.
     for (let i = 0; i < 100; i++) assert.equal((await good.roundTrip(`warm ${i}`)).reply, `warm ${i} Ali`);

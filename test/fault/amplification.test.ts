@@ -11,7 +11,7 @@
 import * as assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { AYT, DO, IAC, OPT_ECHO } from "../../src/protocol/telnet-parser.js";
-import { LineClient, MiB, startServer, type ServerProcess } from "../helpers/fault.js";
+import { LineClient, MiB, startFaultServe, type ServerProcess } from "../helpers/fault.js";
 import { connect } from "../helpers/net.js";
 import { TRANSPORTS } from "../helpers/transports.js";
 
@@ -25,7 +25,7 @@ for (const transport of TRANSPORTS) describe(`fault suite: output amplification 
   let good: LineClient;
 
   before(async () => {
-    server = await startServer(["--max-unsent-bytes", String(MiB)], { transport });
+    server = await startFaultServe(["--max-unsent-bytes", String(MiB)], { transport });
     good = await LineClient.connect(server.port);
     for (let i = 0; i < 100; i++) assert.equal((await good.roundTrip(`warm ${i}`)).reply, `warm ${i} Ali`);
   });

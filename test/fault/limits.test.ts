@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { inParallel, LineClient, startServer, type ServerProcess } from "../helpers/fault.js";
+import { inParallel, LineClient, startFaultServe, type ServerProcess } from "../helpers/fault.js";
 import { TRANSPORTS } from "../helpers/transports.js";
 
 for (const transport of TRANSPORTS) describe(`a flood past --max-connections (${transport} transport)`, { timeout: 30_000 }, () => {
@@ -14,7 +14,7 @@ for (const transport of TRANSPORTS) describe(`a flood past --max-connections (${
   const existing: LineClient[] = [];
 
   before(async () => {
-    server = await startServer(["--max-connections", String(LIMIT)], { transport });
+    server = await startFaultServe(["--max-connections", String(LIMIT)], { transport });
   });
 
   after(async () => {
@@ -68,7 +68,7 @@ for (const transport of TRANSPORTS) describe(`--idle-timeout and a slowloris cli
   let server: ServerProcess;
 
   before(async () => {
-    server = await startServer(["--idle-timeout", "1"], { transport });
+    server = await startFaultServe(["--idle-timeout", "1"], { transport });
   });
 
   after(async () => {
@@ -121,7 +121,7 @@ for (const transport of TRANSPORTS) describe(`running out of file descriptors (u
   const served: LineClient[] = [];
 
   before(async () => {
-    server = await startServer([], { fdLimit: 64, transport });
+    server = await startFaultServe([], { fdLimit: 64, transport });
   });
 
   after(async () => {

@@ -8,6 +8,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { Tmux } from "./tmux.js";
+import { waitFor } from "./wait.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -80,14 +81,16 @@ export function rowsFrom(rows: string[], first: string): string[] {
  */
 export async function waitForTerminalMode(tmux: Tmux, session: string, mode: "raw" | "cooked", timeoutMs = 5000): Promise<void> {
   const tty = (await tmux.run("display-message", "-p", "-t", session, "#{pane_tty}")).trim();
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { stdout } = await execFileAsync("stty", ["-F", tty, "-a"]);
-    const flags = new Set(stdout.split(/[\s;]+/));
-    const raw = flags.has("-icanon") && flags.has("-echo");
-    const cooked = flags.has("icanon") && flags.has("echo");
-    if (mode === "raw" ? raw : cooked) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for a ${mode} terminal; stty says:\n${stdout}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let stdout = "";
+  await waitFor(
+    async () => {
+      stdout = (await execFileAsync("stty", ["-F", tty, "-a"])).stdout;
+      const flags = new Set(stdout.split(/[\s;]+/));
+      const raw = flags.has("-icanon") && flags.has("-echo");
+      const cooked = flags.has("icanon") && flags.has("echo");
+      return mode === "raw" ? raw : cooked;
+    },
+    `a ${mode} terminal`,
+    { timeoutMs, intervalMs: 20, seen: () => `stty says:\n${stdout}` },
+  );
 }

@@ -1,7 +1,9 @@
 /** A real `name-echo serve` process, its JSON log lines collected for assertions. */
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { LISTENING, spawnCli } from "./cli.js";
+import { after } from "node:test";
+import { LISTENING, runCli, type Running } from "./cli.js";
+import { waitFor } from "./wait.js";
 
 export interface LogRecord {
   level: string;
@@ -14,61 +16,47 @@ export interface LogRecord {
 export class Instance {
   readonly child: ChildProcess;
   readonly logs: LogRecord[] = [];
-  stdout = "";
-  stderr = "";
-  private readonly waiters = new Set<() => void>();
+  private readonly running: Running;
+  private parsedUpTo = 0;
 
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawnCli(["serve", "--log-format", "json", ...args], {
+    this.running = runCli(["serve", "--log-format", "json", ...args], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...env },
     });
-    let partial = "";
-    this.child.stderr!.on("data", (chunk: Buffer) => {
-      this.stderr += chunk.toString();
-      partial += chunk.toString();
-      let newline;
-      while ((newline = partial.indexOf("\n")) >= 0) {
-        const line = partial.slice(0, newline);
-        partial = partial.slice(newline + 1);
-        try {
-          this.logs.push(JSON.parse(line) as LogRecord);
-        } catch {
-          // Not ours to judge here; kept in this.stderr for the failure message.
-        }
-      }
-      this.wake();
-    });
-    this.child.stdout!.on("data", (chunk: Buffer) => {
-      this.stdout += chunk.toString();
-      this.wake();
-    });
-    this.child.on("exit", () => this.wake());
+    this.child = this.running.child;
+    // Parsed before any wait checks again: this subscription is the first.
+    this.running.changes.subscribe(() => this.parseLogs());
   }
 
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+  get stdout(): string {
+    return this.running.stdout();
+  }
+
+  get stderr(): string {
+    return this.running.stderr();
+  }
+
+  private parseLogs(): void {
+    const stderr = this.running.stderr();
+    let newline;
+    while ((newline = stderr.indexOf("\n", this.parsedUpTo)) >= 0) {
+      const line = stderr.slice(this.parsedUpTo, newline);
+      this.parsedUpTo = newline + 1;
+      try {
+        this.logs.push(JSON.parse(line) as LogRecord);
+      } catch {
+        // Not ours to judge here; kept in this.stderr for the failure message.
+      }
+    }
   }
 
   /** Resolves when `check` returns something truthy; rejects after timeoutMs with what was seen. */
   waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const done = (): boolean => {
-        const value = check();
-        if (!value) return false;
-        clearTimeout(timer);
-        this.waiters.delete(tryIt);
-        resolve(value);
-        return true;
-      };
-      const tryIt = (): void => void done();
-      const timer = setTimeout(() => {
-        this.waiters.delete(tryIt);
-        reject(new Error(`timed out waiting for ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`));
-      }, timeoutMs);
-      // A wait that lost a Promise.race must not keep the test process alive.
-      timer.unref();
-      if (!done()) this.waiters.add(tryIt);
+    return waitFor(check, what, {
+      timeoutMs,
+      changes: this.running.changes,
+      seen: () => `stdout: ${this.stdout}\nstderr: ${this.stderr}`,
     });
   }
 
@@ -93,4 +81,17 @@ export class Instance {
     this.child.kill("SIGKILL");
     await once(this.child, "exit");
   }
+}
+
+/** Call inside a describe(): a way to start Instances that are all killed when the suite ends. */
+export function instancesOfSuite(): (args: string[], env?: NodeJS.ProcessEnv) => Instance {
+  const instances: Instance[] = [];
+  after(async () => {
+    for (const instance of instances) await instance.kill();
+  });
+  return (args, env = {}) => {
+    const instance = new Instance(args, env);
+    instances.push(instance);
+    return instance;
+  };
 }

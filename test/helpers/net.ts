@@ -1,12 +1,13 @@
 /** Real loopback sockets for tests: a raw client that collects what it receives and awaits it. */
 import * as net from "node:net";
 import { once } from "node:events";
+import { Changes, waitFor } from "./wait.js";
 
 export class RawClient {
   readonly socket: net.Socket;
   received = Buffer.alloc(0);
   ended = false;
-  private waiters: Array<() => void> = [];
+  private readonly changes = new Changes();
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
@@ -40,20 +41,13 @@ export class RawClient {
 
   /** Resolves once `predicate` holds for what was received; rejects after `ms`. */
   async waitFor(predicate: (client: RawClient) => boolean, what: string, ms = 5000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!predicate(this)) {
-      const left = deadline - Date.now();
-      if (left <= 0 || (this.socket.destroyed && !predicate(this))) {
-        throw new Error(`timed out waiting for ${what}; received ${JSON.stringify(this.text.slice(-300))}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    const seen = (): string => `received ${JSON.stringify(this.text.slice(-300))}`;
+    await waitFor(() => predicate(this), what, {
+      timeoutMs: ms,
+      changes: this.changes,
+      seen,
+      failIf: () => (this.socket.destroyed ? new Error(`the connection closed while waiting for ${what}; ${seen()}`) : undefined),
+    });
   }
 
   waitForText(text: string, ms?: number): Promise<void> {
@@ -73,9 +67,7 @@ export class RawClient {
   }
 
   private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    this.changes.changed();
   }
 }
 
@@ -133,10 +125,10 @@ export function connect(port: number, host = "127.0.0.1"): Promise<net.Socket> {
 /** Collects everything the stream sends; `until(text)` resolves once the text has arrived. */
 export function collect(stream: NodeJS.ReadableStream & { on(event: "data", cb: (chunk: Buffer) => void): unknown }) {
   let text = "";
-  const waiters: Array<() => void> = [];
+  const changes = new Changes();
   stream.on("data", (chunk: Buffer) => {
     text += chunk.toString("latin1");
-    for (const waiter of waiters.splice(0)) waiter();
+    changes.changed();
   });
   return {
     get text() {
@@ -144,16 +136,7 @@ export function collect(stream: NodeJS.ReadableStream & { on(event: "data", cb: 
     },
     until(wanted: string | RegExp, timeoutMs = 5000): Promise<string> {
       const has = () => (typeof wanted === "string" ? text.includes(wanted) : wanted.test(text));
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(wanted)}; got ${JSON.stringify(text)}`)), timeoutMs);
-        const check = (): void => {
-          if (has()) {
-            clearTimeout(timer);
-            resolve(text);
-          } else waiters.push(check);
-        };
-        check();
-      });
+      return waitFor(has, String(wanted), { timeoutMs, changes, seen: () => JSON.stringify(text) }).then(() => text);
     },
   };
 }

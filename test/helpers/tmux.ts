@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { waitFor } from "./wait.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -65,13 +66,15 @@ export class Tmux {
 
   /** Polls the screen until `ready` holds, failing with the screen after `timeoutMs`; returns that screen. */
   async waitUntil(ready: (screen: string) => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, session = "test"): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const screen = await this.capture(session);
-      if (await ready(screen)) return screen;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; screen:\n${screen}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    let screen = "";
+    return waitFor(
+      async () => {
+        screen = await this.capture(session);
+        return (await ready(screen)) && { screen };
+      },
+      what,
+      { timeoutMs, intervalMs: 20, seen: () => `screen:\n${screen}` },
+    ).then((seen) => seen.screen);
   }
 
   /** Polls the screen until `pattern` matches; returns the match (its `input` is the screen). */

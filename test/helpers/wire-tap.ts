@@ -9,6 +9,7 @@
  */
 import * as net from "node:net";
 import { once } from "node:events";
+import { Changes, waitFor } from "./wait.js";
 
 export class WireTap {
   /** Every byte the client sent, in order. */
@@ -17,7 +18,7 @@ export class WireTap {
   fromServer = Buffer.alloc(0);
   /** Whether the client has connected (a client that negotiates nothing sends no byte to show it). */
   connected = false;
-  private waiters: Array<() => void> = [];
+  private readonly changes = new Changes();
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(private readonly listener: net.Server, private readonly targetPort: number) {
@@ -91,23 +92,16 @@ export class WireTap {
     server.on("end", () => client.end());
   }
 
-  private until(ready: () => boolean, what: string, timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the client sent ${hex(this.fromClient)}; the server sent ${hex(this.fromServer)}`));
-      }, timeoutMs);
-      const check = (): void => {
-        if (ready()) {
-          clearTimeout(timer);
-          resolve();
-        } else this.waiters.push(check);
-      };
-      check();
+  private async until(ready: () => boolean, what: string, timeoutMs: number): Promise<void> {
+    await waitFor(ready, what, {
+      timeoutMs,
+      changes: this.changes,
+      seen: () => `the client sent ${hex(this.fromClient)}; the server sent ${hex(this.fromServer)}`,
     });
   }
 
   private wake(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
+    this.changes.changed();
   }
 }
 

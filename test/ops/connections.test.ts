@@ -13,6 +13,7 @@ import { cleanupsAfterEach } from "../helpers/cleanup.js";
 import { RawClient } from "../helpers/net.js";
 import { TRANSPORTS } from "../helpers/transports.js";
 import type { TransportName } from "../../src/server/transport/transport.js";
+import { waitFor } from "../helpers/wait.js";
 
 const IAC = 0xff;
 const DO = 0xfd;
@@ -41,13 +42,15 @@ async function start(
 
 /** Polls /connections until `predicate` holds (the server's view of a socket trails the client's by an event-loop turn). */
 async function connectionsWhen(httpPort: number, predicate: (list: ConnectionInfo[]) => boolean, what: string): Promise<ConnectionInfo[]> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const { body } = await getJson<ConnectionInfo[]>(httpPort, "/connections");
-    if (predicate(body)) return body;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; /connections says ${JSON.stringify(body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let body: ConnectionInfo[] = [];
+  return waitFor<ConnectionInfo[]>(
+    async () => {
+      body = (await getJson<ConnectionInfo[]>(httpPort, "/connections")).body;
+      return predicate(body) && body;
+    },
+    what,
+    { timeoutMs: 5000, intervalMs: 20, seen: () => `/connections says ${JSON.stringify(body)}` },
+  );
 }
 
 for (const transport of TRANSPORTS) describe(`GET /connections (${transport} transport)`, { timeout: 30_000 }, () => {

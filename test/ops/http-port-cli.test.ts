@@ -1,8 +1,8 @@
 /** `serve --http-port` as a real process: the page, /connections, and the old --metrics-port name. */
 import * as assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { ConnectionInfo } from "../../src/ops/connections.js";
-import { Instance } from "../helpers/instance.js";
+import { instancesOfSuite } from "../helpers/instance.js";
 import { RawClient } from "../helpers/net.js";
 
 async function get(url: string): Promise<Response> {
@@ -10,15 +10,7 @@ async function get(url: string): Promise<Response> {
 }
 
 describe("serve --http-port", { timeout: 60_000 }, () => {
-  const instances: Instance[] = [];
-  const start = (args: string[], env: NodeJS.ProcessEnv = {}): Instance => {
-    const instance = new Instance(args, env);
-    instances.push(instance);
-    return instance;
-  };
-  after(async () => {
-    for (const instance of instances) await instance.kill();
-  });
+  const start = instancesOfSuite();
 
   for (const [how, args, env] of [
     ["--http-port", ["--port", "0", "--http-port", "0"], {}],

@@ -63,13 +63,13 @@ describe("the wire trace of real connections", { timeout: 30_000 }, () => {
     ] as const) {
       const server = runCli(["serve", "--port", "0", "--log-level", "warn", ...args], { env: { ...process.env, ...env } });
       cleanups.push(() => server.kill());
-      const port = Number((await waitForOutput(server.stdout, LISTENING, 10_000, server.child))[1]);
+      const port = Number((await waitForOutput(server, server.stdout, LISTENING, 10_000))[1]);
       const client = await RawClient.connect(port);
       const where = `127.0.0.1:${client.socket.localPort} -> 127.0.0.1:${port}`;
       client.send("Hello\r\n");
       await client.waitForText("Hello Ali\r\n");
       client.destroy();
-      await waitForOutput(server.stderr, new RegExp(`${where.replace(/\./g, "\\.")} closed`), 10_000, server.child);
+      await waitForOutput(server, server.stderr, new RegExp(`${where.replace(/\./g, "\\.")} closed`), 10_000);
       assert.ok(server.stderr().includes(`${where} < "Hello\\r\\n"\n${where} > "Hello Ali\\r\\n"\n`), server.stderr());
       server.child.kill("SIGTERM");
       assert.equal((await server.finished).code, 0);
@@ -83,7 +83,7 @@ describe("the wire trace of real connections", { timeout: 30_000 }, () => {
     const stderr = server.child.stderr!;
     stderr.removeAllListeners("data");
     stderr.pause();
-    const port = Number((await waitForOutput(server.stdout, LISTENING, 10_000, server.child))[1]);
+    const port = Number((await waitForOutput(server, server.stdout, LISTENING, 10_000))[1]);
     const client = await RawClient.connect(port);
     cleanups.push(() => client.destroy());
     // ~2 MB of trace output for ~0.6 MB of replies: far more than a pipe holds.
@@ -94,11 +94,14 @@ describe("the wire trace of real connections", { timeout: 30_000 }, () => {
 
     // Read stderr again: once there is room, the count of the lines dropped is written.
     let seen = "";
-    stderr.on("data", (chunk: Buffer) => (seen += chunk.toString("latin1")));
+    stderr.on("data", (chunk: Buffer) => {
+      seen += chunk.toString("latin1");
+      server.changes.changed();
+    });
     stderr.resume();
     client.send("after\n");
     await client.waitForText("after Ali\r\n");
-    const dropped = await waitForOutput(() => seen, /trace: (\d+) line\(s\) dropped, the terminal did not keep up\n/, 20_000, server.child);
+    const dropped = await waitForOutput(server, () => seen, /trace: (\d+) line\(s\) dropped, the terminal did not keep up\n/, 20_000);
     assert.ok(Number(dropped[1]) > 0);
   });
 });

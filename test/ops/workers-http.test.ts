@@ -5,6 +5,7 @@ import type { ConnectionInfo } from "../../src/ops/connections.js";
 import type { ServerStatus } from "../../src/ops/status.js";
 import { Instance } from "../helpers/instance.js";
 import { RawClient } from "../helpers/net.js";
+import { waitFor } from "../helpers/wait.js";
 
 async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
@@ -14,13 +15,16 @@ async function getJson<T>(url: string): Promise<T> {
 
 /** Polls until `predicate` holds for the JSON at `url`. */
 async function when<T>(url: string, predicate: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await getJson<T>(url);
-    if (predicate(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  let value: T | undefined;
+  await waitFor(
+    async () => {
+      value = await getJson<T>(url);
+      return predicate(value);
+    },
+    what,
+    { timeoutMs: 10_000, intervalMs: 50, seen: () => JSON.stringify(value).slice(0, 500) },
+  );
+  return value!;
 }
 
 /** The first `update` event of the status page's feed. */

@@ -8,8 +8,9 @@ import { describe, it } from "node:test";
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
 import { connectHalfOpen, portIsFree } from "../helpers/net.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { startServer as startNameEchoServer } from "../helpers/server.js";
+import { startInProcessServer as startNameEchoServer } from "../helpers/server.js";
 import { TRANSPORTS } from "../helpers/transports.js";
+import { waitFor } from "../helpers/wait.js";
 
 const cleanups = cleanupsAfterEach();
 
@@ -26,12 +27,9 @@ function readAll(socket: net.Socket): Promise<string> {
 
 /** Resolves once the server has read `lines` lines from its only client. */
 async function serverHasRead(server: NameEchoServer, lines: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  // The server emits no event per line; its counters are the observable.
-  while ([...server.connections][0]?.stats.lines !== lines) {
-    if (Date.now() > deadline) throw new Error(`server read ${[...server.connections][0]?.stats.lines} of ${lines} lines`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  const read = (): number | undefined => [...server.connections][0]?.stats.lines;
+  // The server emits no event per line; its counters are the observable (polled).
+  await waitFor(() => read() === lines, `the server to read ${lines} lines`, { timeoutMs: 5000, seen: () => `server read ${read()} of ${lines} lines` });
 }
 
 for (const transport of TRANSPORTS) describe(`NameEchoServer close() and destroy() (${transport} transport)`, { timeout: 20_000 }, () => {

@@ -6,6 +6,7 @@ import { afterEach, describe, test } from "node:test";
 import { NameEchoServer, TcpConnection, type NameEchoServerOptions } from "../../src/index.js";
 import { RawClient } from "../helpers/net.js";
 import { TRANSPORTS } from "../helpers/transports.js";
+import { waitFor } from "../helpers/wait.js";
 
 const servers: NameEchoServer[] = [];
 const clients: RawClient[] = [];
@@ -78,13 +79,9 @@ for (const transport of TRANSPORTS) describe(`NameEchoServer on real sockets (${
     server.on("connection", (connection) => accepted.push(connection));
     const a = await connect(port);
     const b = await connect(port);
-    // Server-side state has no event per read: poll it, once per turn of the event loop.
+    // Server-side state has no event per read: polled.
     const until = async (done: () => boolean, what: string): Promise<void> => {
-      const deadline = Date.now() + 5000;
-      while (!done()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      await waitFor(done, what, { timeoutMs: 5000 });
     };
     const connectionOf = async (client: RawClient): Promise<TcpConnection> => {
       const mine = (c: TcpConnection): boolean => c.remote.port === client.socket.localPort;

@@ -8,7 +8,7 @@ import { describe, test } from "node:test";
 import { DO, IAC, OPT_ECHO, OPT_SGA, WILL } from "../../src/protocol/telnet-parser.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
 import { RawClient } from "../helpers/net.js";
-import { startServer } from "../helpers/server.js";
+import { startInProcessServer } from "../helpers/server.js";
 import { TRANSPORTS } from "../helpers/transports.js";
 
 const cleanups = cleanupsAfterEach();
@@ -21,7 +21,7 @@ async function client(port: number): Promise<RawClient> {
 
 for (const transport of TRANSPORTS) describe(`telnet bytes on the wire (${transport} transport)`, { timeout: 20_000 }, () => {
   test("a 0xFF round trip: `a IAC IAC b` CR LF comes back as `a IAC IAC b Ali` CR LF", async () => {
-    const server = await startServer(cleanups, { transport });
+    const server = await startInProcessServer(cleanups, { transport });
     const raw = await client(server.address!.port);
     // What telnetlib.write(b"a\xffb\r\n") sends: it doubles the 0xFF.
     raw.send(Buffer.from([0x61, IAC, IAC, 0x62, 0x0d, 0x0a]));
@@ -30,7 +30,7 @@ for (const transport of TRANSPORTS) describe(`telnet bytes on the wire (${transp
   });
 
   test("with the server echoing, the closing notice starts on a fresh line after a half-typed line", async () => {
-    const server = await startServer(cleanups, { transport });
+    const server = await startInProcessServer(cleanups, { transport });
     const raw = await client(server.address!.port);
     // Linux telnet after `mode character`.
     raw.send(Buffer.from([IAC, DO, OPT_SGA, IAC, DO, OPT_ECHO]));

@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { NameEchoServer } from "../../src/index.js";
 import { AYT, DO, DONT, IAC, IP, OPT_ECHO, OPT_SGA, OPT_TIMING_MARK, WILL, WONT } from "../../src/protocol/telnet-parser.js";
 import { TRANSPORTS } from "../helpers/transports.js";
+import { Changes, waitFor } from "../helpers/wait.js";
 
 const AYT_LINE = "[yes, name-echo is here]\r\n";
 const iac = (...bytes: number[]): Buffer => Buffer.from([IAC, ...bytes]);
@@ -18,18 +19,18 @@ class RawClient {
   readonly socket: net.Socket;
   private received = Buffer.alloc(0);
   private ended = false;
-  private waiter: (() => void) | null = null;
+  private readonly changes = new Changes();
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
       this.received = Buffer.concat([this.received, chunk]);
-      this.waiter?.();
+      this.changes.changed();
     });
     socket.on("end", () => {
       this.ended = true;
-      this.waiter?.();
+      this.changes.changed();
     });
   }
 
@@ -63,19 +64,11 @@ class RawClient {
     return rest;
   }
 
-  private until(ready: () => boolean, timeoutMs: number): Promise<void> {
-    if (ready()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiter = null;
-        reject(new Error(`timed out; received so far: ${JSON.stringify(this.received.toString("latin1"))}`));
-      }, timeoutMs);
-      this.waiter = () => {
-        if (!ready()) return;
-        clearTimeout(timer);
-        this.waiter = null;
-        resolve();
-      };
+  private async until(ready: () => boolean, timeoutMs: number): Promise<void> {
+    await waitFor(ready, "the server's bytes", {
+      timeoutMs,
+      changes: this.changes,
+      seen: () => `received so far: ${JSON.stringify(this.received.toString("latin1"))}`,
     });
   }
 }

@@ -1,7 +1,8 @@
 /**
  * watchKeys: the escape timer the pure decoder leaves to its caller, and
  * the terminal mode given back on stop. Driven with a fake terminal stream
- * and real (short) timers.
+ * and node:test's mock timers, so the escape timeout passes when the test
+ * says so.
  */
 import * as assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
@@ -31,18 +32,6 @@ class FakeTerminal extends EventEmitter {
   }
 }
 
-function nextKey(keys: Key[], count: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (keys.length >= count) resolve();
-      else if (Date.now() > deadline) reject(new Error(`only ${keys.length} of ${count} keys after ${timeoutMs} ms`));
-      else setTimeout(check, 5);
-    };
-    check();
-  });
-}
-
 describe("watchKeys", { timeout: 10_000 }, () => {
   it("turns raw mode on, and stop() gives the terminal back as it was, once", () => {
     const terminal = new FakeTerminal();
@@ -59,7 +48,8 @@ describe("watchKeys", { timeout: 10_000 }, () => {
     assert.equal(process.listenerCount("exit"), exitListeners);
   });
 
-  it("reports a lone ESC once the escape timeout passes", async () => {
+  it("reports a lone ESC once the escape timeout passes", (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
     const terminal = new FakeTerminal();
     const keys: Key[] = [];
     const stop = watchKeys(terminal, (key) => keys.push(key), { escapeTimeoutMs: 20 });
@@ -67,7 +57,9 @@ describe("watchKeys", { timeout: 10_000 }, () => {
       const typed = Date.now();
       terminal.type("\x1b");
       assert.equal(keys.length, 0, "not before the timeout");
-      await nextKey(keys, 1, 2000);
+      t.mock.timers.tick(19);
+      assert.equal(keys.length, 0, "not 1 ms before the timeout either");
+      t.mock.timers.tick(1);
       assert.ok(Date.now() - typed >= 15);
       assert.deepEqual(keys.map((key) => key.name), ["escape"]);
     } finally {
@@ -91,14 +83,15 @@ describe("watchKeys", { timeout: 10_000 }, () => {
     }
   });
 
-  it("stop() cancels a pending escape timer: no key after stopping", async () => {
+  it("stop() cancels a pending escape timer: no key after stopping", (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
     const terminal = new FakeTerminal();
     const keys: Key[] = [];
     const stop = watchKeys(terminal, (key) => keys.push(key), { escapeTimeoutMs: 10 });
     terminal.type("\x1b");
     stop();
     // The timer would have fired by now; nothing may arrive after stop().
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    t.mock.timers.tick(50);
     assert.deepEqual(keys, []);
   });
 });
