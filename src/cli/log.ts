@@ -56,16 +56,12 @@ export interface LoggerOptions {
   isTTY?: boolean;
 }
 
-/**
- * createLogger("info") or createLogger("info", write) keep their old meaning
- * (human lines); createLogger({ level, format }) chooses the format.
- */
-export function createLogger(options: LogLevel | LoggerOptions, write?: (line: string) => void): Logger {
-  const resolved: LoggerOptions = typeof options === "string" ? { level: options, format: write ? "pretty" : "auto", ...(write ? { write } : {}) } : options;
-  const format = resolveFormat(resolved.format ?? "auto", resolved.isTTY ?? process.stderr.isTTY === true);
-  const output = resolved.write ? undefined : new LogOutput();
-  const sink = output ? { write: (line: string) => output.write(line), close: () => output.close() } : { write: resolved.write!, close: async () => {} };
-  const logger = format === "json" ? jsonLogger(resolved.level, sink) : prettyLogger(resolved.level, sink);
+/** A logger at `level`, in the format asked for ("auto": pretty at a terminal, JSON otherwise). */
+export function createLogger(options: LoggerOptions): Logger {
+  const format = resolveFormat(options.format ?? "auto", options.isTTY ?? process.stderr.isTTY === true);
+  const output = options.write ? undefined : new LogOutput();
+  const sink = output ? { write: (line: string) => output.write(line), close: () => output.close() } : { write: options.write!, close: async () => {} };
+  const logger = format === "json" ? jsonLogger(options.level, sink) : prettyLogger(options.level, sink);
   output?.onDrops((count) => logger.warn(droppedLinesMessage(count), { event: "log-dropped", dropped: count }));
   return logger;
 }

@@ -1,11 +1,11 @@
 /** `name-echo serve`: run the server in the foreground until Esc, Ctrl-C or SIGTERM. */
 import { DEFAULTS, integerRule } from "../options.js";
 import { defaultMaxClientMemory } from "../server/client-memory.js";
-import { NameEchoServer, resolveServerOptions, type NameEchoServerOptions } from "../server/server.js";
-import { SERVER_OPTION_RULES } from "../server/server-options.js";
+import { NameEchoServer, type NameEchoServerOptions } from "../server/server.js";
+import { resolveServerOptions, SERVER_OPTION_RULES } from "../server/server-options.js";
 import { isCtrlC, isEscape } from "../protocol/keys.js";
 import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
-import { oneOf, parseCommandLine, usageError, type OptionSpec, type ParsedArgs } from "./args.js";
+import { oneOf, parseCommandLine, type OptionSpec, type ParsedArgs } from "./args.js";
 import { applyEnvironment, environmentHelp, flagSpeller, inCommandLineTerms } from "./config.js";
 import type { Logger } from "./log.js";
 import { ConnectionLogThrottle, WarningThrottle } from "./warning-throttle.js";

@@ -28,8 +28,6 @@ import { STATUS_PAGE, STATUS_PAGE_HEADERS } from "./status-page.js";
 import { LocalView, type OpsView } from "./view.js";
 
 export const DEFAULT_HTTP_HOST = DEFAULTS.metricsHost;
-/** @deprecated the port serves more than metrics now; the same as DEFAULT_HTTP_HOST. */
-export const DEFAULT_METRICS_HOST = DEFAULT_HTTP_HOST;
 
 export interface OpsHttpServerOptions {
   host?: string;

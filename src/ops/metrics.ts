@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics for a NameEchoServer (prom-client). The HTTP port that
- * serves them is http-server.ts.
+ * serves them is http-server.ts; both are the library's `name-echo/metrics`
+ * (src/metrics.ts).
  *
  * The server is observed from outside, through its events and the counters
  * every TcpConnection already keeps (stats): nothing here runs per line.
@@ -11,8 +12,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { NameEchoServer } from "../server/server.js";
 import { ServerCounters } from "./status.js";
-
-export { MetricsServer, type MetricsServerOptions } from "./http-server.js";
 
 export interface MetricsOptions {
   /** The totals to read, when shared with the status page. Default: new ones for this server. */

@@ -111,11 +111,6 @@ export class LineEditor {
     return this.bytes === null ? Buffer.alloc(0) : Buffer.from(this.bytes.subarray(0, this.length));
   }
 
-  /** Where the cursor is, as a byte offset into line(). */
-  get cursorOffset(): number {
-    return this.cursor;
-  }
-
   /**
    * Keys typed, `chunk[from, to)`. After each key `hasRoom()` is asked
    * whether to go on; returns where it stopped (`to`, or after the key at

@@ -156,11 +156,6 @@ export class LineFramer {
     if (hadLine) this.sink.line(line!, 0, length);
   }
 
-  /** The last byte of the unfinished line, or -1 if there is none (to know how it was echoed). */
-  get lastPendingByte(): number {
-    return this.pendingLength === 0 || this.pending === null ? -1 : this.pending[this.pendingLength - 1]!;
-  }
-
   /**
    * Forgets the unfinished line (telnet IP / EL, Ctrl-C). Returns whether there was one.
    * The user abandoned the line, so an over-long one stops being discarded too:

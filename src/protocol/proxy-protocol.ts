@@ -104,11 +104,6 @@ export class ProxyHeaderParser {
   }
 }
 
-/** One-shot parse of a buffer that may hold a complete header (for tests and tools). */
-export function parseProxyHeader(bytes: Uint8Array, maxHeaderBytes = DEFAULT_MAX_PROXY_HEADER_BYTES): ProxyParseResult {
-  return parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), maxHeaderBytes);
-}
-
 function parse(bytes: Buffer, maxHeaderBytes: number): ProxyParseResult {
   if (bytes.length === 0) return MORE;
   if (bytes[0] === V1_PREFIX[0]) return parseV1(bytes);

@@ -108,11 +108,6 @@ export class TelnetParser {
     return this.sbLength;
   }
 
-  /** Whether the parser is between events (not inside an IAC sequence). */
-  get isIdle(): boolean {
-    return this.state === S_DATA;
-  }
-
   /**
    * Parses `chunk` from `from` on. Returns where it stopped: the chunk's
    * length, or the point after the event at which the sink said stop.

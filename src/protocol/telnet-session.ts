@@ -16,8 +16,8 @@
  *
  * Pure: no sockets, no timers. The flow of one chunk:
  *
- *     chunk ─▶ TelnetParser ─data─▶ edit bytes ─▶ LineFramer ─line─▶ sink.line()   (no echo)
- *                   │          └───▶ LineEditor (keys, echo) ─line─▶ sink.line()   (echo)
+ *     chunk ─▶ TelnetParser ─data─▶ edit bytes ─▶ LineFramer ─line─▶ sink[kLine]()   (no echo)
+ *                   │          └───▶ LineEditor (keys, echo) ─line─▶ sink[kLine]()   (echo)
  *                   └─commands, negotiation─▶ TelnetOptions / edits ─▶ batch
  *
  * Without echo (line-mode telnet, nc, scripts) bytes pass as they came but
@@ -37,6 +37,7 @@
  * line mode) is not taken as an invitation, because offering echo then would
  * flip that client into character mode behind its user's back.
  */
+import { kLine, kLineTooLong } from "../internal.js";
 import { LineEditor, type LineEditorSink } from "./line-editor.js";
 import { LineFramer, type LineSink } from "./line-framer.js";
 import type { ReplyBatch } from "./reply.js";
@@ -64,15 +65,19 @@ const DEL = 0x7f;
 /** The answer to IAC AYT (RFC 854 "Are You There"): short, one line. */
 export const AYT_REPLY = Buffer.from("[yes, name-echo is here]\r\n", "latin1");
 
-/** Who answers the lines (the connection): it adds each reply or notice to the session's batch itself, so it lands in order. */
+/**
+ * Who answers the lines (the connection): it adds each reply or notice to
+ * the session's batch itself, so it lands in order. Symbol-keyed
+ * (internal.ts): they are TcpConnection's methods, and no part of its API.
+ */
 export interface SessionSink {
   /**
    * A complete line as it goes back on the wire (a 0xFF data byte doubled),
    * as `source[from, to)`; read it before returning (the bytes are not yours).
    */
-  line(source: Buffer, from: number, to: number): void;
+  [kLine](source: Buffer, from: number, to: number): void;
   /** The line being typed passed maxLineLength: answer with a notice, through notice(). */
-  lineTooLong(): void;
+  [kLineTooLong](): void;
 }
 
 export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutput {
@@ -116,12 +121,12 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     this.editorSink = {
       line: (source, from, to) => {
         const escaped = escapeIAC(source, from, to);
-        this.sink.line(escaped, 0, escaped.length);
+        this.sink[kLine](escaped, 0, escaped.length);
       },
       lineTooLong: () => {
         // The notice must not stick to the line on screen, however the sink writes it.
         this.editor!.hide();
-        this.sink.lineTooLong();
+        this.sink[kLineTooLong]();
       },
     };
   }
@@ -287,16 +292,16 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     if (this.lineMayHoldIAC) {
       this.lineMayHoldIAC = false;
       const escaped = escapeIAC(source, from, to);
-      this.sink.line(escaped, 0, escaped.length);
+      this.sink[kLine](escaped, 0, escaped.length);
     } else {
-      this.sink.line(source, from, to);
+      this.sink[kLine](source, from, to);
     }
     return !this.full;
   }
 
   lineTooLong(): boolean {
     this.lineMayHoldIAC = false;
-    this.sink.lineTooLong();
+    this.sink[kLineTooLong]();
     return !this.full;
   }
 

@@ -25,6 +25,7 @@
  * holding nothing, are never candidates while a bigger one is.
  */
 import * as os from "node:os";
+import { kChargedBytes, kEvict, kHeldBytes, kIsLeaving, kRecharge } from "../internal.js";
 
 export const MiB = 1024 * 1024;
 
@@ -46,18 +47,21 @@ export function defaultMaxClientMemory(): number {
   return Math.round(Math.min(CLIENT_MEMORY_CAP, Math.max(CLIENT_MEMORY_FLOOR, memory / CLIENT_MEMORY_FRACTION)));
 }
 
-/** What the budget needs of a connection. */
+/**
+ * What the budget needs of a connection. Symbol-keyed (internal.ts) but for
+ * destroy(): they are TcpConnection's methods, and no part of its API.
+ */
 export interface MemoryHolder {
   /** Bytes held for this client right now (unsent output, held input, pending line). */
-  readonly heldBytes: number;
+  readonly [kHeldBytes]: number;
   /** The amount last reported to the budget. */
-  readonly chargedBytes: number;
-  /** Reports heldBytes to the budget again (the pass refreshes every holder first). */
-  recharge(): number;
+  readonly [kChargedBytes]: number;
+  /** Reports [kHeldBytes] to the budget again (the pass refreshes every holder first). */
+  [kRecharge](): number;
   /** Told to go already (closing or half-closed): evicting it means dropping it. */
-  readonly isLeaving: boolean;
+  readonly [kIsLeaving]: boolean;
   /** Tell it why and close it (the notice goes through its own notice path). */
-  evict(heldBytes: number): void;
+  [kEvict](heldBytes: number): void;
   /** Drop it now. */
   destroy(): void;
 }
@@ -123,24 +127,24 @@ export class ClientMemoryBudget {
     // Recount exactly: unsent bytes also shrink without any event (the
     // kernel took them), so what was reported may be stale upwards.
     const holding: MemoryHolder[] = [];
-    for (const holder of this.holders) if (holder.recharge() > 0) holding.push(holder);
+    for (const holder of this.holders) if (holder[kRecharge]() > 0) holding.push(holder);
     let open = 0;
     let leaving = 0;
     for (const holder of holding) {
-      if (holder.isLeaving) leaving += holder.chargedBytes;
-      else open += holder.chargedBytes;
+      if (holder[kIsLeaving]) leaving += holder[kChargedBytes];
+      else open += holder[kChargedBytes];
     }
     this.openBytes = open;
     this.leavingBytes = leaving;
     if (open <= this.limit) return;
     const before = open + leaving;
-    holding.sort((a, b) => b.chargedBytes - a.chargedBytes);
+    holding.sort((a, b) => b[kChargedBytes] - a[kChargedBytes]);
     // 1. Clients already told, biggest first, while everyone together is over.
     let dropped = 0;
     for (const holder of holding) {
       if (open + leaving <= this.limit) break;
-      if (!holder.isLeaving) continue;
-      leaving -= holder.chargedBytes;
+      if (!holder[kIsLeaving]) continue;
+      leaving -= holder[kChargedBytes];
       dropped++;
       holder.destroy();
     }
@@ -150,10 +154,10 @@ export class ClientMemoryBudget {
     let told = 0;
     for (const holder of holding) {
       if (open <= target) break;
-      if (holder.isLeaving) continue;
-      open -= holder.chargedBytes;
+      if (holder[kIsLeaving]) continue;
+      open -= holder[kChargedBytes];
       told++;
-      holder.evict(holder.chargedBytes);
+      holder[kEvict](holder[kChargedBytes]);
     }
     if (told + dropped > 0) this.onEviction({ told, dropped, heldBytes: before, limit: this.limit });
   }

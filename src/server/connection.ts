@@ -5,10 +5,33 @@
  * the socket is behind a Transport (transport/transport.ts), so the same
  * connection runs on libuv's TCP handle or on a net.Socket / TLSSocket.
  *
- * All input passes through receive() and all output through flush().
+ * All input passes through [kReceive]() and all output through flush().
+ *
+ * Its public API is what a user of the server reads: the endpoints, stats,
+ * state, shutdown(), destroy(), its events, and the read-only views the HTTP
+ * port uses. What its transport, telnet session, memory budget and owner
+ * call is keyed by the symbols of internal.ts, so it is no part of that API
+ * and costs nothing per connection.
  */
 import { EventEmitter } from "node:events";
 import type { Endpoint } from "../endpoint.js";
+import {
+  kChargedBytes,
+  kClosed,
+  kConnectionClosed,
+  kConnectionLimit,
+  kDrained,
+  kEvict,
+  kFailed,
+  kHeldBytes,
+  kIsLeaving,
+  kLine,
+  kLineTooLong,
+  kReceive,
+  kReceiveEnd,
+  kRecharge,
+  kSweepIdle,
+} from "../internal.js";
 import { ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
 import { type SessionSink, TelnetSession } from "../protocol/telnet-session.js";
 import type { ClientMemoryBudget, MemoryHolder } from "./client-memory.js";
@@ -34,7 +57,7 @@ export interface ConnectionLimits {
   maxLineLength: number;
   /**
    * Seconds; 0 turns the idle timeout off. Enforced by the owner's sweep
-   * calling sweepIdle() (NameEchoServer does), not by a timer per socket.
+   * calling [kSweepIdle]() (NameEchoServer does), not by a timer per socket.
    */
   idleTimeoutSeconds: number;
   /**
@@ -76,8 +99,29 @@ export type ConnectionLimitKind = "line-too-long" | "idle-timeout";
 
 /** Who is told first when a connection closes or hits a limit (the server), without a listener closure per connection. */
 export interface ConnectionOwner {
-  connectionClosed(connection: TcpConnection, error: Error | undefined): void;
-  connectionLimit?(connection: TcpConnection, kind: ConnectionLimitKind): void;
+  [kConnectionClosed](connection: TcpConnection, error: Error | undefined): void;
+  [kConnectionLimit]?(connection: TcpConnection, kind: ConnectionLimitKind): void;
+}
+
+/** What a connection is made with, by its owner (NameEchoServer) at accept. */
+export interface TcpConnectionOptions {
+  encoder: ReplyEncoder;
+  /** One object for all of the owner's connections. */
+  limits: ConnectionLimits;
+  /** Overrides the socket's peer address: the real client named by a PROXY header. */
+  remote?: Endpoint | undefined;
+  /**
+   * Look `local` and `remote` up now rather than on first use. Needed when
+   * someone may first read them after the close (the socket can no longer
+   * tell then, and a reset peer cannot be asked even before): the server
+   * asks for it when anyone listens for its 'connection' or 'disconnect'
+   * events. Default true.
+   */
+  captureEndpoints?: boolean;
+  /** Told of the close (before the 'close' event) and of limits hit. */
+  owner?: ConnectionOwner | undefined;
+  /** Sees every byte read and written (the server's `trace` option). */
+  trace?: WireTraceSink | undefined;
 }
 
 export interface TcpConnectionEvents {
@@ -106,6 +150,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private localValue: Endpoint | undefined;
   private remoteValue: Endpoint | undefined;
   private readonly owner: ConnectionOwner | undefined;
+  /** Sees every byte read and written; undefined (no cost) unless the owner's `trace` option is set. */
+  private readonly tracer: WireTraceSink | undefined;
 
   private readonly transport: Transport;
   /** Telnet commands, line editing, echo and framing: all of the input side. */
@@ -123,7 +169,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private heldInput: Buffer | null = null;
   private closeError: Error | undefined;
   /**
-   * Idle bookkeeping for sweepIdle(): a flag set on every read and write
+   * Idle bookkeeping for [kSweepIdle](): a flag set on every read and write
    * (cheaper than a clock read per chunk, and no Timeout object and refresh()
    * per socket, as socket.setTimeout costs), the time of the sweep that last
    * saw activity, and the unsent byte count it saw (a change means writes
@@ -141,39 +187,24 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private charged = 0;
   private chargedAsLeaving = false;
 
-  /**
-   * @param transport not started yet: the connection starts it.
-   * @param remote overrides the socket's peer address: the real client named by a PROXY header.
-   * @param captureEndpoints look `local` and `remote` up now rather than on
-   *   first use. Needed when someone may first read them after the close
-   *   (the socket can no longer tell then, and a reset peer cannot be asked
-   *   even before): the server asks for it when anyone listens for its
-   *   'connection' or 'disconnect' events.
-   * @param owner told of the close before the 'close' event.
-   */
-  constructor(
-    transport: Transport,
-    encoder: ReplyEncoder,
-    limits: ConnectionLimits,
-    remote?: Endpoint,
-    captureEndpoints = true,
-    owner?: ConnectionOwner,
-  ) {
+  /** @param transport not started yet: the connection starts it. */
+  constructor(transport: Transport, options: TcpConnectionOptions) {
     super();
     // No listener map until the first listener: EventEmitter creates its
     // _events lazily when it finds none (as on its own prototype), and most
     // connections never get a listener. Saves ~160 bytes per connection.
     (this as unknown as { _events: undefined })._events = undefined;
     this.transport = transport;
-    this.limits = limits;
-    this.owner = owner;
-    this.remoteValue = remote;
-    if (captureEndpoints) {
+    this.limits = options.limits;
+    this.owner = options.owner;
+    this.tracer = options.trace;
+    this.remoteValue = options.remote;
+    if (options.captureEndpoints ?? true) {
       void this.local;
       void this.remote;
     }
-    this.batch = new ReplyBatch(encoder);
-    this.input = new TelnetSession(this, this.batch, limits.maxLineLength);
+    this.batch = new ReplyBatch(options.encoder);
+    this.input = new TelnetSession(this, this.batch, this.limits.maxLineLength);
     transport.start(this);
   }
 
@@ -242,18 +273,19 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.transport.destroy();
   }
 
+  // MemoryHolder: called by the client memory budget.
+
   /**
    * Evicted by the memory budget: like shutdown(), but input held back is
    * dropped, not answered (answering it is what would need the memory).
-   * @internal MemoryHolder
    */
-  evict(heldBytes: number): void {
+  [kEvict](heldBytes: number): void {
     this.heldInput = null;
     this.sayGoodbye(clientMemoryNotice(heldBytes), false);
   }
 
-  /** @internal MemoryHolder: everything held for this client right now. */
-  get heldBytes(): number {
+  /** Everything held for this client right now. */
+  get [kHeldBytes](): number {
     if (this.stateValue === "closed") return 0;
     const transport = this.transport;
     return (
@@ -261,18 +293,18 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     );
   }
 
-  /** @internal MemoryHolder */
-  get chargedBytes(): number {
+  /** What was last reported to the budget. */
+  get [kChargedBytes](): number {
     return this.charged;
   }
 
-  /** @internal MemoryHolder: told to go already. */
-  get isLeaving(): boolean {
+  /** Told to go already. */
+  get [kIsLeaving](): boolean {
     return this.stateValue !== "open";
   }
 
-  /** @internal MemoryHolder: reports what is held now to the budget; returns it. */
-  recharge(): number {
+  /** Reports what is held now to the budget; returns it. */
+  [kRecharge](): number {
     const budget = this.limits.memoryBudget;
     if (budget === null) return 0;
     const leaving = this.stateValue !== "open";
@@ -282,7 +314,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       this.charged = 0;
     }
     this.chargedAsLeaving = leaving;
-    const held = this.heldBytes;
+    const held = this[kHeldBytes];
     if (held !== this.charged) {
       const delta = held - this.charged;
       this.charged = held;
@@ -291,25 +323,25 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     return held;
   }
 
-  // SessionSink: called by the telnet session, synchronously inside receive().
+  // SessionSink: called by the telnet session, synchronously inside [kReceive]().
 
   /** A line as a span of the chunk being read: its reply is copied from there, no view made. */
-  line(chunk: Buffer, from: number, to: number): void {
+  [kLine](chunk: Buffer, from: number, to: number): void {
     this.lines++;
     this.batch.addReplySpan(chunk, from, to);
   }
 
-  lineTooLong(): void {
+  [kLineTooLong](): void {
     this.linesTooLong++;
     this.writeNotice(lineTooLongNotice(this.limits.maxLineLength));
-    this.owner?.connectionLimit?.(this, "line-too-long");
+    this.owner?.[kConnectionLimit]?.(this, "line-too-long");
     this.emit("lineTooLong");
   }
 
   // TransportSink: called by the transport.
 
-  /** @internal bytes from the client: every byte of input passes here, once. */
-  receive(chunk: Buffer): void {
+  /** Bytes from the client: every byte of input passes here, once. */
+  [kReceive](chunk: Buffer): void {
     // Input counts as activity in every state, as it did for socket.setTimeout.
     this.touched = true;
     if (this.stateValue !== "open") return;
@@ -326,11 +358,11 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       this.heldInput = Buffer.from(rest);
       this.pauseForBackpressure();
     }
-    if (this.limits.memoryBudget !== null) this.recharge();
+    if (this.limits.memoryBudget !== null) this[kRecharge]();
   }
 
-  /** @internal the client half-closed: answer its last unterminated line, then finish. */
-  receiveEnd(): void {
+  /** The client half-closed: answer its last unterminated line, then finish. */
+  [kReceiveEnd](): void {
     this.touched = true;
     if (this.stateValue !== "open") return;
     this.answerHeldInput();
@@ -340,8 +372,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.transport.end();
   }
 
-  /** @internal the transport took every byte after a write() that returned false: held input first, then reading again */
-  drained(): void {
+  /** The transport took every byte after a write() that returned false: held input first, then reading again. */
+  [kDrained](): void {
     this.touched = true;
     if (this.stateValue === "open" && this.heldInput !== null) {
       // The rest is a view of our own copy.
@@ -354,22 +386,22 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       this.transport.resumeReading();
       this.emit("resumed");
     }
-    if (this.limits.memoryBudget !== null) this.recharge();
+    if (this.limits.memoryBudget !== null) this[kRecharge]();
   }
 
   /**
-   * @internal called by the owner's periodic sweep (NameEchoServer: every
-   * quarter of the idle timeout, at most 1 s apart), with the sweep's clock.
+   * Called by the owner's periodic sweep (NameEchoServer: every quarter of
+   * the idle timeout, at most 1 s apart), with the sweep's clock.
    * No activity since the last sweep for idleMs: idle(). The timeout thus
    * fires between idleMs and idleMs + one sweep interval after the last
    * activity. A client told to go lingers instead (see lingerMs): it is
    * destroyed after lingerMs without taking any of its bytes; returns true
    * then.
    */
-  sweepIdle(now: number, idleMs: number): boolean {
+  [kSweepIdle](now: number, idleMs: number): boolean {
     const unsent = this.transport.unsentBytes;
     // Unsent bytes also shrink with no event to report it (the kernel took them): bring the budget up to date.
-    if (this.charged !== 0) this.recharge();
+    if (this.charged !== 0) this[kRecharge]();
     if (this.lingering) {
       // What it sends now is dropped and buys no time; taking our bytes does.
       this.touched = false;
@@ -396,17 +428,17 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     return false;
   }
 
-  /** @internal no traffic for idleTimeoutSeconds */
-  idle(): void {
+  /** No traffic for idleTimeoutSeconds. */
+  private idle(): void {
     if (this.stateValue === "open" && this.pausedForBackpressure) {
       // Not one reply taken for a whole idle period: a notice queued behind
       // its unread replies would never be read, and waiting another period
       // keeps megabytes parked in kernel socket buffers. Drop it now.
-      this.owner?.connectionLimit?.(this, "idle-timeout");
+      this.owner?.[kConnectionLimit]?.(this, "idle-timeout");
       this.emit("idle");
       this.transport.destroy();
     } else if (this.stateValue === "open") {
-      this.owner?.connectionLimit?.(this, "idle-timeout");
+      this.owner?.[kConnectionLimit]?.(this, "idle-timeout");
       this.emit("idle");
       this.shutdown(idleNotice(this.limits.idleTimeoutSeconds));
     } else {
@@ -415,20 +447,19 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     }
   }
 
-  /** @internal */
-  failed(error: Error): void {
+  /** The transport failed (a reset, a write error); [kClosed]() follows. */
+  [kFailed](error: Error): void {
     this.closeError ??= error;
   }
 
-  /** @internal */
-  closed(): void {
+  [kClosed](): void {
     this.stateValue = "closed";
     this.heldInput = null;
     if (this.charged !== 0) {
       this.limits.memoryBudget?.change(-this.charged, this.chargedAsLeaving);
       this.charged = 0;
     }
-    this.owner?.connectionClosed(this, this.closeError);
+    this.owner?.[kConnectionClosed](this, this.closeError);
     this.emit("close", this.closeError);
   }
 
@@ -441,7 +472,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (this.tracer !== undefined) this.tracer.sent(this, bytes);
     // write() returns false once the transport holds more unsent bytes than
     // maxUnsentBytes: stop reading this client until it has taken its
-    // replies (drained()), so its memory stays bounded.
+    // replies ([kDrained]()), so its memory stays bounded.
     if (!this.transport.write(bytes)) this.pauseForBackpressure();
   }
 
@@ -466,7 +497,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * the part not taken, a view of `input`, or null when all was taken. While
    * the kernel takes the output at once, the budget comes back and feeding
    * goes on; it stops when the unsent bytes reach the bound (a write() then
-   * returned false, so drained() will follow).
+   * returned false, so [kDrained]() will follow).
    */
   private feed(input: Buffer, ignoreBound: boolean): Buffer | null {
     let rest = input;
@@ -499,7 +530,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /**
    * The goodbye: the notice after every reply owed, then our FIN, then the
-   * linger (sweepIdle). `answerHeld`: answer input held back first (a
+   * linger ([kSweepIdle]). `answerHeld`: answer input held back first (a
    * graceful stop, idle), or not (eviction, which already dropped it).
    */
   private sayGoodbye(notice: Buffer, answerHeld: boolean): void {
@@ -519,7 +550,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.unsentAtSweep = this.transport.unsentBytes;
     // Read on: the FIN that lets the socket close must not sit behind paused input.
     if (!wasEnding) this.resumeReading();
-    if (this.limits.memoryBudget !== null) this.recharge();
+    if (this.limits.memoryBudget !== null) this[kRecharge]();
   }
 
   private pauseForBackpressure(): void {
@@ -534,10 +565,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.transport.resumeReading();
   }
 
-  // Read-only views for the HTTP port (/connections) and the wire trace.
-
-  /** @internal set by the owner when its `trace` option is: sees every byte read and written. */
-  tracer: WireTraceSink | undefined = undefined;
+  // Read-only views for the HTTP port (/connections).
 
   /** The line the client is typing, not yet ended (a copy, at most maxLineLength bytes). */
   pendingInput(): Buffer {

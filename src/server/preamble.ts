@@ -22,6 +22,7 @@ import type { Socket } from "node:net";
 import { Endpoint } from "../endpoint.js";
 import { ProxyHeaderParser } from "../protocol/proxy-protocol.js";
 import { escapeClientBytes } from "../escape.js";
+import { kClosed, kDrained, kFailed, kProxyHeaderFailed, kProxyHeaderRead, kReceive, kReceiveEnd } from "../internal.js";
 import type { Transport, TransportSink } from "./transport/transport.js";
 
 export interface PreambleOptions {
@@ -123,9 +124,9 @@ export function runPreamble(raw: Socket, options: PreambleOptions, callbacks: Pr
 /** Where a ProxyHeaderReader reports: one object per server, told which reader it is. */
 export interface ProxyHeaderOwner {
   /** The header is read: `transport` (still reading) belongs to the caller now; `rest` came after the header. */
-  proxyHeaderRead(reader: ProxyHeaderReader, transport: Transport, remote: Endpoint, rest: Buffer): void;
+  [kProxyHeaderRead](reader: ProxyHeaderReader, transport: Transport, remote: Endpoint, rest: Buffer): void;
   /** No valid header: the transport is being destroyed. */
-  proxyHeaderFailed(reader: ProxyHeaderReader, detail: string, remote: Endpoint): void;
+  [kProxyHeaderFailed](reader: ProxyHeaderReader, detail: string, remote: Endpoint): void;
 }
 
 /**
@@ -156,7 +157,7 @@ export class ProxyHeaderReader implements TransportSink {
     this.fail("closed by the server while waiting for the header");
   }
 
-  receive(chunk: Buffer): void {
+  [kReceive](chunk: Buffer): void {
     if (this.finished) return;
     const result = this.parser.push(chunk);
     if (result.status === "more") return;
@@ -170,20 +171,20 @@ export class ProxyHeaderReader implements TransportSink {
     }
     this.finished = true;
     clearTimeout(this.timer);
-    this.owner.proxyHeaderRead(this, this.transport, this.remote, result.rest);
+    this.owner[kProxyHeaderRead](this, this.transport, this.remote, result.rest);
   }
 
-  receiveEnd(): void {
+  [kReceiveEnd](): void {
     this.fail("the peer closed before sending a complete PROXY header");
   }
 
-  drained(): void {}
+  [kDrained](): void {}
 
-  failed(error: Error): void {
+  [kFailed](error: Error): void {
     this.fail((error as NodeJS.ErrnoException).code ?? error.message);
   }
 
-  closed(): void {
+  [kClosed](): void {
     this.fail("closed by the peer first");
   }
 
@@ -193,7 +194,7 @@ export class ProxyHeaderReader implements TransportSink {
     this.finished = true;
     clearTimeout(this.timer);
     this.transport.destroy();
-    this.owner.proxyHeaderFailed(this, detail, this.remote);
+    this.owner[kProxyHeaderFailed](this, detail, this.remote);
   }
 }
 

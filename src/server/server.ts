@@ -12,6 +12,20 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { Endpoint } from "../endpoint.js";
 import { explainListenError, invalidOption, NameEchoError } from "../errors.js";
+import {
+  kClosed,
+  kConnectionClosed,
+  kConnectionLimit,
+  kDrained,
+  kFailed,
+  kHeldBytes,
+  kProxyHeaderFailed,
+  kProxyHeaderRead,
+  kReceive,
+  kReceiveEnd,
+  kSweepIdle,
+  kTurnedAwayClosed,
+} from "../internal.js";
 import { FdBudget } from "./fd-budget.js";
 import { resolveServerOptions } from "./server-options.js";
 import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
@@ -24,7 +38,7 @@ import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE, tooManyFromA
 import { detectHandleBindings } from "./transport/bindings.js";
 import { takeAcceptedHandles } from "./transport/handle.js";
 import { STREAM_READ_AHEAD_BYTES, StreamTransport } from "./transport/stream.js";
-import { TRANSPORT_CHOICES, type Transport, type TransportChoice, type TransportName, type TransportSink } from "./transport/transport.js";
+import { type Transport, type TransportChoice, type TransportName, type TransportSink } from "./transport/transport.js";
 
 export interface NameEchoServerOptions {
   /** Address to listen on. Default 127.0.0.1 (loopback only); "0.0.0.0" or "::" opens it to the network. */
@@ -137,9 +151,6 @@ export interface NameEchoServerEvents {
   stopped: [report: StopReport];
   close: [];
 }
-
-// Checked by the rules in server-options.ts; exported from here too, where it always was.
-export { resolveServerOptions };
 
 /** What a graceful stop waited for, and how it ended. */
 export interface StopReport {
@@ -287,7 +298,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     const budget = this.limits.memoryBudget;
     if (budget !== null) return budget.heldBytes;
     let held = 0;
-    for (const connection of this.connectionSet) held += connection.heldBytes;
+    for (const connection of this.connectionSet) held += connection[kHeldBytes];
     return held;
   }
 
@@ -415,7 +426,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     this.idleSweep = setInterval(() => {
       const now = Date.now();
       for (const connection of this.connectionSet) {
-        if (connection.sweepIdle(now, idleMs)) this.droppedAfterLinger++;
+        if (connection[kSweepIdle](now, idleMs)) this.droppedAfterLinger++;
       }
     }, every);
     this.idleSweep.unref();
@@ -517,15 +528,21 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     // read them after it closed; otherwise they are looked up on first use.
     const captureEndpoints =
       this.options.captureEndpoints ?? (this.listenerCount("connection") > 0 || this.listenerCount("disconnect") > 0);
-    const connection = new TcpConnection(transport, this.encoder, this.limits, remote, captureEndpoints, this);
-    if (this.options.trace !== undefined) connection.tracer = this.options.trace;
+    const connection = new TcpConnection(transport, {
+      encoder: this.encoder,
+      limits: this.limits,
+      remote,
+      captureEndpoints,
+      owner: this,
+      trace: this.options.trace,
+    });
     this.connectionSet.add(connection);
     this.emit("connection", connection);
     return connection;
   }
 
-  /** @internal ProxyHeaderOwner */
-  proxyHeaderRead(reader: ProxyHeaderReader, transport: Transport, remote: Endpoint, rest: Buffer): void {
+  /** ProxyHeaderOwner */
+  [kProxyHeaderRead](reader: ProxyHeaderReader, transport: Transport, remote: Endpoint, rest: Buffer): void {
     this.pendingSockets.delete(reader);
     if (this.stateValue !== "listening") {
       transport.destroy();
@@ -533,22 +550,22 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     }
     const connection = this.startConnection(transport, remote);
     // The client's first bytes, from the segment that carried the header.
-    if (connection !== null && rest.length > 0) connection.receive(rest);
+    if (connection !== null && rest.length > 0) connection[kReceive](rest);
   }
 
-  /** @internal ProxyHeaderOwner */
-  proxyHeaderFailed(reader: ProxyHeaderReader, detail: string, remote: Endpoint): void {
+  /** ProxyHeaderOwner */
+  [kProxyHeaderFailed](reader: ProxyHeaderReader, detail: string, remote: Endpoint): void {
     this.pendingSockets.delete(reader);
     this.emit("rejected", remote, "proxy-header", detail);
   }
 
-  /** @internal ConnectionOwner */
-  connectionLimit(connection: TcpConnection, kind: ConnectionLimitKind): void {
+  /** ConnectionOwner */
+  [kConnectionLimit](connection: TcpConnection, kind: ConnectionLimitKind): void {
     this.emit("limit", connection, kind);
   }
 
-  /** @internal ConnectionOwner: called by the connection itself, so accept makes no closure. */
-  connectionClosed(connection: TcpConnection, error: Error | undefined): void {
+  /** ConnectionOwner: called by the connection itself, so accept makes no closure. */
+  [kConnectionClosed](connection: TcpConnection, error: Error | undefined): void {
     this.connectionSet.delete(connection);
     this.fdBudget?.invalidate();
     this.perAddress?.release(connection.remote.address);
@@ -567,8 +584,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     this.emit("rejected", remote, reason);
   }
 
-  /** @internal a turned-away client is gone */
-  turnedAwayClosed(client: Transport): void {
+  /** A turned-away client is gone. */
+  [kTurnedAwayClosed](client: Transport): void {
     this.rejectedSockets.delete(client);
     this.fdBudget?.invalidate();
   }
@@ -593,14 +610,14 @@ class TurnedAway implements TransportSink {
     this.linger = setTimeout(() => client.destroy(), REJECT_LINGER_MS);
   }
 
-  receive(): void {}
-  receiveEnd(): void {}
-  drained(): void {}
+  [kReceive](): void {}
+  [kReceiveEnd](): void {}
+  [kDrained](): void {}
   /** A reset from a client we are turning away is not news. */
-  failed(): void {}
-  closed(): void {
+  [kFailed](): void {}
+  [kClosed](): void {
     clearTimeout(this.linger);
-    this.server.turnedAwayClosed(this.client);
+    this.server[kTurnedAwayClosed](this.client);
   }
 }
 

@@ -16,7 +16,7 @@ describe("nothing a client sends reaches the operator's terminal raw", { timeout
 
   test("every log line is one line with no control characters, whatever the message holds", () => {
     const written: string[] = [];
-    const log = createLogger("info", (line) => written.push(line));
+    const log = createLogger({ level: "info", format: "pretty", write: (line) => written.push(line) });
     log.warn("accept failed: \u001b[31mred\u001b[0m\nsecond line\r\u009b");
     assert.equal(written.length, 1);
     const line = written[0]!;

@@ -67,7 +67,7 @@ describe("serve: stopping without a terminal", { timeout: 30_000 }, () => {
 
   it("a second SIGTERM drops clients at once", async () => {
     const server = await serve(["--shutdown-timeout", "60"]);
-    const socket = await rawClient(server.port); // never closes: holds a graceful stop
+    await rawClient(server.port); // never closes: holds a graceful stop
     await waitForOutput(server, server.stderr, /connect 127\.0\.0\.1/, 5000);
     server.child.kill("SIGTERM");
     await waitForOutput(server, server.stderr, /SIGTERM: stopping/, 5000);

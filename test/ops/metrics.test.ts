@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import { once } from "node:events";
 import { describe, it } from "node:test";
-import { instrumentServer, MetricsServer } from "../../src/ops/metrics.js";
+import { instrumentServer, MetricsServer } from "../../src/metrics.js";
 import { NameEchoServer } from "../../src/server/server.js";
 import { closed, collect, connect } from "../helpers/net.js";
 

@@ -8,6 +8,7 @@ import { once } from "node:events";
 import * as net from "node:net";
 import { after, describe, test } from "node:test";
 import fc from "fast-check";
+import { kChargedBytes, kEvict, kHeldBytes, kIsLeaving, kRecharge } from "../../src/internal.js";
 import { ConnectionsPerAddress } from "../../src/server/address-limit.js";
 import { ClientMemoryBudget, defaultMaxClientMemory, type EvictionReport, type MemoryHolder } from "../../src/server/client-memory.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
@@ -63,13 +64,22 @@ class Holder implements MemoryHolder {
     public isLeaving = false,
     private readonly budget?: () => ClientMemoryBudget,
   ) {}
-  recharge(): number {
+  get [kHeldBytes](): number {
+    return this.heldBytes;
+  }
+  get [kChargedBytes](): number {
+    return this.chargedBytes;
+  }
+  get [kIsLeaving](): boolean {
+    return this.isLeaving;
+  }
+  [kRecharge](): number {
     const delta = this.heldBytes - this.chargedBytes;
     this.chargedBytes = this.heldBytes;
     if (delta !== 0) this.budget?.().change(delta, this.isLeaving);
     return this.heldBytes;
   }
-  evict(): void {
+  [kEvict](): void {
     this.fate = "told";
     this.isLeaving = true;
   }
@@ -84,8 +94,8 @@ async function runPass(limit: number, sizes: Array<[name: string, bytes: number,
   const budget = new ClientMemoryBudget(limit, holders, (report) => reports.push(report));
   for (const [name, bytes, leaving] of sizes) holders.push(new Holder(name, bytes, leaving, () => budget));
   // The leaving ones first: the pass runs when an open one's report passes the limit.
-  for (const holder of holders) if (holder.isLeaving) holder.recharge();
-  for (const holder of holders) if (!holder.isLeaving) holder.recharge();
+  for (const holder of holders) if (holder.isLeaving) holder[kRecharge]();
+  for (const holder of holders) if (!holder.isLeaving) holder[kRecharge]();
   return { holders, reports };
 }
 

@@ -5,7 +5,8 @@
  */
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { NameEchoError, NameEchoServer, resolveServerOptions, type NameEchoServerOptions } from "../../src/index.js";
+import { NameEchoError, NameEchoServer, type NameEchoServerOptions } from "../../src/index.js";
+import { resolveServerOptions } from "../../src/server/server-options.js";
 import { explainListenError } from "../../src/errors.js";
 import { nearestName } from "../../src/options.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";

@@ -8,7 +8,7 @@
  *   is ours, so an accepted handle never becomes a net.Socket.
  * - Reading: every connection reads into ONE buffer shared by the process.
  *   Safe because the protocol code copies whatever it keeps before onread
- *   returns (TransportSink.receive), and libuv reads one handle at a time.
+ *   returns (TransportSink[kReceive]), and libuv reads one handle at a time.
  * - Writing: writeBuffer() straight to the handle. libuv first tries to
  *   write at once; only when the kernel does not take every byte is the
  *   request queued ("async"), so one spare request object serves every
@@ -23,6 +23,7 @@
  */
 import type * as net from "node:net";
 import { Endpoint } from "../../endpoint.js";
+import { kClosed, kDrained, kFailed, kReceive, kReceiveEnd } from "../../internal.js";
 import {
   type HandleBindings,
   type ShutdownRequest,
@@ -182,11 +183,11 @@ export class HandleTransport implements Transport {
   readDone(nread: number): void {
     if ((this.flags & CLOSING) !== 0) return;
     if (nread > 0) {
-      this.sink.receive(readBuffer.subarray(0, nread));
+      this.sink[kReceive](readBuffer.subarray(0, nread));
     } else if (nread === bindings.EOF) {
       // libuv stops reading at EOF by itself.
       this.flags = (this.flags | PEER_ENDED) & ~READING;
-      this.sink.receiveEnd();
+      this.sink[kReceiveEnd]();
       if ((this.flags & ENDED) !== 0) this.close();
     } else if (nread < 0) {
       this.fail(systemError(nread, "read"));
@@ -200,7 +201,7 @@ export class HandleTransport implements Transport {
       this.fail(systemError(status, "write"));
     } else if ((this.flags & NEED_DRAIN) !== 0 && this.handle.writeQueueSize === 0) {
       this.flags &= ~NEED_DRAIN;
-      this.sink.drained();
+      this.sink[kDrained]();
     }
   }
 
@@ -215,7 +216,7 @@ export class HandleTransport implements Transport {
   /** @internal the handle is closed */
   handleClosed(): void {
     // No sink: destroyed before it started (accepted while the server was closing).
-    if (this.sink !== undefined) this.sink.closed();
+    if (this.sink !== undefined) this.sink[kClosed]();
   }
 
   private startReading(): void {
@@ -230,7 +231,7 @@ export class HandleTransport implements Transport {
 
   private fail(error: Error): void {
     if ((this.flags & CLOSING) !== 0) return;
-    this.sink.failed(error);
+    this.sink[kFailed](error);
     this.close();
   }
 

@@ -8,6 +8,7 @@
  */
 import type { Socket } from "node:net";
 import { Endpoint } from "../../endpoint.js";
+import { kClosed, kDrained, kFailed, kReceive, kReceiveEnd } from "../../internal.js";
 import type { Transport, TransportSink } from "./transport.js";
 
 const kTransport = Symbol("name-echo transport");
@@ -120,21 +121,21 @@ export class StreamTransport implements Transport {
 }
 
 function socketOnData(this: SocketWithTransport, chunk: Buffer): void {
-  StreamTransport.sinkOf(this).receive(chunk);
+  StreamTransport.sinkOf(this)[kReceive](chunk);
 }
 
 function socketOnEnd(this: SocketWithTransport): void {
-  StreamTransport.sinkOf(this).receiveEnd();
+  StreamTransport.sinkOf(this)[kReceiveEnd]();
 }
 
 function socketOnDrain(this: SocketWithTransport): void {
-  StreamTransport.sinkOf(this).drained();
+  StreamTransport.sinkOf(this)[kDrained]();
 }
 
 function socketOnError(this: SocketWithTransport, error: Error): void {
-  StreamTransport.sinkOf(this).failed(error);
+  StreamTransport.sinkOf(this)[kFailed](error);
 }
 
 function socketOnClose(this: SocketWithTransport): void {
-  StreamTransport.sinkOf(this).closed();
+  StreamTransport.sinkOf(this)[kClosed]();
 }

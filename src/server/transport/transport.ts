@@ -14,28 +14,33 @@
  * may call back into the transport from inside any of them.
  */
 import type { Endpoint } from "../../endpoint.js";
+import { kClosed, kDrained, kFailed, kReceive, kReceiveEnd } from "../../internal.js";
 
 /** The transports a server can serve with; "auto" picks handle where it can. */
 export type TransportName = "handle" | "stream";
 export type TransportChoice = TransportName | "auto";
 export const TRANSPORT_CHOICES: readonly TransportChoice[] = ["auto", "handle", "stream"];
 
-/** What a transport reports to (TcpConnection). */
+/**
+ * What a transport reports to (TcpConnection, and the PROXY header reader
+ * and turned-away clients before it). Symbol-keyed (internal.ts): they are
+ * TcpConnection's methods, and no part of its API.
+ */
 export interface TransportSink {
   /**
    * Bytes from the peer. Valid only during the call: the handle transport
    * reads every connection into one shared buffer, so whatever is kept
    * must be copied.
    */
-  receive(chunk: Buffer): void;
+  [kReceive](chunk: Buffer): void;
   /** The peer half-closed (FIN): nothing more will be received. */
-  receiveEnd(): void;
+  [kReceiveEnd](): void;
   /** A write() that returned false has drained: every byte is with the kernel. */
-  drained(): void;
-  /** Something failed (a reset, a write error); closed() follows. */
-  failed(error: Error): void;
+  [kDrained](): void;
+  /** Something failed (a reset, a write error); [kClosed]() follows. */
+  [kFailed](error: Error): void;
   /** The transport is closed, for whatever reason; no call follows. */
-  closed(): void;
+  [kClosed](): void;
 }
 
 export interface Transport {
@@ -48,7 +53,7 @@ export interface Transport {
   start(sink: TransportSink): void;
   /**
    * Queues bytes for the peer. Returns whether reading may go on: false once
-   * more than the transport's bound (maxUnsentBytes) is unsent; drained()
+   * more than the transport's bound (maxUnsentBytes) is unsent; [kDrained]()
    * is then called when everything is out.
    */
   write(bytes: Buffer): boolean;
@@ -65,7 +70,7 @@ export interface Transport {
   /** Bytes written but not yet taken by the kernel. */
   readonly unsentBytes: number;
   /**
-   * Input read from the socket but not yet given to receive() because
+   * Input read from the socket but not yet given to [kReceive]() because
    * reading is paused (net.Socket reads ahead into its buffer after pause();
    * libuv's handle does not, so 0 there).
    */
