@@ -18,8 +18,6 @@ export { DEFAULTS, MAX_NAME_BYTES } from "./options.js";
 export { LineFramer } from "./protocol/line-framer.js";
 export type { LineSink } from "./protocol/line-framer.js";
 export { ReplyBatch, ReplyEncoder } from "./protocol/reply.js";
-export { openSocket } from "./transport.js";
-export type { TransportOptions } from "./transport.js";
 export { instrumentServer, MetricsServer } from "./ops/metrics.js";
 export type { MetricsOptions, MetricsServerOptions } from "./ops/metrics.js";
 export { ProxyHeaderParser, encodeProxyV1, encodeProxyV2 } from "./protocol/proxy-protocol.js";

@@ -15,8 +15,11 @@ import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import hdr from "hdr-histogram-js";
 import type { Histogram } from "hdr-histogram-js";
+import { openConnection } from "../client/connect.js";
+import { parseTarget } from "../client/target.js";
+import { Endpoint } from "../endpoint.js";
 import { NameEchoError } from "../errors.js";
-import { DEFAULTS, validateHost, validateInteger, validateName, validatePort, validateSeconds } from "../options.js";
+import { DEFAULTS, validateInteger, validateName, validateSeconds } from "../options.js";
 import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
 import { escapeClientBytes } from "./log.js";
 
@@ -327,16 +330,10 @@ class BenchClient {
   }
 }
 
-function connectOne(host: string, port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    const onError = (error: Error): void => reject(error);
-    socket.once("error", onError);
-    socket.once("connect", () => {
-      socket.off("error", onError);
-      resolve(socket);
-    });
-  });
+function connectOne(target: Endpoint): Promise<net.Socket> {
+  // No timeout of our own (a burst of connects may wait on the accept queue), and the
+  // system's code (ECONNREFUSED), which the run reports, rather than the explained error.
+  return openConnection(target, { timeoutMs: 0 }).catch((error: Error) => Promise.reject(error.cause ?? error));
 }
 
 /** Runs one benchmark; resolves with the result (it does not throw on bad replies, it counts them). */
@@ -356,9 +353,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     histogram: newHistogram(),
     interval: newHistogram(),
   };
-  const target = options.host.includes(":") ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
+  const target = new Endpoint(options.host, options.port);
   const clients: BenchClient[] = [];
-  const settled = await Promise.allSettled(Array.from({ length: options.clients }, () => connectOne(options.host, options.port)));
+  const settled = await Promise.allSettled(Array.from({ length: options.clients }, () => connectOne(target)));
   let connectError: unknown;
   settled.forEach((outcome, index) => {
     if (outcome.status === "fulfilled") {
@@ -422,7 +419,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const empty = h.totalCount === 0;
   const errors = totals.bad + totals.lost + totals.unexpected + totals.connErrors + totals.connectErrors;
   const result: BenchResult = {
-    target,
+    target: target.toString(),
     clients: options.clients,
     pipeline: options.pipeline,
     lineBytes: options.lineBytes,
@@ -450,30 +447,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   return result;
 }
 
-/** `HOST:PORT`, `[V6]:PORT`, `HOST` or `:PORT`. */
-export function parseConnect(value: string): { host: string; port: number } {
-  const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(value);
-  let host: string;
-  let port: string | undefined;
-  if (v6) {
-    host = v6[1]!;
-    port = v6[2];
-  } else {
-    const colon = value.lastIndexOf(":");
-    if (colon !== -1 && value.indexOf(":") !== colon) {
-      throw usageError(`--connect ${value}: write an IPv6 address in brackets, e.g. [::1]:8888`);
-    }
-    host = colon === -1 ? value : value.slice(0, colon);
-    port = colon === -1 ? undefined : value.slice(colon + 1);
-  }
-  return {
-    host: validateHost(host === "" ? DEFAULTS.host : host, "--connect host"),
-    port: port === undefined || port === "" ? DEFAULTS.port : validatePort(port, "--connect port"),
-  };
-}
-
 export function benchOptionsFromArgs(values: Record<string, string | boolean | undefined>): BenchOptions {
-  const { host, port } = parseConnect(typeof values.connect === "string" ? values.connect : `${DEFAULTS.host}:${DEFAULTS.port}`);
+  const connect = typeof values.connect === "string" ? values.connect : "";
+  const { address: host, port } = parseTarget(connect, { target: "--connect", host: "--connect host", port: "--connect port" });
   return {
     host,
     port,

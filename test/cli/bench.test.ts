@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { parseConnect, runBench, type BenchOptions } from "../../src/cli/bench.js";
+import { runBench, type BenchOptions } from "../../src/cli/bench.js";
 import { NameEchoServer } from "../../src/server/server.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/name-echo", import.meta.url));
@@ -118,13 +118,3 @@ describe("name-echo bench against a broken server", () => {
   });
 });
 
-describe("--connect parsing", () => {
-  it("takes HOST:PORT, [V6]:PORT, HOST and :PORT", () => {
-    assert.deepEqual(parseConnect("10.1.2.3:99"), { host: "10.1.2.3", port: 99 });
-    assert.deepEqual(parseConnect("[::1]:8000"), { host: "::1", port: 8000 });
-    assert.deepEqual(parseConnect("localhost"), { host: "localhost", port: 8888 });
-    assert.deepEqual(parseConnect(":7000"), { host: "127.0.0.1", port: 7000 });
-    assert.throws(() => parseConnect("::1:80"), /brackets/);
-    assert.throws(() => parseConnect("h:99999"), /port/);
-  });
-});

@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { once } from "node:events";
 import * as net from "node:net";
 import { describe, it } from "node:test";
-import { NameEchoClient, resolveTarget } from "../../src/client/client.js";
+import { NameEchoClient } from "../../src/client/client.js";
 import { NameEchoError } from "../../src/errors.js";
 import { outOfDescriptorsNotice } from "../../src/protocol/notices.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
@@ -228,12 +228,4 @@ describe("NameEchoClient", { timeout: 20_000 }, () => {
     assert.deepEqual(notices, ["error: disk on fire", "closing: for a reason of its own"]);
   });
 
-  it("accepts { host, port }, { address, port }, host:port, [v6]:port and a port", () => {
-    assert.deepEqual(resolveTarget({ host: "localhost", port: 1 }), { host: "localhost", port: 1 });
-    assert.deepEqual(resolveTarget({ address: "127.0.0.1", port: 2 }), { host: "127.0.0.1", port: 2 });
-    assert.deepEqual(resolveTarget("example.com:3"), { host: "example.com", port: 3 });
-    assert.deepEqual(resolveTarget("[::1]:4"), { host: "::1", port: 4 });
-    assert.deepEqual(resolveTarget(5), { host: "127.0.0.1", port: 5 });
-    assert.throws(() => resolveTarget({ port: 70_000 }), /port must be/);
-  });
 });
