@@ -150,6 +150,16 @@ describe("NameEchoClient", { timeout: 20_000 }, () => {
     await rejectsWith(client.send("bye?"), "ERR_CONNECTION_CLOSED", /closed the connection/);
   });
 
+  it("drops a server that sends a line over maxLineLength: ERR_LINE_TOO_LONG for what is owed", async () => {
+    const port = await rawServer((socket) => socket.once("data", () => socket.write("x".repeat(100))));
+    const client = await connect(port, { maxLineLength: 10 });
+    const closed = once(client, "close");
+    await rejectsWith(client.send("hello"), "ERR_LINE_TOO_LONG", /sent a line of more than 10 bytes; is 127\.0\.0\.1:\d+ a name-echo server\?/);
+    const [error] = await closed;
+    assert.equal((error as NameEchoError | undefined)?.code, "ERR_LINE_TOO_LONG", "the close says why");
+    assert.equal(client.state, "closed");
+  });
+
   it("reassembles replies that arrive one byte per segment, CR LF split included", async () => {
     const port = await rawServer((socket) => {
       socket.setNoDelay(true);
@@ -227,5 +237,4 @@ describe("NameEchoClient", { timeout: 20_000 }, () => {
     await rejectsWith(sends[2]!, "ERR_CONNECTION_CLOSED");
     assert.deepEqual(notices, ["error: disk on fire", "closing: for a reason of its own"]);
   });
-
 });
