@@ -17,6 +17,7 @@ import {
   SHUTDOWN_NOTICE,
   tooManyFromAddressNotice,
 } from "../../src/protocol/notices.js";
+import { inChunksOf, splitAt } from "../helpers/chunks.js";
 
 type Event =
   | ["reply", string, string]
@@ -52,23 +53,6 @@ function run(owed: string[], chunks: Buffer[], maxLineLength = 1024): Run {
   }
   matcher.end();
   return { events, mostHeld };
-}
-
-function splitAt(input: Buffer, points: number[]): Buffer[] {
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const point of [...points].sort((a, b) => a - b)) {
-    chunks.push(input.subarray(start, point));
-    start = point;
-  }
-  chunks.push(input.subarray(start));
-  return chunks;
-}
-
-function inChunksOf(input: Buffer, size: number): Buffer[] {
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < input.length; i += size) chunks.push(input.subarray(i, i + size));
-  return chunks;
 }
 
 const text = (notice: Buffer): string => notice.toString().replace(/\r\n$/, "");
