@@ -1,5 +1,18 @@
-/** One end of a TCP connection: an address, a port and the address family. */
+/**
+ * The project's one address type: an address, a port and the address family,
+ * printed one way everywhere (toString). It is each end of a TCP connection,
+ * what NameEchoServer.listen() resolves to, the client's address in a PROXY
+ * header, and where a client connects (client/target.ts: there the address
+ * may still be a host name, "localhost:8888").
+ */
 export type AddressFamily = "IPv4" | "IPv6";
+
+/** An Endpoint as JSON (logs, /connections, messages between workers). */
+export interface EndpointJSON {
+  address: string;
+  port: number;
+  family: AddressFamily;
+}
 
 export class Endpoint {
   readonly address: string;
@@ -26,7 +39,7 @@ export class Endpoint {
     return this.family === "IPv6" ? `[${this.address}]:${this.port}` : `${this.address}:${this.port}`;
   }
 
-  toJSON(): { address: string; port: number; family: AddressFamily } {
+  toJSON(): EndpointJSON {
     return { address: this.address, port: this.port, family: this.family };
   }
 }

@@ -3,6 +3,8 @@
  * `code` so programs can branch on it and people get a message that says what
  * to do. Codes are listed in the README ("Error codes").
  */
+import { Endpoint } from "./endpoint.js";
+
 export const ERROR_CODES = [
   "ERR_INVALID_OPTION",
   "ERR_USAGE",
@@ -74,7 +76,7 @@ export function invalidOption(option: string, problem: string): NameEchoError {
  */
 export function explainListenError(error: unknown, host: string, port: number): unknown {
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const where = new Endpoint(host, port).toString();
   switch (code) {
     case "EADDRINUSE":
       return optionError(

@@ -9,6 +9,8 @@ import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import hdr from "hdr-histogram-js";
 import type { Histogram } from "hdr-histogram-js";
+import { openConnection } from "../client/connect.js";
+import { Endpoint } from "../endpoint.js";
 import { NameEchoError } from "../errors.js";
 import { escapeClientBytes } from "../escape.js";
 import { ReplyEncoder } from "../protocol/reply.js";
@@ -224,16 +226,10 @@ class BenchConnection {
   }
 }
 
-function connectOne(host: string, port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    const onError = (error: Error): void => reject(error);
-    socket.once("error", onError);
-    socket.once("connect", () => {
-      socket.off("error", onError);
-      resolve(socket);
-    });
-  });
+function connectOne(target: Endpoint): Promise<net.Socket> {
+  // No timeout of our own (a burst of connects may wait on the accept queue), and the
+  // system's code (ECONNREFUSED), which the run reports, rather than the explained error.
+  return openConnection(target, { timeoutMs: 0 }).catch((error: Error) => Promise.reject(error.cause ?? error));
 }
 
 /** Runs one benchmark; resolves with the result (it does not throw on bad replies, it counts them). */
@@ -253,10 +249,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     histogram: newHistogram(),
     interval: newHistogram(),
   };
-  const target = options.host.includes(":") ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
+  const endpoint = new Endpoint(options.host, options.port);
+  const target = String(endpoint);
   const encoder = new ReplyEncoder(options.name);
   const connections: BenchConnection[] = [];
-  const settled = await Promise.allSettled(Array.from({ length: options.clients }, () => connectOne(options.host, options.port)));
+  const settled = await Promise.allSettled(Array.from({ length: options.clients }, () => connectOne(endpoint)));
   let connectError: unknown;
   settled.forEach((outcome, index) => {
     if (outcome.status === "fulfilled") {

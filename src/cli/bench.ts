@@ -2,7 +2,8 @@
  * `name-echo bench`: the command around the load engine (src/bench/load.ts):
  * its flags, the live progress line, --json and --report.
  */
-import { DEFAULTS, validateHost, validateInteger, validateName, validatePort, validateSeconds } from "../options.js";
+import { parseTarget } from "../client/target.js";
+import { DEFAULTS, validateInteger, validateName, validateSeconds } from "../options.js";
 import { MIN_LINE_BYTES, runBench, type BenchOptions, type BenchProgress, type BenchResult } from "../bench/load.js";
 import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
 
@@ -40,30 +41,10 @@ const BENCH_OPTIONS: OptionSpec = {
   help: { type: "boolean", short: "h" },
 };
 
-/** `HOST:PORT`, `[V6]:PORT`, `HOST` or `:PORT`. */
-export function parseConnect(value: string): { host: string; port: number } {
-  const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(value);
-  let host: string;
-  let port: string | undefined;
-  if (v6) {
-    host = v6[1]!;
-    port = v6[2];
-  } else {
-    const colon = value.lastIndexOf(":");
-    if (colon !== -1 && value.indexOf(":") !== colon) {
-      throw usageError(`--connect ${value}: write an IPv6 address in brackets, e.g. [::1]:8888`);
-    }
-    host = colon === -1 ? value : value.slice(0, colon);
-    port = colon === -1 ? undefined : value.slice(colon + 1);
-  }
-  return {
-    host: validateHost(host === "" ? DEFAULTS.host : host, "--connect host"),
-    port: port === undefined || port === "" ? DEFAULTS.port : validatePort(port, "--connect port"),
-  };
-}
 
 export function benchOptionsFromArgs(values: Record<string, string | boolean | undefined>): BenchOptions {
-  const { host, port } = parseConnect(typeof values.connect === "string" ? values.connect : `${DEFAULTS.host}:${DEFAULTS.port}`);
+  const connect = typeof values.connect === "string" ? values.connect : "";
+  const { address: host, port } = parseTarget(connect, { target: "--connect", host: "--connect host", port: "--connect port" });
   return {
     host,
     port,

@@ -13,14 +13,16 @@
  *
  * Status and errors go to stderr, so stdout carries only what the server sent.
  */
-import * as net from "node:net";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import * as readline from "node:readline";
 import { NameEchoClient } from "../client/client.js";
-import { Endpoint } from "../endpoint.js";
+import { openConnection } from "../client/connect.js";
+import { parseTarget } from "../client/target.js";
+import type { Endpoint } from "../endpoint.js";
 import { explainClientError, NameEchoError } from "../errors.js";
-import { DEFAULTS, validateHost, validatePort } from "../options.js";
+import { DEFAULTS } from "../options.js";
 import { ESCAPE_TIMEOUT_MS } from "../protocol/keys.js";
+import { classify, isClosing } from "../protocol/notices.js";
 import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
 import { readRegularFile } from "./read-file.js";
 
@@ -36,6 +38,7 @@ Connects to a name-echo server (default ${DEFAULTS.host} ${DEFAULTS.port}) and s
       printf 'Hello\\nWorld\\n' | name-echo connect
 
   One argument that is a number is taken as the port: name-echo connect 9000
+  One argument may also be HOST:PORT: name-echo connect [::1]:9000
 
 Options:
   --raw        plain TCP, like nc: send stdin as it is, print whatever the
@@ -70,14 +73,14 @@ export async function connect(argv: string[]): Promise<number> {
     process.stdout.write(CONNECT_HELP);
     return 0;
   }
-  const { host, port } = targetFromArgs(positionals);
+  const target = targetFromArgs(positionals);
   const tls = tlsFromArgs(values);
   if (values.raw) {
     if (tls) throw usageError("--tls is not available with --raw; use 'openssl s_client -connect HOST:PORT' for raw TLS");
-    return raw(host, port);
+    return raw(target);
   }
-  if (process.stdin.isTTY) return interactive(host, port, tls);
-  return piped(host, port, tls);
+  if (process.stdin.isTTY) return interactive(target, tls);
+  return piped(target, tls);
 }
 
 function tlsFromArgs(values: Record<string, string | boolean | undefined>): TlsConnectionOptions | undefined {
@@ -89,17 +92,10 @@ function tlsFromArgs(values: Record<string, string | boolean | undefined>): TlsC
   return values.tls ? {} : undefined;
 }
 
-/** [HOST] [PORT]; a lone number is a port (a host name cannot be all digits in practice). */
-export function targetFromArgs(positionals: string[]): { host: string; port: number } {
-  const [first, second] = positionals;
+/** [HOST] [PORT], or one HOST:PORT; a lone number is a port (a host name cannot be all digits in practice). */
+function targetFromArgs([first, second]: string[]): Endpoint {
   try {
-    if (first !== undefined && second === undefined && /^\d+$/.test(first)) {
-      return { host: DEFAULTS.host, port: validatePort(first, "PORT") };
-    }
-    return {
-      host: validateHost(first ?? DEFAULTS.host, "HOST"),
-      port: validatePort(second ?? DEFAULTS.port, "PORT"),
-    };
+    return parseTarget(first ?? DEFAULTS.host, { target: "HOST", host: "HOST", port: "PORT" }, second);
   } catch (error) {
     throw usageError(`${(error as Error).message}; see 'name-echo connect --help'`);
   }
@@ -110,17 +106,13 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/gu, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
-function where(host: string, port: number): string {
-  return new Endpoint(host, port).toString();
-}
-
 /** stdout may be a pipe whose reader went away (`| head -1`): that is the end, not a crash. */
 function writeOut(text: string): void {
   if (!process.stdout.destroyed) process.stdout.write(text);
 }
 
-async function piped(host: string, port: number, tls: TlsConnectionOptions | undefined): Promise<number> {
-  const client = await NameEchoClient.connect({ host, port }, { tls });
+async function piped(target: Endpoint, tls: TlsConnectionOptions | undefined): Promise<number> {
+  const client = await NameEchoClient.connect(target, { tls });
   process.stdout.on("error", () => void client.destroy());
   let failures = 0;
   let lost: NameEchoError | undefined;
@@ -158,7 +150,8 @@ async function piped(host: string, port: number, tls: TlsConnectionOptions | und
     }
   });
   client.on("notice", (notice) => {
-    if (notice.startsWith("closing: ")) lost ??= new NameEchoError("ERR_CONNECTION_CLOSED", `${client.remote} closed the connection (${notice})`);
+    const kind = classify(notice);
+    if (kind !== undefined && isClosing(kind)) lost ??= new NameEchoError("ERR_CONNECTION_CLOSED", `${client.remote} closed the connection (${notice})`);
   });
   let last: Promise<void> = Promise.resolve();
   const inFlight: Promise<void>[] = [];
@@ -181,8 +174,8 @@ async function piped(host: string, port: number, tls: TlsConnectionOptions | und
   return failures > 0 ? 1 : 0;
 }
 
-async function interactive(host: string, port: number, tls: TlsConnectionOptions | undefined): Promise<number> {
-  const client = await NameEchoClient.connect({ host, port }, { tls });
+async function interactive(target: Endpoint, tls: TlsConnectionOptions | undefined): Promise<number> {
+  const client = await NameEchoClient.connect(target, { tls });
   const stdout = process.stdout;
   const rl = readline.createInterface({
     input: process.stdin,
@@ -248,17 +241,13 @@ async function interactive(host: string, port: number, tls: TlsConnectionOptions
 }
 
 /** nc: bytes in, bytes out, until the server closes. Our FIN follows the end of stdin (half-close). */
-function raw(host: string, port: number): Promise<number> {
-  const target = where(host, port);
+async function raw(target: Endpoint): Promise<number> {
+  // allowHalfOpen: after stdin ends we send FIN but keep reading the answer.
+  // No connect timeout of our own, as nc has none: the system's applies.
+  const socket = await openConnection(target, { allowHalfOpen: true, timeoutMs: 0 });
   return new Promise<number>((resolve, reject) => {
-    // allowHalfOpen: after stdin ends we send FIN but keep reading the answer.
-    const socket = net.connect({ host, port, allowHalfOpen: true });
-    let connected = false;
     let failure: unknown;
-    socket.on("connect", () => {
-      connected = true;
-      process.stdin.pipe(socket);
-    });
+    process.stdin.pipe(socket);
     socket.on("data", (chunk: Buffer) => {
       if (!process.stdout.write(chunk)) {
         socket.pause();
@@ -273,14 +262,14 @@ function raw(host: string, port: number): Promise<number> {
       socket.end();
     });
     socket.on("error", (error) => {
-      failure = explainClientError(error, target);
+      failure = explainClientError(error, target.toString());
     });
     socket.on("close", () => {
       process.stdin.unpipe(socket);
       process.stdin.pause();
       if (failure === undefined) {
         resolve(0);
-      } else if (!connected || failure instanceof NameEchoError) {
+      } else if (failure instanceof NameEchoError) {
         reject(failure);
       } else {
         reject(new NameEchoError("ERR_CONNECTION_RESET", `the connection to ${target} failed: ${(failure as Error).message}`));

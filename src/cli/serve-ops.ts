@@ -3,6 +3,7 @@
  * protocol, TLS), kept out of serve.ts so that file stays about running and
  * stopping the server.
  */
+import { Endpoint } from "../endpoint.js";
 import { DEFAULTS, HOST_RULE, integerRule, PORT_RULE } from "../options.js";
 import type { NameEchoServer, NameEchoServerOptions } from "../server/server.js";
 import { SERVER_OPTION_RULES } from "../server/server-options.js";
@@ -153,7 +154,7 @@ export async function startOps(server: NameEchoServer, values: Values, spell: Sp
   const counters = new ServerCounters(server);
   const http = new OpsHttpServer(new LocalView(server, instrumentServer(server, { counters }), counters), address);
   const bound = await http.listen();
-  const where = bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  const where = new Endpoint(bound.address, bound.port, bound.family);
   return { pageUrl: `http://${where}/`, metricsUrl: `http://${where}/metrics`, close: () => http.close() };
 }
 
@@ -167,7 +168,7 @@ export async function startPrimaryOps(values: Values, spell: Spell = dashed): Pr
   const { ClusterHttpServer } = await import("../ops/cluster-http.js");
   const http = new ClusterHttpServer(address);
   const bound = await http.listen();
-  const where = bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  const where = new Endpoint(bound.address, bound.port, bound.family);
   return { pageUrl: `http://${where}/`, metricsUrl: `http://${where}/metrics`, close: () => http.close() };
 }
 

@@ -167,7 +167,7 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
     await startWorkerOps(server, values);
     const address = await server.listen().catch((error: unknown) => leaveCluster(inCommandLineTerms(error, OPTION_FLAGS, spell)));
     logTransportFallback(server, log);
-    const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+    const where = address.toString();
     return runWorker(server, where, log).finally(async () => {
       flushLog();
       await log.close();
@@ -224,7 +224,7 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
       await server.destroy();
       throw error;
     });
-    const where = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+    const where = address.toString();
     process.stdout.write(`listening on ${where} (replies add "${server.options.name}", ${server.transport} transport) — ${stopHint}\n`);
     logTransportFallback(server, log);
     const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}`;

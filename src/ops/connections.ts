@@ -7,23 +7,17 @@
  * line or per chunk to make this possible. Ids are given out here, once per
  * connection, when the server announces it.
  */
-import type { Endpoint } from "../endpoint.js";
+import type { EndpointJSON } from "../endpoint.js";
 import type { TcpConnection } from "../server/connection.js";
 import type { NameEchoServer } from "../server/server.js";
-
-export interface EndpointInfo {
-  address: string;
-  port: number;
-  family: string;
-}
 
 export interface ConnectionInfo {
   /** Unique within the process, in order of arrival. */
   id: number;
   /** The cluster worker serving it (`serve --workers`); absent with one process. */
   worker?: number;
-  remote: EndpointInfo;
-  local: EndpointInfo;
+  remote: EndpointJSON;
+  local: EndpointJSON;
   /** How the bytes travel (TcpConnection.transportName: "handle" or "stream"). */
   transport: string;
   tls: boolean;
@@ -64,9 +58,6 @@ export function previewText(bytes: Uint8Array): string {
   return characters.length > PREVIEW_CHARACTERS ? `${characters.slice(0, PREVIEW_CHARACTERS).join("")}…` : escaped;
 }
 
-function endpointInfo(endpoint: Endpoint): EndpointInfo {
-  return { address: endpoint.address, port: endpoint.port, family: endpoint.family };
-}
 
 /**
  * Ids for the connections of one server: a number each, given when the
@@ -99,8 +90,8 @@ export function connectionInfo(connection: TcpConnection, id: number, now: numbe
   const pending = connection.pendingInput();
   return {
     id,
-    remote: endpointInfo(connection.remote),
-    local: endpointInfo(connection.local),
+    remote: connection.remote.toJSON(),
+    local: connection.local.toJSON(),
     transport: connection.transportName,
     tls,
     state: state === "closing" || state === "closed" ? "closing" : connection.isPausedForBackpressure ? "paused" : "open",

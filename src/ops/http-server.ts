@@ -20,6 +20,7 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { Endpoint } from "../endpoint.js";
 import { NameEchoError } from "../errors.js";
 import { DEFAULTS } from "../options.js";
 import type { NameEchoServer } from "../server/server.js";
@@ -59,7 +60,7 @@ export class OpsHttpServer {
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.http.once("error", (error: NodeJS.ErrnoException) => {
-        const where = `${this.host.includes(":") ? `[${this.host}]` : this.host}:${this.port}`;
+        const where = new Endpoint(this.host, this.port);
         const why = error.code === "EADDRINUSE" ? "the port is already in use" : (error.code ?? error.message);
         reject(new NameEchoError("ERR_ADDRESS_IN_USE", `the HTTP port cannot listen on ${where}: ${why}; choose another --http-port (0 picks a free one)`, { cause: error }));
       });

@@ -121,16 +121,12 @@ export interface ServerStatus {
   totals: Totals;
 }
 
-export function formatAddress(address: { address: string; port: number; family: string }): string {
-  return address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-}
-
 export function serverStatus(server: NameEchoServer, counters: ServerCounters, startedAt: number): ServerStatus {
   const options = server.options;
   const now = Date.now();
   return {
     name: options.name,
-    address: server.address ? formatAddress(server.address) : null,
+    address: server.address?.toString() ?? null,
     state: server.state,
     tls: options.tls !== undefined,
     proxyProtocol: options.proxyProtocol,

@@ -23,6 +23,7 @@
  * not sockets, so the module stays free of I/O.
  */
 import { isIPv4, isIPv6 } from "node:net";
+import { Endpoint } from "../endpoint.js";
 
 /** The longest v1 header the spec allows, "PROXY" through CR LF. */
 export const PROXY_V1_MAX_BYTES = 107;
@@ -41,11 +42,11 @@ export const DEFAULT_MAX_PROXY_HEADER_BYTES = 4096;
 export const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 const V1_PREFIX = Buffer.from("PROXY ", "latin1");
 
-export interface ProxyAddress {
-  address: string;
-  port: number;
-  family: "IPv4" | "IPv6";
-}
+/** The name earlier versions gave a PROXY header's addresses, which are Endpoints like a connection's own ends. */
+export type ProxyAddress = Endpoint;
+
+/** What the encoders need of an address (an Endpoint, or a plain object of the same shape). */
+type EndpointFields = Pick<Endpoint, "address" | "port" | "family">;
 
 export interface ProxyHeader {
   version: 1 | 2;
@@ -59,9 +60,9 @@ export interface ProxyHeader {
    * (v1 UNKNOWN, v2 LOCAL, v2 UNSPEC or UNIX): the spec says to use the
    * connection's own addresses then.
    */
-  source: ProxyAddress | undefined;
+  source: Endpoint | undefined;
   /** The address the client connected to, when known. */
-  destination: ProxyAddress | undefined;
+  destination: Endpoint | undefined;
   /** The header's length in bytes on the wire. */
   length: number;
 }
@@ -156,8 +157,8 @@ function parseV1(bytes: Buffer): ProxyParseResult {
     header: {
       version: 1,
       command: "proxy",
-      source: { address: source, port: sport, family },
-      destination: { address: destination, port: dport, family },
+      source: new Endpoint(source, sport, family),
+      destination: new Endpoint(destination, dport, family),
       length,
     },
     rest,
@@ -205,14 +206,14 @@ function parseV2(bytes: Buffer, maxHeaderBytes: number): ProxyParseResult {
   // A datagram relay over a stream connection is a misconfigured proxy, not a client.
   if (transport === 2) return error("PROXY v2 header announces a datagram (UDP) connection");
   const payload = bytes.subarray(PROXY_V2_FIXED_BYTES);
-  let source: ProxyAddress;
-  let destination: ProxyAddress;
+  let source: Endpoint;
+  let destination: Endpoint;
   if (addressFamily === 1) {
-    source = { address: ipv4(payload, 0), port: payload.readUInt16BE(8), family: "IPv4" };
-    destination = { address: ipv4(payload, 4), port: payload.readUInt16BE(10), family: "IPv4" };
+    source = new Endpoint(ipv4(payload, 0), payload.readUInt16BE(8), "IPv4");
+    destination = new Endpoint(ipv4(payload, 4), payload.readUInt16BE(10), "IPv4");
   } else {
-    source = { address: ipv6(payload, 0), port: payload.readUInt16BE(32), family: "IPv6" };
-    destination = { address: ipv6(payload, 16), port: payload.readUInt16BE(34), family: "IPv6" };
+    source = new Endpoint(ipv6(payload, 0), payload.readUInt16BE(32), "IPv6");
+    destination = new Endpoint(ipv6(payload, 16), payload.readUInt16BE(34), "IPv6");
   }
   return { status: "done", header: { version: 2, command, source, destination, length }, rest };
 }
@@ -254,7 +255,7 @@ function error(reason: string): ProxyParseResult {
 }
 
 /** Builds a v1 header (for tests, tools and anyone writing a proxy in front of name-echo). */
-export function encodeProxyV1(source: ProxyAddress | undefined, destination?: ProxyAddress): Buffer {
+export function encodeProxyV1(source: EndpointFields | undefined, destination?: EndpointFields): Buffer {
   if (!source || !destination) return Buffer.from("PROXY UNKNOWN\r\n", "latin1");
   const protocol = source.family === "IPv6" ? "TCP6" : "TCP4";
   return Buffer.from(`PROXY ${protocol} ${source.address} ${destination.address} ${source.port} ${destination.port}\r\n`, "latin1");
@@ -262,8 +263,8 @@ export function encodeProxyV1(source: ProxyAddress | undefined, destination?: Pr
 
 /** Builds a v2 header with optional TLV bytes after the addresses. */
 export function encodeProxyV2(
-  source: ProxyAddress | undefined,
-  destination?: ProxyAddress,
+  source: EndpointFields | undefined,
+  destination?: EndpointFields,
   options: { local?: boolean; tlvs?: Uint8Array } = {},
 ): Buffer {
   const tlvs = options.tlvs ?? new Uint8Array(0);

@@ -106,10 +106,7 @@ export function runPreamble(raw: Socket, options: PreambleOptions, callbacks: Pr
       fail("proxy-header", `${result.reason} (first bytes: "${escapeClientBytes(chunk, 32)}")`);
       return;
     }
-    if (result.header.source) {
-      const { address, port, family } = result.header.source;
-      remote = new Endpoint(address, port, family);
-    }
+    if (result.header.source) remote = result.header.source;
     // Stop the flow until the next reader is attached, and give back the
     // client's bytes that came in the same segment as the header.
     raw.pause();
@@ -165,10 +162,7 @@ export class ProxyHeaderReader implements TransportSink {
       this.fail(`${result.reason} (first bytes: "${escapeClientBytes(chunk, 32)}")`);
       return;
     }
-    if (result.header.source) {
-      const { address, port, family } = result.header.source;
-      this.remote = new Endpoint(address, port, family);
-    }
+    if (result.header.source) this.remote = result.header.source;
     this.finished = true;
     clearTimeout(this.timer);
     this.owner[kProxyHeaderRead](this, this.transport, this.remote, result.rest);

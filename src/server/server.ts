@@ -111,16 +111,13 @@ const REJECT_LINGER_MS = 5000;
 
 export type RejectReason = "max-connections" | "max-connections-per-ip" | "file-descriptors" | PreambleFailure;
 
-export interface ListeningAddress {
-  address: string;
-  port: number;
-  family: string;
-}
+/** What listen() resolves to: the bound address, port and family. */
+export type ListeningAddress = Endpoint;
 
 export type ServerState = "new" | "listening" | "closing" | "closed";
 
 export interface NameEchoServerEvents {
-  listening: [address: ListeningAddress];
+  listening: [address: Endpoint];
   connection: [connection: TcpConnection];
   disconnect: [connection: TcpConnection, error: Error | undefined];
   /**
@@ -188,7 +185,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   /** listen() is binding the port (the state is still "new" until it is bound). */
   private binding = false;
   private closing: Promise<void> | null = null;
-  private boundAddress: ListeningAddress | null = null;
+  private boundAddress: Endpoint | null = null;
   /** The one sweep over all connections, for idle timeouts and lingers (null: not listening). */
   private idleSweep: NodeJS.Timeout | null = null;
   /** Connections per client address, when maxConnectionsPerIp is on. */
@@ -272,7 +269,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     const wildcard = bound.address === "0.0.0.0" || bound.address === "::";
     const settings = {
       maxUnsentBytes: this.options.maxUnsentBytes,
-      local: wildcard ? null : new Endpoint(bound.address, bound.port, bound.family),
+      local: wildcard ? null : bound,
     };
     const unavailable = takeAcceptedHandles(this.netServer, detection.bindings, settings, {
       accepted: (transport) => this.accept(transport, null),
@@ -286,7 +283,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   }
 
   /** The address the server is bound to, once listening. */
-  get address(): ListeningAddress | null {
+  get address(): Endpoint | null {
     return this.boundAddress;
   }
 
@@ -308,7 +305,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   }
 
   /** Starts listening; resolves to the bound address (the real port when port was 0). */
-  listen(): Promise<ListeningAddress> {
+  listen(): Promise<Endpoint> {
     // A second call while the first is still binding is refused too; after a failed bind, listen() may be tried again.
     if (this.stateValue !== "new" || this.binding) {
       const state = this.stateValue === "new" ? "starting" : this.stateValue;
@@ -337,7 +334,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
         // the listening socket is still fine, so report it and carry on.
         this.netServer.on("error", (error) => this.emit("warning", error));
         const bound = this.netServer.address() as net.AddressInfo;
-        this.boundAddress = { address: bound.address, port: bound.port, family: bound.family };
+        this.boundAddress = new Endpoint(bound.address, bound.port, bound.family);
         this.takeHandles();
         this.stateValue = "listening";
         this.startIdleSweep();

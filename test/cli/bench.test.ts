@@ -1,11 +1,11 @@
 /**
  * The `name-echo bench` command against a real server on port 0, with short
- * runs: its exit status, --json and the summary, and --connect parsing. The
+ * runs: its exit status, --json and the summary (--connect parsing is in
+ * test/client/target.test.ts, with the other callers of the one parser). The
  * engine itself is tested in test/bench/load.test.ts.
  */
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
-import { parseConnect } from "../../src/cli/bench.js";
 import { NameEchoServer } from "../../src/server/server.js";
 import { runCli } from "../helpers/cli.js";
 
@@ -35,13 +35,3 @@ describe("name-echo bench", () => {
   });
 });
 
-describe("--connect parsing", () => {
-  it("takes HOST:PORT, [V6]:PORT, HOST and :PORT", () => {
-    assert.deepEqual(parseConnect("10.1.2.3:99"), { host: "10.1.2.3", port: 99 });
-    assert.deepEqual(parseConnect("[::1]:8000"), { host: "::1", port: 8000 });
-    assert.deepEqual(parseConnect("localhost"), { host: "localhost", port: 8888 });
-    assert.deepEqual(parseConnect(":7000"), { host: "127.0.0.1", port: 7000 });
-    assert.throws(() => parseConnect("::1:80"), /brackets/);
-    assert.throws(() => parseConnect("h:99999"), /port/);
-  });
-});

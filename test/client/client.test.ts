@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { once } from "node:events";
 import * as net from "node:net";
 import { describe, it } from "node:test";
-import { NameEchoClient, resolveTarget } from "../../src/client/client.js";
+import { NameEchoClient } from "../../src/client/client.js";
 import { NameEchoError } from "../../src/errors.js";
 import { outOfDescriptorsNotice } from "../../src/protocol/notices.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
@@ -150,6 +150,16 @@ describe("NameEchoClient", { timeout: 20_000 }, () => {
     await rejectsWith(client.send("bye?"), "ERR_CONNECTION_CLOSED", /closed the connection/);
   });
 
+  it("drops a server that sends a line over maxLineLength: ERR_LINE_TOO_LONG for what is owed", async () => {
+    const port = await rawServer((socket) => socket.once("data", () => socket.write("x".repeat(100))));
+    const client = await connect(port, { maxLineLength: 10 });
+    const closed = once(client, "close");
+    await rejectsWith(client.send("hello"), "ERR_LINE_TOO_LONG", /sent a line of more than 10 bytes; is 127\.0\.0\.1:\d+ a name-echo server\?/);
+    const [error] = await closed;
+    assert.equal((error as NameEchoError | undefined)?.code, "ERR_LINE_TOO_LONG", "the close says why");
+    assert.equal(client.state, "closed");
+  });
+
   it("reassembles replies that arrive one byte per segment, CR LF split included", async () => {
     const port = await rawServer((socket) => {
       socket.setNoDelay(true);
@@ -226,14 +236,5 @@ describe("NameEchoClient", { timeout: 20_000 }, () => {
     await rejectsWith(sends[1]!, "ERR_CONNECTION_CLOSED", /for a reason of its own/);
     await rejectsWith(sends[2]!, "ERR_CONNECTION_CLOSED");
     assert.deepEqual(notices, ["error: disk on fire", "closing: for a reason of its own"]);
-  });
-
-  it("accepts { host, port }, { address, port }, host:port, [v6]:port and a port", () => {
-    assert.deepEqual(resolveTarget({ host: "localhost", port: 1 }), { host: "localhost", port: 1 });
-    assert.deepEqual(resolveTarget({ address: "127.0.0.1", port: 2 }), { host: "127.0.0.1", port: 2 });
-    assert.deepEqual(resolveTarget("example.com:3"), { host: "example.com", port: 3 });
-    assert.deepEqual(resolveTarget("[::1]:4"), { host: "::1", port: 4 });
-    assert.deepEqual(resolveTarget(5), { host: "127.0.0.1", port: 5 });
-    assert.throws(() => resolveTarget({ port: 70_000 }), /port must be/);
   });
 });

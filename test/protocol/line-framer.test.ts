@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { LineFramer } from "../../src/protocol/line-framer.js";
+import { inChunksOf, splitAt } from "../helpers/chunks.js";
 
 type Event = string | { tooLong: true };
 
@@ -18,23 +19,6 @@ function frame(chunks: Buffer[], maxLineLength = 8192, finish = true): Event[] {
   for (const chunk of chunks) framer.push(chunk);
   if (finish) framer.finish();
   return events;
-}
-
-function splitAt(input: Buffer, points: number[]): Buffer[] {
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const point of [...points].sort((a, b) => a - b)) {
-    chunks.push(input.subarray(start, point));
-    start = point;
-  }
-  chunks.push(input.subarray(start));
-  return chunks;
-}
-
-function inChunksOf(input: Buffer, size: number): Buffer[] {
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < input.length; i += size) chunks.push(input.subarray(i, i + size));
-  return chunks;
 }
 
 const TOO_LONG = { tooLong: true } as const;

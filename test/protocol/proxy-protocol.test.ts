@@ -7,12 +7,12 @@ import {
   PROXY_V1_MAX_BYTES,
   PROXY_V2_SIGNATURE,
   ProxyHeaderParser,
-  type ProxyAddress,
   type ProxyParseResult,
 } from "../../src/protocol/proxy-protocol.js";
+import { Endpoint } from "../../src/endpoint.js";
 
-const v4 = (address: string, port: number): ProxyAddress => ({ address, port, family: "IPv4" });
-const v6 = (address: string, port: number): ProxyAddress => ({ address, port, family: "IPv6" });
+const v4 = (address: string, port: number): Endpoint => new Endpoint(address, port, "IPv4");
+const v6 = (address: string, port: number): Endpoint => new Endpoint(address, port, "IPv6");
 
 /** Feeds bytes in the given chunk sizes; returns the first final result. */
 function feed(bytes: Buffer, sizes: number[], max?: number): ProxyParseResult {
@@ -36,7 +36,7 @@ const bin = (hex: string): Buffer => Buffer.from(hex.replace(/\s+/g, ""), "hex")
 const SIG = PROXY_V2_SIGNATURE.toString("hex");
 
 // [name, input, expected: source endpoint | "unknown" | "more" | error-regexp]
-const CASES: Array<[string, Buffer, ProxyAddress | "unknown" | "more" | RegExp]> = [
+const CASES: Array<[string, Buffer, Endpoint | "unknown" | "more" | RegExp]> = [
   ["v1 TCP4", Buffer.from("PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n"), v4("192.0.2.1", 56324)],
   ["v1 TCP6", Buffer.from("PROXY TCP6 2001:db8::1 2001:db8::2 4000 8888\r\n"), v6("2001:db8::1", 4000)],
   ["v1 UNKNOWN", Buffer.from("PROXY UNKNOWN\r\n"), "unknown"],
@@ -161,8 +161,8 @@ describe("PROXY protocol parser: properties", () => {
         const result = feed(Buffer.concat([header, data]), sizes);
         assert.equal(result.status, "done");
         const done = result as Extract<ProxyParseResult, { status: "done" }>;
-        assert.deepEqual(done.header.source, { ...source });
-        assert.deepEqual(done.header.destination, { ...destination });
+        assert.deepEqual(done.header.source, new Endpoint(source.address, source.port, source.family));
+        assert.deepEqual(done.header.destination, new Endpoint(destination.address, destination.port, destination.family));
         assert.equal(done.header.version, v2 ? 2 : 1);
         assert.deepEqual(done.rest, data);
       }),

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import * as net from "node:net";
 import * as os from "node:os";
 import { afterEach, describe, test } from "node:test";
-import { NameEchoServer, TcpConnection, type NameEchoServerOptions } from "../../src/index.js";
+import { Endpoint, NameEchoServer, TcpConnection, type NameEchoServerOptions } from "../../src/index.js";
 import { RawClient } from "../helpers/net.js";
 import { TRANSPORTS } from "../helpers/transports.js";
 import { waitFor } from "../helpers/wait.js";
@@ -35,7 +35,8 @@ for (const transport of TRANSPORTS) describe(`NameEchoServer on real sockets (${
   test("listen() resolves to the bound address; port 0 picks a free port", async () => {
     const { server, port } = await start();
     assert.ok(port > 0);
-    assert.deepEqual(server.address, { address: "127.0.0.1", port, family: "IPv4" });
+    assert.ok(server.address instanceof Endpoint);
+    assert.deepEqual(server.address.toJSON(), { address: "127.0.0.1", port, family: "IPv4" });
   });
 
   test("replies to each line with the name added, and sends nothing unasked", async () => {
