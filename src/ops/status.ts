@@ -35,10 +35,12 @@ export class ServerCounters {
 
   constructor(server: NameEchoServer) {
     this.server = server;
-    server.on("connection", (connection) => {
+    server.on("connection", () => {
       this.connectionsTotal++;
-      // Once per connection, not per line.
-      connection.once("idle", () => this.countRejection("idle-timeout"));
+    });
+    // The server's one 'limit' event, not a listener (and a closure) on every connection.
+    server.on("limit", (_connection, kind) => {
+      if (kind === "idle-timeout") this.countRejection(kind);
     });
     server.on("disconnect", (connection) => {
       // The server removed it from server.connections just before this event, so

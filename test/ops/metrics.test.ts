@@ -18,6 +18,24 @@ function value(body: string, metric: string): number {
 }
 
 describe("metrics and health", { timeout: 30_000 }, () => {
+  it("counts idle timeouts, from the server's one 'limit' event", async () => {
+    const server = new NameEchoServer({ port: 0, idleTimeout: 0.1 });
+    const { port } = await server.listen();
+    const metrics = new MetricsServer(server, instrumentServer(server), { port: 0 });
+    const { port: metricsPort } = await metrics.listen();
+    try {
+      assert.equal(value((await get(metricsPort, "/metrics")).body, 'name_echo_limit_rejections_total{kind="idle-timeout"}'), 0);
+      const socket = await connect(port);
+      const replies = collect(socket);
+      await replies.until("closing: no input for");
+      assert.equal(value((await get(metricsPort, "/metrics")).body, 'name_echo_limit_rejections_total{kind="idle-timeout"}'), 1);
+      socket.destroy();
+    } finally {
+      await metrics.close();
+      await server.destroy();
+    }
+  });
+
   it("counters move as a client talks, and /readyz turns 503 while stopping", async () => {
     const server = new NameEchoServer({ port: 0, maxLineLength: 10, shutdownTimeout: 5 });
     const { port } = await server.listen();
