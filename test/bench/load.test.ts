@@ -5,27 +5,19 @@
  */
 import { strict as assert } from "node:assert";
 import * as net from "node:net";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { runBench, type BenchOptions } from "../../src/bench/load.js";
-import { NameEchoServer } from "../../src/server/server.js";
+import { inProcessServerForSuite } from "../helpers/server.js";
 
 function options(port: number, extra: Partial<BenchOptions> = {}): BenchOptions {
   return { host: "127.0.0.1", port, clients: 4, durationSeconds: 0.3, pipeline: 1, lineBytes: 24, name: "Ali", ...extra };
 }
 
 describe("the bench load engine", () => {
-  let server: NameEchoServer;
-  let port: number;
-  before(async () => {
-    server = new NameEchoServer({ port: 0, name: "Ali" });
-    port = (await server.listen()).port;
-  });
-  after(async () => {
-    await server.destroy();
-  });
+  const suite = inProcessServerForSuite({ name: "Ali" });
 
   it("counts good replies and latency, with no errors, one line in flight", async () => {
-    const result = await runBench(options(port));
+    const result = await runBench(options(suite.port));
     assert.equal(result.errors, 0, result.firstError);
     assert.ok(result.repliesOk > 0);
     assert.equal(result.lost, 0);
@@ -35,14 +27,14 @@ describe("the bench load engine", () => {
   });
 
   it("keeps a pipeline of lines in flight and checks every reply", async () => {
-    const result = await runBench(options(port, { pipeline: 32, clients: 3, lineBytes: 100 }));
+    const result = await runBench(options(suite.port, { pipeline: 32, clients: 3, lineBytes: 100 }));
     assert.equal(result.errors, 0, result.firstError);
     assert.ok(result.repliesOk > 32 * 3);
     assert.equal(result.repliesOkTotal, result.linesSent);
   });
 
   it("reports a wrong name as errors, with the first difference quoted", async () => {
-    const result = await runBench(options(port, { name: "Bob", clients: 2 }));
+    const result = await runBench(options(suite.port, { name: "Bob", clients: 2 }));
     assert.equal(result.repliesOk, 0);
     assert.ok(result.badReplies > 0);
     assert.equal(result.errors, result.badReplies);
