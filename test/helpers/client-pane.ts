@@ -55,6 +55,21 @@ export class ClientPane {
     return this.waitFor((rows) => rows.at(-1) === row, `the last row to read ${JSON.stringify(row)}`, timeoutMs);
   }
 
+  /**
+   * Types `text`, erases its last character with Backspace and presses Enter,
+   * waiting for the screen after each step; returns the rows once the reply
+   * to what is left (`… Ali`) is the last one.
+   */
+  async typeEraseAndSubmit(text: string): Promise<string[]> {
+    const left = [...text].slice(0, -1).join("");
+    await this.type(text);
+    await this.waitForLastRow(text);
+    await this.keys("BSpace");
+    await this.waitForLastRow(left);
+    await this.keys("Enter");
+    return this.waitFor((rows) => rows.at(-1) === `${left} Ali`, "the reply");
+  }
+
   /** Waits until the program has made its terminal "raw" or "cooked" (see waitForTerminalMode below). */
   waitForTerminalMode(mode: "raw" | "cooked", timeoutMs = 5000): Promise<void> {
     return waitForTerminalMode(this.tmux, this.session, mode, timeoutMs);
