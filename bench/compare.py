@@ -41,6 +41,8 @@ PEERS = {
     "py-threads": ("peers/py-threads.sh {port} {name}", set(WORKLOADS)),
     "py-asyncio": ("peers/py-asyncio.sh {port} {name}", set(WORKLOADS)),
     "node-readline": ("peers/node-readline.sh {port} {name}", set(WORKLOADS)),
+    "node-raw": ("peers/node-raw.sh {port} {name}", set(WORKLOADS)),
+    "bun": ("peers/bun.sh {port} {name}", set(WORKLOADS)),
     # process per connection: only meaningful for connection-oriented workloads
     "socat-fork": ("peers/socat-fork.sh {port} {name}", {"pingpong", "churn"}),
 }

@@ -21,8 +21,7 @@ export const kDrained: unique symbol = Symbol("drained");
 export const kFailed: unique symbol = Symbol("failed");
 export const kClosed: unique symbol = Symbol("closed");
 
-// SessionSink (protocol/telnet-session.ts): who answers the lines.
-export const kLine: unique symbol = Symbol("line");
+// SessionSink (protocol/telnet-session.ts): who is told of an over-long line.
 export const kLineTooLong: unique symbol = Symbol("lineTooLong");
 
 // MemoryHolder (server/client-memory.ts): what the client memory budget needs of a connection.

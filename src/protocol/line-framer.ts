@@ -76,6 +76,11 @@ export class LineFramer {
     return this.pending === null ? Buffer.alloc(0) : Buffer.from(this.pending.subarray(0, this.pendingLength));
   }
 
+  /** Nothing held: no unfinished line, no CR waiting for its LF, not discarding. The next byte starts a line. */
+  get isAtLineStart(): boolean {
+    return this.pendingLength === 0 && !this.afterCR && !this.discarding;
+  }
+
   /** True while the rest of an over-long line is being discarded. */
   get isDiscarding(): boolean {
     return this.discarding;

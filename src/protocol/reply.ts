@@ -34,10 +34,12 @@ export class ReplyEncoder {
  * socket owns what it was given, and an idle connection holds no buffer.
  */
 export class ReplyBatch {
-  private readonly suffix: Buffer;
-  private readonly emptyLineReply: Buffer;
+  readonly suffix: Buffer;
+  readonly emptyLineReply: Buffer;
   private out: Buffer | null = null;
   private used = 0;
+  /** Replies added since the batch was made (every take() included): the connection's line count. */
+  replyCount = 0;
 
   constructor(encoder: ReplyEncoder) {
     this.suffix = encoder.suffix;
@@ -58,6 +60,7 @@ export class ReplyBatch {
 
   /** The reply to the line `source[from, to)`, copied from there (no view made). */
   addReplySpan(source: Buffer, from: number, to: number): void {
+    this.replyCount++;
     if (from === to) {
       this.add(this.emptyLineReply);
       return;
@@ -74,6 +77,21 @@ export class ReplyBatch {
     if (bytes.length === 0) return;
     const out = this.reserve(bytes.length);
     this.used = copyBytes(bytes, 0, bytes.length, out, this.used);
+  }
+
+  /**
+   * For encoders that write straight into the output (plain-lines.ts): the
+   * output buffer with room for `bytes` more after `length`. Write there,
+   * then commit().
+   */
+  room(bytes: number): Buffer {
+    return this.reserve(bytes);
+  }
+
+  /** What was written after room(): the output now holds `length` bytes, `replies` more replies among them. */
+  commit(length: number, replies: number): void {
+    this.used = length;
+    this.replyCount += replies;
   }
 
   /** Everything gathered since the last take(), as one buffer; null if nothing. */

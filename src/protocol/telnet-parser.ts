@@ -103,6 +103,11 @@ export class TelnetParser {
     this.sink = sink;
   }
 
+  /** No command half read: the next byte starts data or a new IAC sequence. */
+  get isBetweenCommands(): boolean {
+    return this.state === S_DATA;
+  }
+
   /** Subnegotiation payload bytes held right now (at most MAX_SUBNEGOTIATION_BYTES). */
   get bufferedByteCount(): number {
     return this.sbLength;

@@ -16,8 +16,8 @@
  *
  * Pure: no sockets, no timers. The flow of one chunk:
  *
- *     chunk ─▶ TelnetParser ─data─▶ edit bytes ─▶ LineFramer ─line─▶ sink[kLine]()   (no echo)
- *                   │          └───▶ LineEditor (keys, echo) ─line─▶ sink[kLine]()   (echo)
+ *     chunk ─▶ TelnetParser ─data─▶ edit bytes ─▶ LineFramer ─line─▶ batch   (no echo)
+ *                   │          └───▶ LineEditor (keys, echo) ─line─▶ batch   (echo)
  *                   └─commands, negotiation─▶ TelnetOptions / edits ─▶ batch
  *
  * Without echo (line-mode telnet, nc, scripts) bytes pass as they came but
@@ -37,9 +37,10 @@
  * line mode) is not taken as an invitation, because offering echo then would
  * flip that client into character mode behind its user's back.
  */
-import { kLine, kLineTooLong } from "../internal.js";
+import { kLineTooLong } from "../internal.js";
 import { LineEditor, type LineEditorSink } from "./line-editor.js";
 import { LineFramer, type LineSink } from "./line-framer.js";
+import { answerPlainLines } from "./plain-lines.js";
 import type { ReplyBatch } from "./reply.js";
 import { escapeIAC } from "./telnet-data.js";
 import { type NegotiationOutput, TelnetOptions, US } from "./telnet-options.js";
@@ -66,16 +67,12 @@ const DEL = 0x7f;
 export const AYT_REPLY = Buffer.from("[yes, name-echo is here]\r\n", "latin1");
 
 /**
- * Who answers the lines (the connection): it adds each reply or notice to
- * the session's batch itself, so it lands in order. Symbol-keyed
- * (internal.ts): they are TcpConnection's methods, and no part of its API.
+ * Who is told of what is not a reply (the connection). Symbol-keyed
+ * (internal.ts): it is TcpConnection's method, and no part of its API.
+ * The replies themselves go into the batch as the lines are read (the
+ * batch counts them), with no call out per line.
  */
 export interface SessionSink {
-  /**
-   * A complete line as it goes back on the wire (a 0xFF data byte doubled),
-   * as `source[from, to)`; read it before returning (the bytes are not yours).
-   */
-  [kLine](source: Buffer, from: number, to: number): void;
   /** The line being typed passed maxLineLength: answer with a notice, through notice(). */
   [kLineTooLong](): void;
 }
@@ -121,7 +118,7 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     this.editorSink = {
       line: (source, from, to) => {
         const escaped = escapeIAC(source, from, to);
-        this.sink[kLine](escaped, 0, escaped.length);
+        this.out.addReplySpan(escaped, 0, escaped.length);
       },
       lineTooLong: () => {
         // The notice must not stick to the line on screen, however the sink writes it.
@@ -160,7 +157,19 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     if (this.out.length >= budget) return 0;
     // Read only inside receive(): each call sets its own.
     this.budget = budget;
-    return this.parser.push(chunk);
+    let from = 0;
+    if (!this.editing && !this.lineMayHoldIAC && this.parser.isBetweenCommands && this.framer.isAtLineStart) {
+      // Nothing held that the next byte could change the meaning of: the
+      // plain lines at the start of the chunk need none of the machinery below.
+      from = answerPlainLines(chunk, 0, this.out, this.maxLineLength, budget);
+      if (from === chunk.length || this.full) return from;
+    }
+    return this.parser.push(chunk, from);
+  }
+
+  /** Replies added so far: the lines answered. */
+  get lineCount(): number {
+    return this.out.replyCount;
   }
 
   /**
@@ -292,9 +301,9 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     if (this.lineMayHoldIAC) {
       this.lineMayHoldIAC = false;
       const escaped = escapeIAC(source, from, to);
-      this.sink[kLine](escaped, 0, escaped.length);
+      this.out.addReplySpan(escaped, 0, escaped.length);
     } else {
-      this.sink[kLine](source, from, to);
+      this.out.addReplySpan(source, from, to);
     }
     return !this.full;
   }

@@ -25,7 +25,6 @@ import {
   kFailed,
   kHeldBytes,
   kIsLeaving,
-  kLine,
   kLineTooLong,
   kReceive,
   kReceiveEnd,
@@ -140,7 +139,6 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   // The counters behind `stats`, as plain fields: no object of their own per connection.
   private bytesIn = 0;
   private bytesOut = 0;
-  private lines = 0;
   private linesTooLong = 0;
   /**
    * The endpoints, looked up on first use (two syscalls and four objects
@@ -230,7 +228,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** The traffic so far: a snapshot. */
   get stats(): ConnectionStats {
-    return { bytesIn: this.bytesIn, bytesOut: this.bytesOut, lines: this.lines, linesTooLong: this.linesTooLong };
+    return { bytesIn: this.bytesIn, bytesOut: this.bytesOut, lines: this.input.lineCount, linesTooLong: this.linesTooLong };
   }
 
   get state(): ConnectionState {
@@ -324,12 +322,6 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   }
 
   // SessionSink: called by the telnet session, synchronously inside [kReceive]().
-
-  /** A line as a span of the chunk being read: its reply is copied from there, no view made. */
-  [kLine](chunk: Buffer, from: number, to: number): void {
-    this.lines++;
-    this.batch.addReplySpan(chunk, from, to);
-  }
 
   [kLineTooLong](): void {
     this.linesTooLong++;

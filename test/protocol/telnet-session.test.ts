@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { kLine, kLineTooLong } from "../../src/internal.js";
+import { kLineTooLong } from "../../src/internal.js";
 import { LineFramer } from "../../src/protocol/line-framer.js";
 import { ReplyBatch, ReplyEncoder } from "../../src/protocol/reply.js";
 import { AYT_REPLY, TelnetSession } from "../../src/protocol/telnet-session.js";
@@ -37,13 +37,37 @@ interface Run {
   receive(...chunks: (Buffer | string)[]): string;
 }
 
+/**
+ * A batch that keeps the lines it is given replies for, as they go back on
+ * the wire (0xFF doubled): one at a time from addReplySpan(), or a run of
+ * plain replies written straight into the output (the fast path) and
+ * committed, which are read back from the bytes (each is `line Ali` or
+ * `Ali` for an empty line, CR LF after it; a line holds no CR or LF).
+ */
+class LineRecordingBatch extends ReplyBatch {
+  readonly lines: string[] = [];
+
+  override addReplySpan(source: Buffer, from: number, to: number): void {
+    this.lines.push(source.toString("latin1", from, to));
+    super.addReplySpan(source, from, to);
+  }
+
+  override commit(length: number, replies: number): void {
+    const before = this.length;
+    super.commit(length, replies);
+    if (replies === 0) return;
+    const written = this.room(0).toString("latin1", before, length).split("\r\n").slice(0, -1);
+    assert.equal(written.length, replies);
+    for (const reply of written) this.lines.push(reply === "Ali" ? "" : reply.slice(0, -" Ali".length));
+  }
+}
+
 /** A session wired as TcpConnection wires it: replies and notices go into the same batch. */
 function session(maxLineLength = 8192): Run {
-  const batch = new ReplyBatch(new ReplyEncoder("Ali"));
-  const lines: string[] = [];
+  const batch = new LineRecordingBatch(new ReplyEncoder("Ali"));
+  const lines = batch.lines;
   const s: TelnetSession = new TelnetSession(
     {
-      [kLine]: (source, from, to) => (lines.push(source.toString("latin1", from, to)), batch.addReplySpan(source, from, to)),
       [kLineTooLong]: () => s.notice(TOO_LONG),
     },
     batch,
@@ -256,7 +280,7 @@ describe("TelnetSession: server echo for character-mode clients", () => {
   test("the line-too-long notice while typing starts on a fresh line", { timeout: 5000 }, () => {
     const batch = new ReplyBatch(new ReplyEncoder("Ali"));
     // Wired as TcpConnection wires it: the notice goes back through notice().
-    const s: TelnetSession = new TelnetSession({ [kLine]: (l, from, to) => batch.addReplySpan(l, from, to), [kLineTooLong]: () => s.notice(TOO_LONG) }, batch, 4);
+    const s: TelnetSession = new TelnetSession({ [kLineTooLong]: () => s.notice(TOO_LONG) }, batch, 4);
     s.receive(Buffer.from(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO), "latin1"));
     batch.take();
     for (const key of "abcd") s.receive(Buffer.from(key));
@@ -269,7 +293,7 @@ describe("TelnetSession: server echo for character-mode clients", () => {
     assert.equal(batch.take()?.toString(), "\b \bg\r\nabcg Ali\r\n");
     // A sink that writes the notice straight into the batch gets the same screen.
     const direct = new ReplyBatch(new ReplyEncoder("Ali"));
-    const d = new TelnetSession({ [kLine]: (l, from, to) => direct.addReplySpan(l, from, to), [kLineTooLong]: () => direct.add(TOO_LONG) }, direct, 4);
+    const d = new TelnetSession({ [kLineTooLong]: () => direct.add(TOO_LONG) }, direct, 4);
     d.receive(Buffer.from(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO) + "abcde", "latin1"));
     assert.equal(direct.take()?.toString("latin1"), `${iac(WILL, OPT_SGA)}${iac(WILL, OPT_ECHO)}abcd\r\n${TOO_LONG}abcd`);
   });
