@@ -90,9 +90,8 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
   private editor: LineEditor | null = null;
   /** The editor holds the line being typed (echo is on); else the framer does. */
   private editing = false;
-  private readonly editorSink: LineEditorSink;
-  /** Bound once: the editor asks it after each key. */
-  private readonly hasRoom = (): boolean => !this.full;
+  /** Bound once, with the editor: the editor asks it after each key. */
+  private hasRoom: () => boolean = alwaysRoom;
   /** Whether the one offer of server echo has been made or ruled out. */
   private offerDecided = false;
   /**
@@ -115,17 +114,6 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     this.parser = new TelnetParser(this);
     this.options = new TelnetOptions(this);
     this.framer = new LineFramer(this, maxLineLength);
-    this.editorSink = {
-      line: (source, from, to) => {
-        const escaped = escapeIAC(source, from, to);
-        this.out.addReplySpan(escaped, 0, escaped.length);
-      },
-      lineTooLong: () => {
-        // The notice must not stick to the line on screen, however the sink writes it.
-        this.editor!.hide();
-        this.sink[kLineTooLong]();
-      },
-    };
   }
 
   /** Whether the server echoes what the client types (the client agreed to WILL ECHO). */
@@ -322,11 +310,28 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     this.lineMayHoldIAC = false;
   }
 
+  /** The line editor and its callbacks, made when echo first starts: closures most connections never need. */
+  private makeEditor(): LineEditor {
+    this.hasRoom = () => !this.full;
+    const editorSink: LineEditorSink = {
+      line: (source, from, to) => {
+        const escaped = escapeIAC(source, from, to);
+        this.out.addReplySpan(escaped, 0, escaped.length);
+      },
+      lineTooLong: () => {
+        // The notice must not stick to the line on screen, however the sink writes it.
+        this.editor!.hide();
+        this.sink[kLineTooLong]();
+      },
+    };
+    return new LineEditor(this.out, editorSink, this.maxLineLength);
+  }
+
   /** Echo started or stopped: the line typed so far moves between the framer and the editor. */
   private switchEditing(): void {
     this.editing = !this.editing;
     if (this.editing) {
-      const editor = (this.editor ??= new LineEditor(this.out, this.editorSink, this.maxLineLength));
+      const editor = (this.editor ??= this.makeEditor());
       editor.load(this.framer.pendingLine());
       this.framer.reset();
       this.lineMayHoldIAC = false;
@@ -337,4 +342,8 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
       this.lineMayHoldIAC = line.includes(IAC);
     }
   }
+}
+
+function alwaysRoom(): boolean {
+  return true;
 }

@@ -32,6 +32,8 @@ import {
   kSweepIdle,
 } from "../internal.js";
 import { ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
+import { answerPlainLines } from "../protocol/plain-lines.js";
+import { escapeIAC } from "../protocol/telnet-data.js";
 import { type SessionSink, TelnetSession } from "../protocol/telnet-session.js";
 import type { ClientMemoryBudget, MemoryHolder } from "./client-memory.js";
 import { clientMemoryNotice, idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "../protocol/notices.js";
@@ -152,8 +154,13 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private readonly tracer: WireTraceSink | undefined;
 
   private readonly transport: Transport;
-  /** Telnet commands, line editing, echo and framing: all of the input side. */
-  private readonly input: TelnetSession;
+  /**
+   * Telnet commands, line editing, echo and framing: all of the input side
+   * beyond plain lines. Made at the first byte that needs it (see
+   * receiveInput()): a client that only ever sends whole plain lines, as nc,
+   * scripts and load tools do, never needs one.
+   */
+  private session: TelnetSession | null = null;
   private readonly batch: ReplyBatch;
   private readonly limits: ConnectionLimits;
   private stateValue: ConnectionState = "open";
@@ -202,7 +209,6 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       void this.remote;
     }
     this.batch = new ReplyBatch(options.encoder);
-    this.input = new TelnetSession(this, this.batch, this.limits.maxLineLength);
     transport.start(this);
   }
 
@@ -228,7 +234,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** The traffic so far: a snapshot. */
   get stats(): ConnectionStats {
-    return { bytesIn: this.bytesIn, bytesOut: this.bytesOut, lines: this.input.lineCount, linesTooLong: this.linesTooLong };
+    return { bytesIn: this.bytesIn, bytesOut: this.bytesOut, lines: this.batch.replyCount, linesTooLong: this.linesTooLong };
   }
 
   get state(): ConnectionState {
@@ -242,7 +248,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** Whether the server echoes what the client types (a character-mode telnet agreed to WILL ECHO). */
   get echoing(): boolean {
-    return this.input.echoing;
+    return this.session !== null && this.session.echoing;
   }
 
   /** Whether reading is paused until the client takes its replies. */
@@ -287,7 +293,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (this.stateValue === "closed") return 0;
     const transport = this.transport;
     return (
-      transport.unsentBytes + transport.bufferedInputBytes + (this.heldInput === null ? 0 : this.heldInput.length) + this.input.pendingByteCount
+      transport.unsentBytes + transport.bufferedInputBytes + (this.heldInput === null ? 0 : this.heldInput.length) +
+      (this.session === null ? 0 : this.session.pendingByteCount)
     );
   }
 
@@ -358,7 +365,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.touched = true;
     if (this.stateValue !== "open") return;
     this.answerHeldInput();
-    this.input.finish();
+    // With no session nothing is pending: the fast path holds no unfinished line.
+    this.session?.finish();
     this.flush();
     this.stateValue = "ending";
     this.transport.end();
@@ -475,7 +483,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * today) are doubled.
    */
   private writeNotice(notice: Buffer): void {
-    this.input.notice(notice);
+    if (this.session !== null) this.session.notice(notice);
+    else this.batch.add(escapeIAC(notice));
   }
 
   /** How many more output bytes the protocol may produce before the bound is reached. */
@@ -495,12 +504,28 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     let rest = input;
     for (;;) {
       const budget = ignoreBound ? Number.MAX_SAFE_INTEGER : this.outputBudget();
-      const used = budget > 0 ? this.input.receive(rest, budget) : 0;
+      const used = budget > 0 ? this.receiveInput(rest, budget) : 0;
       this.flush();
       if (used >= rest.length) return null;
       rest = rest.subarray(used);
       if (used === 0 || this.outputBudget() === 0) return rest;
     }
+  }
+
+  /**
+   * Input to the protocol, as TelnetSession.receive() takes it (returns how
+   * much was taken). Before there is a session, the plain lines at the start
+   * are answered by the fast path, as the session itself would (it starts
+   * the same way): the session is made only when a byte needs it.
+   */
+  private receiveInput(input: Buffer, budget: number): number {
+    if (this.session !== null) return this.session.receive(input, budget);
+    const batch = this.batch;
+    if (batch.length >= budget) return 0;
+    const used = answerPlainLines(input, 0, batch, this.limits.maxLineLength, budget);
+    if (used === input.length || batch.length >= budget) return used;
+    this.session = new TelnetSession(this, batch, this.limits.maxLineLength);
+    return used + this.session.receive(input.subarray(used), budget);
   }
 
   /**
@@ -561,7 +586,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** The line the client is typing, not yet ended (a copy, at most maxLineLength bytes). */
   pendingInput(): Buffer {
-    return this.input.pendingLine();
+    return this.session === null ? Buffer.alloc(0) : this.session.pendingLine();
   }
 
   /**
