@@ -47,6 +47,13 @@ const READ_BUFFER_BYTES = 64 * 1024;
  */
 let bindings: HandleBindings;
 let readBuffer: Buffer;
+/**
+ * The last view of readBuffer handed to a sink, kept for the next read of
+ * the same length: a client's reads are often all the same size (one line
+ * each), and the view is a new object each time otherwise. Sinks keep no
+ * chunk past the call, so sharing it is as safe as sharing the buffer.
+ */
+let readView: Buffer;
 let spareWriteRequest: WriteRequest;
 
 // Transport flags, one small integer per connection instead of a field each.
@@ -64,6 +71,12 @@ const ENDED = 1 << 4;
 const NEED_DRAIN = 1 << 5;
 /** close() was called on the handle: nothing more is reported but closed(). */
 const CLOSING = 1 << 6;
+/**
+ * An asynchronous write was queued and writeQueueSize has not been seen at 0
+ * since. While clear, nothing is queued (every write so far went out at
+ * once), so the queue's size, a call into C++, need not be asked.
+ */
+const QUEUED = 1 << 7;
 
 /** What every handle transport of one server shares: one object, not a field each. */
 export interface HandleTransportSettings {
@@ -117,6 +130,10 @@ export class HandleTransport implements Transport {
       // In flight: it must keep its bytes alive, and the next write needs another request.
       request.buffer = bytes;
       spareWriteRequest = newWriteRequest();
+      this.flags |= QUEUED;
+    } else if ((this.flags & QUEUED) === 0) {
+      // Out at once with nothing queued before it: nothing is unsent.
+      return true;
     }
     if (this.handle.writeQueueSize < this.settings.maxUnsentBytes) return true;
     this.flags |= NEED_DRAIN;
@@ -150,7 +167,7 @@ export class HandleTransport implements Transport {
   }
 
   get unsentBytes(): number {
-    return (this.flags & CLOSING) !== 0 ? 0 : this.handle.writeQueueSize;
+    return (this.flags & (CLOSING | QUEUED)) === QUEUED ? this.handle.writeQueueSize : 0;
   }
 
   get writable(): boolean {
@@ -183,7 +200,8 @@ export class HandleTransport implements Transport {
   readDone(nread: number): void {
     if ((this.flags & CLOSING) !== 0) return;
     if (nread > 0) {
-      this.sink[kReceive](readBuffer.subarray(0, nread));
+      if (readView.length !== nread) readView = readBuffer.subarray(0, nread);
+      this.sink[kReceive](readView);
     } else if (nread === bindings.EOF) {
       // libuv stops reading at EOF by itself.
       this.flags = (this.flags | PEER_ENDED) & ~READING;
@@ -199,7 +217,11 @@ export class HandleTransport implements Transport {
     if ((this.flags & CLOSING) !== 0) return;
     if (status < 0) {
       this.fail(systemError(status, "write"));
-    } else if ((this.flags & NEED_DRAIN) !== 0 && this.handle.writeQueueSize === 0) {
+      return;
+    }
+    if (this.handle.writeQueueSize !== 0) return;
+    this.flags &= ~QUEUED;
+    if ((this.flags & NEED_DRAIN) !== 0) {
       this.flags &= ~NEED_DRAIN;
       this.sink[kDrained]();
     }
@@ -295,6 +317,7 @@ export function takeAcceptedHandles(
   if (bindings === undefined) {
     bindings = handleBindings;
     readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    readView = readBuffer;
     spareWriteRequest = newWriteRequest();
   }
   listening.onconnection = (status, handle) => {
