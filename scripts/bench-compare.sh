@@ -28,18 +28,30 @@ make -C "$bench" >&2
 work=$(mktemp -d "${TMPDIR:-/tmp}/name-echo-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# Two name-echo targets side by side: as `npm start` runs it (default
-# logging: a line per connect and disconnect, summarised past 100 a second)
-# and with --quiet, so what the log costs is read off one run.
+# Three name-echo targets side by side: as `npm start` runs it (default
+# logging: a line per connect and disconnect, summarised past 100 a second),
+# with --quiet, so what the log costs is read off one run, and on the
+# current LTS line of Node (below).
 # --max-connections 20000: the big hold opens 19,800 connections, past the
 # default limit of 10,000.
 flags="--port {port} --name {name} --max-connections 20000"
 bin=$(printf %q "$repo/bin/name-echo")
 target="name-echo=node $bin serve $flags"
 quiet="name-echo-quiet=node $bin serve $flags --quiet"
+# The same server on the current LTS line, from the npm registry (see
+# scripts/node-line.sh), beside the machine's Node: what upgrading Node gives.
+# NAME_ECHO_BENCH_LTS=none leaves it out; another version number picks that line.
+lts=${NAME_ECHO_BENCH_LTS:-24}
+targets=(--target "$target" --target "$quiet")
+big=c-epoll,go,node-readline,node-raw,bun,name-echo
+if [[ $lts != none ]]; then
+  lts_node=$("$repo/scripts/node-line.sh" "$lts" 2>/dev/null)
+  targets+=(--target "name-echo-node$lts=$(printf %q "$lts_node") $bin serve $flags")
+  big+=",name-echo-node$lts"
+fi
 out=$bench/results/$(date +%Y-%m-%d_%H%M).md
 mkdir -p "$bench/results"
-python3 "$bench/compare.py" --target "$target" --target "$quiet" --hold-big-servers c-epoll,go,node-readline,name-echo \
+python3 "$bench/compare.py" "${targets[@]}" --hold-big-servers "$big" \
   --out "$work/run" "$@" > "$work/table.md"
 {
   echo "<!-- npm run bench:compare $*; $(date -u +%Y-%m-%dT%H:%MZ); $(nproc) CPUs; node $(node --version) -->"
