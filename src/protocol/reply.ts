@@ -97,7 +97,12 @@ export class ReplyBatch {
   /** Everything gathered since the last take(), as one buffer; null if nothing. */
   take(): Buffer | null {
     const out = this.out;
-    if (out === null || this.used === 0) return null;
+    if (out === null || this.used === 0) {
+      // Room was made but nothing written (a read with no complete line): an
+      // idle connection holds no buffer.
+      this.out = null;
+      return null;
+    }
     const taken = this.used === out.length ? out : out.subarray(0, this.used);
     this.out = null;
     this.used = 0;
