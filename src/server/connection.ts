@@ -54,6 +54,30 @@ function sinceBase(epochMs: number): number {
   return ms <= 0x3fffffff ? ms | 0 : ms;
 }
 
+// The connection's state and flags, in one small integer (one field, not five).
+/** The state: the two low bits, an index into STATE_NAMES. */
+const STATE_BITS = 0b11;
+const OPEN = 0;
+const ENDING = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+const STATE_NAMES: readonly ConnectionState[] = ["open", "ending", "closing", "closed"];
+/** Reading stopped because the client is not taking its replies. */
+const PAUSED = 1 << 2;
+/**
+ * Set on every read and write, cleared by the idle sweep ([kSweepIdle]):
+ * cheaper than a clock read per chunk, and no Timeout object and refresh()
+ * per socket, as socket.setTimeout costs.
+ */
+const TOUCHED = 1 << 3;
+/**
+ * Told to go (shutdown, idle, eviction): from then on only the client
+ * taking its bytes counts as activity, and lingerMs of none drops it.
+ */
+const LINGERING = 1 << 4;
+/** What was last reported to the memory budget was reported as a leaving client's. */
+const CHARGED_AS_LEAVING = 1 << 5;
+
 export interface ConnectionLimits {
   maxLineLength: number;
   /**
@@ -104,11 +128,20 @@ export interface ConnectionOwner {
   [kConnectionLimit]?(connection: TcpConnection, kind: ConnectionLimitKind): void;
 }
 
+/** What every connection of one owner shares: one object, made once, not a field each per connection. */
+export interface ConnectionContext {
+  readonly encoder: ReplyEncoder;
+  readonly limits: ConnectionLimits;
+  /** Told of the close (before the 'close' event) and of limits hit. */
+  readonly owner?: ConnectionOwner | undefined;
+  /** Sees every byte read and written (the server's `trace` option). */
+  readonly trace?: WireTraceSink | undefined;
+}
+
 /** What a connection is made with, by its owner (NameEchoServer) at accept. */
 export interface TcpConnectionOptions {
-  encoder: ReplyEncoder;
-  /** One object for all of the owner's connections. */
-  limits: ConnectionLimits;
+  /** The same object for all of the owner's connections. */
+  context: ConnectionContext;
   /** Overrides the socket's peer address: the real client named by a PROXY header. */
   remote?: Endpoint | undefined;
   /**
@@ -119,10 +152,6 @@ export interface TcpConnectionOptions {
    * events. Default true.
    */
   captureEndpoints?: boolean;
-  /** Told of the close (before the 'close' event) and of limits hit. */
-  owner?: ConnectionOwner | undefined;
-  /** Sees every byte read and written (the server's `trace` option). */
-  trace?: WireTraceSink | undefined;
 }
 
 export interface TcpConnectionEvents {
@@ -149,9 +178,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    */
   private localValue: Endpoint | undefined;
   private remoteValue: Endpoint | undefined;
-  private readonly owner: ConnectionOwner | undefined;
-  /** Sees every byte read and written; undefined (no cost) unless the owner's `trace` option is set. */
-  private readonly tracer: WireTraceSink | undefined;
+  /** Encoder, limits, owner and tracer: shared by every connection of the owner. */
+  private readonly context: ConnectionContext;
 
   private readonly transport: Transport;
   /**
@@ -162,10 +190,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    */
   private session: TelnetSession | null = null;
   private readonly batch: ReplyBatch;
-  private readonly limits: ConnectionLimits;
-  private stateValue: ConnectionState = "open";
-  /** Reading stopped because the client is not taking its replies. */
-  private pausedForBackpressure = false;
+  /** The state and the flags above (OPEN, PAUSED, TOUCHED, ...). */
+  private flags = OPEN;
   /**
    * Input read but not yet fed to the protocol, because its output would
    * not have fit under maxUnsentBytes: a copy (the transport's read buffer
@@ -174,23 +200,15 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private heldInput: Buffer | null = null;
   private closeError: Error | undefined;
   /**
-   * Idle bookkeeping for [kSweepIdle](): a flag set on every read and write
-   * (cheaper than a clock read per chunk, and no Timeout object and refresh()
-   * per socket, as socket.setTimeout costs), the time of the sweep that last
-   * saw activity, and the unsent byte count it saw (a change means writes
-   * completed or were queued: the client is taking its replies).
+   * Idle bookkeeping for [kSweepIdle]() beside the TOUCHED flag: the time of
+   * the sweep that last saw activity, and the unsent byte count it saw (a
+   * change means writes completed or were queued: the client is taking its
+   * replies).
    */
-  private touched = false;
   private quietSince = this.acceptedAt;
   private unsentAtSweep = 0;
-  /**
-   * Told to go (shutdown, idle, eviction): from then on only the client
-   * taking its bytes counts as activity, and lingerMs of none drops it.
-   */
-  private lingering = false;
-  /** What this connection last reported to limits.memoryBudget, and as which kind (told to go or not). */
+  /** What this connection last reported to limits.memoryBudget (as which kind: CHARGED_AS_LEAVING). */
   private charged = 0;
-  private chargedAsLeaving = false;
 
   /** @param transport not started yet: the connection starts it. */
   constructor(transport: Transport, options: TcpConnectionOptions) {
@@ -200,15 +218,13 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     // connections never get a listener. Saves ~160 bytes per connection.
     (this as unknown as { _events: undefined })._events = undefined;
     this.transport = transport;
-    this.limits = options.limits;
-    this.owner = options.owner;
-    this.tracer = options.trace;
+    this.context = options.context;
     this.remoteValue = options.remote;
     if (options.captureEndpoints ?? true) {
       void this.local;
       void this.remote;
     }
-    this.batch = new ReplyBatch(options.encoder);
+    this.batch = new ReplyBatch(options.context.encoder);
     transport.start(this);
   }
 
@@ -238,7 +254,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   }
 
   get state(): ConnectionState {
-    return this.stateValue;
+    return STATE_NAMES[this.flags & STATE_BITS]!;
   }
 
   /** Reply bytes accepted by write() but not yet handed to the kernel. */
@@ -253,7 +269,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** Whether reading is paused until the client takes its replies. */
   get isPausedForBackpressure(): boolean {
-    return this.pausedForBackpressure;
+    return (this.flags & PAUSED) !== 0;
   }
 
   override toString(): string {
@@ -290,7 +306,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** Everything held for this client right now. */
   get [kHeldBytes](): number {
-    if (this.stateValue === "closed") return 0;
+    if ((this.flags & STATE_BITS) === CLOSED) return 0;
     const transport = this.transport;
     return (
       transport.unsentBytes + transport.bufferedInputBytes + (this.heldInput === null ? 0 : this.heldInput.length) +
@@ -305,20 +321,22 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** Told to go already. */
   get [kIsLeaving](): boolean {
-    return this.stateValue !== "open";
+    return (this.flags & STATE_BITS) !== OPEN;
   }
 
   /** Reports what is held now to the budget; returns it. */
   [kRecharge](): number {
-    const budget = this.limits.memoryBudget;
+    const budget = this.context.limits.memoryBudget;
     if (budget === null) return 0;
-    const leaving = this.stateValue !== "open";
-    if (leaving !== this.chargedAsLeaving && this.charged !== 0) {
+    const leaving = (this.flags & STATE_BITS) !== OPEN;
+    const chargedAsLeaving = (this.flags & CHARGED_AS_LEAVING) !== 0;
+    if (leaving !== chargedAsLeaving && this.charged !== 0) {
       // Told to go since: its bytes move to the other sum.
-      budget.change(-this.charged, this.chargedAsLeaving);
+      budget.change(-this.charged, chargedAsLeaving);
       this.charged = 0;
     }
-    this.chargedAsLeaving = leaving;
+    if (leaving) this.flags |= CHARGED_AS_LEAVING;
+    else this.flags &= ~CHARGED_AS_LEAVING;
     const held = this[kHeldBytes];
     if (held !== this.charged) {
       const delta = held - this.charged;
@@ -332,8 +350,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   [kLineTooLong](): void {
     this.linesTooLong++;
-    this.writeNotice(lineTooLongNotice(this.limits.maxLineLength));
-    this.owner?.[kConnectionLimit]?.(this, "line-too-long");
+    this.writeNotice(lineTooLongNotice(this.context.limits.maxLineLength));
+    this.context.owner?.[kConnectionLimit]?.(this, "line-too-long");
     this.emit("lineTooLong");
   }
 
@@ -342,10 +360,10 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   /** Bytes from the client: every byte of input passes here, once. */
   [kReceive](chunk: Buffer): void {
     // Input counts as activity in every state, as it did for socket.setTimeout.
-    this.touched = true;
-    if (this.stateValue !== "open") return;
+    this.flags |= TOUCHED;
+    if ((this.flags & STATE_BITS) !== OPEN) return;
     this.bytesIn += chunk.length;
-    if (this.tracer !== undefined) this.tracer.received(this, chunk);
+    if (this.context.trace !== undefined) this.context.trace.received(this, chunk);
     if (this.heldInput !== null) {
       // Reading was stopped, but a transport may have had this chunk in hand already.
       this.heldInput = Buffer.concat([this.heldInput, chunk]);
@@ -357,36 +375,36 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       this.heldInput = Buffer.from(rest);
       this.pauseForBackpressure();
     }
-    if (this.limits.memoryBudget !== null) this[kRecharge]();
+    if (this.context.limits.memoryBudget !== null) this[kRecharge]();
   }
 
   /** The client half-closed: answer its last unterminated line, then finish. */
   [kReceiveEnd](): void {
-    this.touched = true;
-    if (this.stateValue !== "open") return;
+    this.flags |= TOUCHED;
+    if ((this.flags & STATE_BITS) !== OPEN) return;
     this.answerHeldInput();
     // With no session nothing is pending: the fast path holds no unfinished line.
     this.session?.finish();
     this.flush();
-    this.stateValue = "ending";
+    this.setState(ENDING);
     this.transport.end();
   }
 
   /** The transport took every byte after a write() that returned false: held input first, then reading again. */
   [kDrained](): void {
-    this.touched = true;
-    if (this.stateValue === "open" && this.heldInput !== null) {
+    this.flags |= TOUCHED;
+    if ((this.flags & STATE_BITS) === OPEN && this.heldInput !== null) {
       // The rest is a view of our own copy.
       this.heldInput = this.feed(this.heldInput, false);
       // Its output reached the bound again: wait for the next drain.
       if (this.heldInput !== null || this.outputBudget() === 0) return;
     }
-    if (this.pausedForBackpressure) {
-      this.pausedForBackpressure = false;
+    if ((this.flags & PAUSED) !== 0) {
+      this.flags &= ~PAUSED;
       this.transport.resumeReading();
       this.emit("resumed");
     }
-    if (this.limits.memoryBudget !== null) this[kRecharge]();
+    if (this.context.limits.memoryBudget !== null) this[kRecharge]();
   }
 
   /**
@@ -402,21 +420,21 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     const unsent = this.transport.unsentBytes;
     // Unsent bytes also shrink with no event to report it (the kernel took them): bring the budget up to date.
     if (this.charged !== 0) this[kRecharge]();
-    if (this.lingering) {
+    if ((this.flags & LINGERING) !== 0) {
       // What it sends now is dropped and buys no time; taking our bytes does.
-      this.touched = false;
+      this.flags &= ~TOUCHED;
       if (unsent !== this.unsentAtSweep) {
         this.unsentAtSweep = unsent;
         this.quietSince = sinceBase(now);
         return false;
       }
-      if (sinceBase(now) - this.quietSince < this.limits.lingerMs) return false;
+      if (sinceBase(now) - this.quietSince < this.context.limits.lingerMs) return false;
       this.destroy();
       return true;
     }
     if (idleMs <= 0) return false;
-    if (this.touched || unsent !== this.unsentAtSweep) {
-      this.touched = false;
+    if ((this.flags & TOUCHED) !== 0 || unsent !== this.unsentAtSweep) {
+      this.flags &= ~TOUCHED;
       this.unsentAtSweep = unsent;
       this.quietSince = sinceBase(now);
       return false;
@@ -430,17 +448,18 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** No traffic for idleTimeoutSeconds. */
   private idle(): void {
-    if (this.stateValue === "open" && this.pausedForBackpressure) {
+    const state = this.flags & STATE_BITS;
+    if (state === OPEN && (this.flags & PAUSED) !== 0) {
       // Not one reply taken for a whole idle period: a notice queued behind
       // its unread replies would never be read, and waiting another period
       // keeps megabytes parked in kernel socket buffers. Drop it now.
-      this.owner?.[kConnectionLimit]?.(this, "idle-timeout");
+      this.context.owner?.[kConnectionLimit]?.(this, "idle-timeout");
       this.emit("idle");
       this.transport.destroy();
-    } else if (this.stateValue === "open") {
-      this.owner?.[kConnectionLimit]?.(this, "idle-timeout");
+    } else if (state === OPEN) {
+      this.context.owner?.[kConnectionLimit]?.(this, "idle-timeout");
       this.emit("idle");
-      this.shutdown(idleNotice(this.limits.idleTimeoutSeconds));
+      this.shutdown(idleNotice(this.context.limits.idleTimeoutSeconds));
     } else {
       // Already saying goodbye and still nothing moved: the client is gone or stuck.
       this.transport.destroy();
@@ -453,13 +472,13 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   }
 
   [kClosed](): void {
-    this.stateValue = "closed";
+    this.setState(CLOSED);
     this.heldInput = null;
     if (this.charged !== 0) {
-      this.limits.memoryBudget?.change(-this.charged, this.chargedAsLeaving);
+      this.context.limits.memoryBudget?.change(-this.charged, (this.flags & CHARGED_AS_LEAVING) !== 0);
       this.charged = 0;
     }
-    this.owner?.[kConnectionClosed](this, this.closeError);
+    this.context.owner?.[kConnectionClosed](this, this.closeError);
     this.emit("close", this.closeError);
   }
 
@@ -467,9 +486,9 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private flush(): void {
     const bytes = this.batch.take();
     if (bytes === null) return;
-    this.touched = true;
+    this.flags |= TOUCHED;
     this.bytesOut += bytes.length;
-    if (this.tracer !== undefined) this.tracer.sent(this, bytes);
+    if (this.context.trace !== undefined) this.context.trace.sent(this, bytes);
     // write() returns false once the transport holds more unsent bytes than
     // maxUnsentBytes: stop reading this client until it has taken its
     // replies ([kDrained]()), so its memory stays bounded.
@@ -489,7 +508,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
 
   /** How many more output bytes the protocol may produce before the bound is reached. */
   private outputBudget(): number {
-    return Math.max(0, this.limits.maxUnsentBytes - this.transport.unsentBytes);
+    return Math.max(0, this.context.limits.maxUnsentBytes - this.transport.unsentBytes);
   }
 
   /**
@@ -522,9 +541,9 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (this.session !== null) return this.session.receive(input, budget);
     const batch = this.batch;
     if (batch.length >= budget) return 0;
-    const used = answerPlainLines(input, 0, batch, this.limits.maxLineLength, budget);
+    const used = answerPlainLines(input, 0, batch, this.context.limits.maxLineLength, budget);
     if (used === input.length || batch.length >= budget) return used;
-    this.session = new TelnetSession(this, batch, this.limits.maxLineLength);
+    this.session = new TelnetSession(this, batch, this.context.limits.maxLineLength);
     return used + this.session.receive(input.subarray(used), budget);
   }
 
@@ -537,7 +556,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     const readAhead = this.transport.takeBufferedInput();
     if (readAhead !== null) {
       this.bytesIn += readAhead.length;
-      if (this.tracer !== undefined) this.tracer.received(this, readAhead);
+      if (this.context.trace !== undefined) this.context.trace.received(this, readAhead);
     }
     let held = this.heldInput;
     this.heldInput = null;
@@ -551,13 +570,14 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * graceful stop, idle), or not (eviction, which already dropped it).
    */
   private sayGoodbye(notice: Buffer, answerHeld: boolean): void {
-    if (this.stateValue === "closing" || this.stateValue === "closed") return;
-    const wasEnding = this.stateValue === "ending";
+    const state = this.flags & STATE_BITS;
+    if (state === CLOSING || state === CLOSED) return;
+    const wasEnding = state === ENDING;
     if (!wasEnding && answerHeld) this.answerHeldInput();
-    this.stateValue = "closing";
+    this.setState(CLOSING);
     // The linger starts now: a client that takes nothing of what it is
     // owed for lingerMs is dropped.
-    this.lingering = true;
+    this.flags |= LINGERING;
     this.quietSince = sinceBase(Date.now());
     if (!wasEnding && this.transport.writable) {
       this.writeNotice(notice);
@@ -567,18 +587,22 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.unsentAtSweep = this.transport.unsentBytes;
     // Read on: the FIN that lets the socket close must not sit behind paused input.
     if (!wasEnding) this.resumeReading();
-    if (this.limits.memoryBudget !== null) this[kRecharge]();
+    if (this.context.limits.memoryBudget !== null) this[kRecharge]();
+  }
+
+  private setState(state: number): void {
+    this.flags = (this.flags & ~STATE_BITS) | state;
   }
 
   private pauseForBackpressure(): void {
-    if (this.pausedForBackpressure) return;
-    this.pausedForBackpressure = true;
+    if ((this.flags & PAUSED) !== 0) return;
+    this.flags |= PAUSED;
     this.transport.pauseReading();
     this.emit("paused");
   }
 
   private resumeReading(): void {
-    this.pausedForBackpressure = false;
+    this.flags &= ~PAUSED;
     this.transport.resumeReading();
   }
 
@@ -595,6 +619,6 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * sweep interval. Meaningless when no sweep runs (idle timeout 0).
    */
   idleForMs(now: number): number {
-    return this.touched ? 0 : Math.max(0, sinceBase(now) - this.quietSince);
+    return (this.flags & TOUCHED) !== 0 ? 0 : Math.max(0, sinceBase(now) - this.quietSince);
   }
 }

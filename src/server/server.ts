@@ -32,7 +32,7 @@ import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
 import { ConnectionsPerAddress } from "./address-limit.js";
 import { ClientMemoryBudget, type EvictionReport } from "./client-memory.js";
-import { type ConnectionLimitKind, type ConnectionLimits, type ConnectionOwner, TcpConnection, type WireTraceSink } from "./connection.js";
+import { type ConnectionContext, type ConnectionLimitKind, type ConnectionLimits, type ConnectionOwner, TcpConnection, type WireTraceSink } from "./connection.js";
 import { type ProxyHeaderOwner, ProxyHeaderReader, runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
 import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE, tooManyFromAddressNotice } from "../protocol/notices.js";
 import { detectHandleBindings } from "./transport/bindings.js";
@@ -165,9 +165,10 @@ export interface StopReport {
 
 export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implements ConnectionOwner, ProxyHeaderOwner {
   readonly options: Readonly<ResolvedServerOptions>;
-  private readonly encoder: ReplyEncoder;
   /** One limits object shared by every connection. */
   private readonly limits: ConnectionLimits;
+  /** The encoder, the limits, this server as owner and the tracer: one object every connection shares. */
+  private readonly connectionContext: ConnectionContext;
   private readonly netServer: net.Server;
   private readonly connectionSet = new Set<TcpConnection>();
   /** PROXY header and TLS handshake settings; null when neither is on. */
@@ -196,7 +197,6 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   constructor(options: NameEchoServerOptions = {}) {
     super();
     this.options = Object.freeze(resolveServerOptions(options));
-    this.encoder = new ReplyEncoder(this.options.name);
     this.limits = {
       maxLineLength: this.options.maxLineLength,
       idleTimeoutSeconds: this.options.idleTimeout,
@@ -206,6 +206,12 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
         this.options.maxClientMemory === 0
           ? null
           : new ClientMemoryBudget(this.options.maxClientMemory, this.connectionSet, (report) => this.emit("memoryFull", report)),
+    };
+    this.connectionContext = {
+      encoder: new ReplyEncoder(this.options.name),
+      limits: this.limits,
+      owner: this,
+      trace: this.options.trace,
     };
     this.perAddress = this.options.maxConnectionsPerIp === 0 ? null : new ConnectionsPerAddress(this.options.maxConnectionsPerIp);
     this.transportValue = this.chooseTransport();
@@ -526,12 +532,9 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     const captureEndpoints =
       this.options.captureEndpoints ?? (this.listenerCount("connection") > 0 || this.listenerCount("disconnect") > 0);
     const connection = new TcpConnection(transport, {
-      encoder: this.encoder,
-      limits: this.limits,
+      context: this.connectionContext,
       remote,
       captureEndpoints,
-      owner: this,
-      trace: this.options.trace,
     });
     this.connectionSet.add(connection);
     this.emit("connection", connection);
