@@ -1,7 +1,9 @@
 /**
  * Micro benchmark of the protocol path alone, on Buffers, no sockets: chunks
- * of lines go through the LineFramer into a ReplyBatch, and take() builds
- * the one buffer a read's replies are written with. This is the CPU a
+ * of lines go through the LineFramer (the full path's framing) or through
+ * the TelnetSession as a connection runs it (plain lines take its fast path,
+ * plain-lines.ts) into a ReplyBatch, and take() builds the one buffer a
+ * read's replies are written with. This is the CPU a
  * server spends per line on top of the kernel's socket work; compare its
  * lines/s with the pipeline figure of the yardstick in bench/ (npm run
  * bench:compare) to see which side limits.
@@ -11,6 +13,8 @@
 import { performance } from "node:perf_hooks";
 import { LineFramer, type LineSink } from "../src/protocol/line-framer.js";
 import { ReplyBatch, ReplyEncoder } from "../src/protocol/reply.js";
+import { TelnetSession } from "../src/protocol/telnet-session.js";
+import { kLineTooLong } from "../src/internal.js";
 
 interface Case {
   name: string;
@@ -50,28 +54,49 @@ const CASES: Case[] = [
   { name: "8 lines x 1,000 B per chunk", chunks: [lines(8, 1000, "\r\n")], lines: 8 },
 ];
 
+/** One way through the protocol: what a read's chunk costs, replies into `batch`. */
+interface Path {
+  name: string;
+  make(batch: ReplyBatch): (chunk: Buffer) => void;
+}
+
+const PATHS: Path[] = [
+  {
+    // The full path's framing alone: LineFramer, each line's reply copied from its span.
+    name: "LineFramer",
+    make(batch) {
+      const sink: LineSink = {
+        line: (source, from, to) => (batch.addReplySpan(source, from, to), true),
+        lineTooLong: () => true,
+      };
+      const framer = new LineFramer(sink, 8192);
+      return (chunk) => void framer.push(chunk);
+    },
+  },
+  {
+    // What a connection runs: the session, whose fast path takes plain lines in one pass.
+    name: "TelnetSession",
+    make(batch) {
+      const session = new TelnetSession({ [kLineTooLong]: () => undefined }, batch, 8192);
+      return (chunk) => void session.receive(chunk);
+    },
+  },
+];
+
 /** Runs one case for about `seconds`; returns lines per second. */
-function run(testCase: Case, seconds: number, encoder: ReplyEncoder): { linesPerSecond: number; bytesOut: number } {
+function run(testCase: Case, path: Path, seconds: number, encoder: ReplyEncoder): number {
   const batch = new ReplyBatch(encoder);
-  // Lines as spans of the chunk, as TcpConnection takes them.
-  const sink: LineSink = {
-    line: (source, from, to) => (batch.addReplySpan(source, from, to), true),
-    lineTooLong: () => true,
-  };
-  const framer = new LineFramer(sink, 8192);
-  let bytesOut = 0;
+  const receive = path.make(batch);
   let rounds = 0;
   const chunks = testCase.chunks;
   // The batch is taken once per round (per "read" of all the case's chunks),
   // as the connection does once per socket read.
   const round = (): void => {
-    for (let i = 0; i < chunks.length; i++) framer.push(chunks[i]!);
-    const out = batch.take();
-    if (out !== null) bytesOut += out.length;
+    for (let i = 0; i < chunks.length; i++) receive(chunks[i]!);
+    batch.take();
   };
   // Warm-up, so the JIT has optimised the path before it is timed.
   for (let i = 0; i < 2000; i++) round();
-  bytesOut = 0;
   const started = performance.now();
   const deadline = started + seconds * 1000;
   let now = started;
@@ -81,18 +106,17 @@ function run(testCase: Case, seconds: number, encoder: ReplyEncoder): { linesPer
     now = performance.now();
   }
   const elapsed = (now - started) / 1000;
-  return { linesPerSecond: (rounds * testCase.lines) / elapsed, bytesOut };
+  return (rounds * testCase.lines) / elapsed;
 }
 
 function main(): void {
   const seconds = Number(process.argv[2] ?? 1);
   const encoder = new ReplyEncoder("Ali");
-  const format = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-  process.stdout.write(`protocol path: LineFramer -> ReplyBatch -> one buffer per read (${seconds} s per case, node ${process.version})\n\n`);
-  process.stdout.write("| case | lines/s | ns per line |\n|---|---|---|\n");
+  process.stdout.write(`protocol path, ns per line (${seconds} s per case and path, node ${process.version})\n\n`);
+  process.stdout.write(`| case | ${PATHS.map((path) => path.name).join(" | ")} |\n|---|${PATHS.map(() => "---|").join("")}\n`);
   for (const testCase of CASES) {
-    const { linesPerSecond } = run(testCase, seconds, encoder);
-    process.stdout.write(`| ${testCase.name} | ${format.format(linesPerSecond)} | ${(1e9 / linesPerSecond).toFixed(0)} |\n`);
+    const cells = PATHS.map((path) => (1e9 / run(testCase, path, seconds, encoder)).toFixed(0));
+    process.stdout.write(`| ${testCase.name} | ${cells.join(" | ")} |\n`);
   }
 }
 

@@ -81,6 +81,15 @@ export class LineFramer {
     return this.pendingLength === 0 && !this.afterCR && !this.discarding;
   }
 
+  /**
+   * The unfinished line's bytes, `heldLine()[0, pendingByteCount)`, when it
+   * is all that is held (no CR waiting for its LF, not discarding); else
+   * null. Not a copy: read it before the next push().
+   */
+  heldLine(): Buffer | null {
+    return this.pendingLength > 0 && !this.afterCR && !this.discarding ? this.pending : null;
+  }
+
   /** True while the rest of an over-long line is being discarded. */
   get isDiscarding(): boolean {
     return this.discarding;

@@ -60,6 +60,7 @@ import {
 } from "./telnet-parser.js";
 
 const ETX = 0x03; // Ctrl-C typed in a character-mode client arrives as this byte
+const LF = 0x0a;
 const BS = 0x08;
 const DEL = 0x7f;
 
@@ -145,14 +146,36 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     if (this.out.length >= budget) return 0;
     // Read only inside receive(): each call sets its own.
     this.budget = budget;
+    if (this.editing || this.lineMayHoldIAC || !this.parser.isBetweenCommands) return this.parser.push(chunk);
+    const framer = this.framer;
     let from = 0;
-    if (!this.editing && !this.lineMayHoldIAC && this.parser.isBetweenCommands && this.framer.isAtLineStart) {
+    let stop: number;
+    const held = framer.heldLine();
+    if (held !== null) {
+      // A line cut by the byte stream: the fast path finishes it from the framer's copy.
+      stop = answerPlainLines(chunk, 0, this.out, this.maxLineLength, budget, held, framer.pendingByteCount);
+      // Past the start (either way the stop is said): the held line was answered.
+      if (stop > 0 || stop < -1) framer.discardPendingLine();
+    } else {
+      if (!framer.isAtLineStart) {
+        // A CR waiting for its LF, or an over-long line being discarded: up
+        // to the first LF through the full path, the plain lines after it need not.
+        const lf = chunk.indexOf(LF);
+        if (lf === -1) return this.parser.push(chunk);
+        from = this.parser.push(chunk.subarray(0, lf + 1));
+        if (from <= lf || this.full) return from;
+        if (this.lineMayHoldIAC || !this.parser.isBetweenCommands || !framer.isAtLineStart) return this.parser.push(chunk, from);
+      }
       // Nothing held that the next byte could change the meaning of: the
-      // plain lines at the start of the chunk need none of the machinery below.
-      from = answerPlainLines(chunk, 0, this.out, this.maxLineLength, budget);
-      if (from === chunk.length || this.full) return from;
+      // plain lines need none of the machinery below.
+      stop = answerPlainLines(chunk, from, this.out, this.maxLineLength, budget);
     }
-    return this.parser.push(chunk, from);
+    if (stop < 0) {
+      // The rest is the start of a plain line: the framer keeps it, as the full path would have it do.
+      return framer.push(chunk, ~stop);
+    }
+    if (stop === chunk.length || this.full) return stop;
+    return this.parser.push(chunk, stop);
   }
 
   /** Replies added so far: the lines answered. */

@@ -541,8 +541,10 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (this.session !== null) return this.session.receive(input, budget);
     const batch = this.batch;
     if (batch.length >= budget) return 0;
-    const used = answerPlainLines(input, 0, batch, this.context.limits.maxLineLength, budget);
-    if (used === input.length || batch.length >= budget) return used;
+    const stop = answerPlainLines(input, 0, batch, this.context.limits.maxLineLength, budget);
+    if (stop === input.length || (stop >= 0 && batch.length >= budget)) return stop;
+    // Something for the session, if only the start of a line to keep.
+    const used = stop < 0 ? ~stop : stop;
     this.session = new TelnetSession(this, batch, this.context.limits.maxLineLength);
     return used + this.session.receive(input.subarray(used), budget);
   }
