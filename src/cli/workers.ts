@@ -142,6 +142,7 @@ export function runPrimary(options: PrimaryOptions): { done: Promise<number>; st
   let listening = 0;
   let announced = false;
   let stopping = false;
+  let dropping = false;
   let failed = false;
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
@@ -155,6 +156,7 @@ export function runPrimary(options: PrimaryOptions): { done: Promise<number>; st
 
   const stop = (why: string): void => {
     if (stopping) {
+      dropping = true;
       log.warn(`${why} again: dropping the clients of ${workers.size} worker(s) now`);
       send({ nameEcho: "drop" });
       return;
@@ -182,6 +184,8 @@ export function runPrimary(options: PrimaryOptions): { done: Promise<number>; st
     workers.add(worker);
     worker.on("message", (message: FromWorker) => {
       if (message?.nameEcho !== "listening") return;
+      // A worker still starting when the stop was sent (a replacement, say) had nobody listening for it: tell it again.
+      if (stopping) worker.send({ nameEcho: dropping ? "drop" : "stop" } satisfies ToWorker);
       listening++;
       if (!announced && listening === options.workers) {
         announced = true;

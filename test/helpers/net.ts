@@ -169,3 +169,9 @@ export function connectionsByProcess(port: number): Map<number, number> {
   }
   return counts;
 }
+
+/** The pid of the process holding the server's end of the connection from the local port `clientPort`, as `ss -tnp` tells; 0 if none. */
+export function holderOfConnectionFrom(clientPort: number): number {
+  const listing = execFileSync("ss", ["-tnpH", "state", "established", `( dport = :${clientPort} )`], { encoding: "utf8" });
+  return Number(/pid=(\d+)/.exec(listing)?.[1] ?? 0);
+}
