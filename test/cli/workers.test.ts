@@ -201,6 +201,8 @@ describe("serve --workers", { timeout: 300_000, skip: skipUnless("ss") }, () => 
     try {
       const why = AUTO_BALANCE === "reuseport" ? `has reusePort` : `has no reusePort`;
       assert.match(server.stdout(), new RegExp(`2 workers, balance ${AUTO_BALANCE} \\(auto: Node ${process.versions.node} ${why}`));
+      // Whatever the balance, the workers keep the handle transport.
+      assert.match(server.stdout(), /, handle transport\) — /);
       assert.equal(await server.stop(), 0);
     } finally {
       server.kill();
