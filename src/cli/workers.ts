@@ -25,6 +25,10 @@
  *     costs the primary an IPC message and a descriptor pass, and it holds
  *     every connection until a worker has taken it.
  *   - auto (the default): reuseport where this Node has it, else shared.
+ * In a cluster worker, node:net turns listen({ reusePort: true }) into an
+ * exclusive listen (lib/net.js, the same in 22.12, 22.23, 24.21 and 26.10):
+ * the worker binds a socket of its own and never asks the primary, so
+ * cluster's scheduling policy plays no part in reuseport.
  * docs/performance.md has what each one costs.
  */
 import cluster, { type Worker } from "node:cluster";
