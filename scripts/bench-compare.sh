@@ -9,7 +9,20 @@
 #
 # Extra arguments go to compare.py, e.g. `npm run bench:compare -- --quick`
 # or `-- --servers c-epoll,go --workloads pingpong`.
+#
+# `npm run bench:compare -- --workers-preset [compare.py flags]` (or
+# NAME_ECHO_BENCH_WORKERS=1) measures what --workers costs instead: name-echo
+# as one process and as `--workers 2` in each --balance mode this Node has,
+# beside c-epoll (the ratios' baseline), at churn and pingpong. Every server
+# is pinned to one core as usual, so the table shows the overhead of the
+# design, not scaling (docs/performance.md says how to measure that).
 set -euo pipefail
+
+workers_preset=${NAME_ECHO_BENCH_WORKERS:-0}
+if [[ ${1:-} == --workers-preset ]]; then
+  workers_preset=1
+  shift
+fi
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench=$repo/bench
@@ -51,10 +64,29 @@ if [[ $lts != none ]]; then
 fi
 out=$bench/results/$(date +%Y-%m-%d_%H%M).md
 mkdir -p "$bench/results"
-python3 "$bench/compare.py" "${targets[@]}" --hold-big-servers "$big" \
-  --out "$work/run" "$@" > "$work/table.md"
+if [[ $workers_preset == 1 ]]; then
+  # The workers run on the LTS line where there is one, so that every mode
+  # can be measured: reuseport needs Node 22.12+ / 23.1+ (and Linux).
+  preset_node=node
+  [[ $lts != none ]] && preset_node=$lts_node
+  balances=$(cd "$repo" && "$preset_node" --input-type=module -e \
+    'const { reusePortUnavailable } = await import("./dist/src/server/reuse-port.js"); console.log(reusePortUnavailable() === null ? "reuseport shared round-robin" : "shared round-robin")')
+  preset_node=$(printf %q "$preset_node")
+  targets=(--target "name-echo-quiet=$preset_node $bin serve $flags --quiet")
+  for balance in $balances; do
+    targets+=(--target "workers2-$balance=$preset_node $bin serve $flags --quiet --workers 2 --balance $balance")
+  done
+  out=${out%.md}_workers.md
+  python3 "$bench/compare.py" --servers c-epoll --workloads churn,pingpong "${targets[@]}" \
+    --out "$work/run" "$@" > "$work/table.md"
+else
+  python3 "$bench/compare.py" "${targets[@]}" --hold-big-servers "$big" \
+    --out "$work/run" "$@" > "$work/table.md"
+fi
+preset_note=""
+[[ $workers_preset == 1 ]] && preset_note=" -- --workers-preset"
 {
-  echo "<!-- npm run bench:compare $*; $(date -u +%Y-%m-%dT%H:%MZ); $(nproc) CPUs; node $(node --version) -->"
+  echo "<!-- npm run bench:compare$preset_note $*; $(date -u +%Y-%m-%dT%H:%MZ); $(nproc) CPUs; node $(node --version)${lts_node:+, name-echo-node$lts on $("$lts_node" --version)} -->"
   cat "$work/table.md"
 } > "$out"
 echo "bench-compare: table written to ${out#$repo/}" >&2

@@ -35,6 +35,10 @@ export interface BenchOptions {
   onProgress?: (progress: BenchProgress) => void;
   /** Called once at the end with the run's latency histogram (µs), e.g. for the percentile curve of a report. */
   onHistogram?: (histogram: Histogram) => void;
+  /** The number of the first connection (its lines' tag): distinct per process when several share a run. Default 0. */
+  firstClient?: number;
+  /** Awaited once every connection is open, before the first line is sent: where processes sharing a run start together. */
+  beforeStart?: () => Promise<void>;
 }
 
 export interface BenchProgress {
@@ -80,6 +84,9 @@ export interface BenchResult {
   connectErrors: number;
   firstError: string;
   latencyUs: LatencySummary;
+  /** With --processes: how many processes made the load, and the good replies each counted in its window. */
+  processes?: number;
+  repliesOkPerProcess?: number[];
 }
 
 /** The parts of a run that every connection adds to. */
@@ -99,7 +106,7 @@ interface Totals {
   interval: Histogram;
 }
 
-function newHistogram(): Histogram {
+export function newHistogram(): Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: MAX_LATENCY_US, numberOfSignificantValueDigits: 3 });
 }
 
@@ -257,7 +264,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   let connectError: unknown;
   settled.forEach((outcome, index) => {
     if (outcome.status === "fulfilled") {
-      connections.push(new BenchConnection(outcome.value, index, options, encoder, totals));
+      connections.push(new BenchConnection(outcome.value, (options.firstClient ?? 0) + index, options, encoder, totals));
     } else {
       totals.connectErrors++;
       connectError ??= outcome.reason;
@@ -273,6 +280,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     totals.firstError ||= `${totals.connectErrors} of ${options.clients} connects failed: ${code}`;
   }
 
+  await options.beforeStart?.();
   const started = performance.now();
   totals.measuring = true;
   for (const connection of connections) connection.start();
@@ -314,7 +322,6 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
 
   const h = totals.histogram;
   options.onHistogram?.(h);
-  const empty = h.totalCount === 0;
   return {
     target,
     clients: options.clients,
@@ -332,13 +339,19 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     connectionErrors: totals.connErrors,
     connectErrors: totals.connectErrors,
     firstError: totals.firstError,
-    latencyUs: {
-      p50: empty ? 0 : h.getValueAtPercentile(50),
-      p90: empty ? 0 : h.getValueAtPercentile(90),
-      p99: empty ? 0 : h.getValueAtPercentile(99),
-      p999: empty ? 0 : h.getValueAtPercentile(99.9),
-      max: empty ? 0 : h.maxValue,
-      mean: empty ? 0 : Math.round(h.mean),
-    },
+    latencyUs: latencySummary(h),
+  };
+}
+
+/** The percentiles a result reports, from a latency histogram in µs (all 0 when it is empty). */
+export function latencySummary(h: Histogram): LatencySummary {
+  const empty = h.totalCount === 0;
+  return {
+    p50: empty ? 0 : h.getValueAtPercentile(50),
+    p90: empty ? 0 : h.getValueAtPercentile(90),
+    p99: empty ? 0 : h.getValueAtPercentile(99),
+    p999: empty ? 0 : h.getValueAtPercentile(99.9),
+    max: empty ? 0 : h.maxValue,
+    mean: empty ? 0 : Math.round(h.mean),
   };
 }

@@ -5,6 +5,7 @@
 import { parseTarget } from "../client/target.js";
 import { DEFAULTS, validateInteger, validateName, validateSeconds } from "../options.js";
 import { MIN_LINE_BYTES, runBench, type BenchOptions, type BenchProgress, type BenchResult } from "../bench/load.js";
+import { runBenchInProcesses } from "../bench/processes.js";
 import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
 
 export const BENCH_HELP = `Usage: name-echo bench [options]
@@ -20,6 +21,8 @@ Options:
   --pipeline N          lines in flight per connection (default 1: send, wait, send)
   --size BYTES          length of each line without its CR LF (default 24, at least 16)
   --name NAME           the name the server adds; replies are checked against it (default ${DEFAULTS.name})
+  --processes N         make the load from N processes, the clients shared out, results merged
+                        (latency histograms added): to load a server on many cores (default 1)
   --json                print the result as one JSON object on stdout
   --report FILE.html    also write a report to look at: throughput over time, the latency
                         percentile curve, the settings and the machine (one HTML file)
@@ -36,6 +39,7 @@ const BENCH_OPTIONS: OptionSpec = {
   pipeline: { type: "string" },
   size: { type: "string" },
   name: { type: "string" },
+  processes: { type: "string" },
   json: { type: "boolean" },
   report: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -71,7 +75,7 @@ async function startRecording(file: string, options: BenchOptions, progress: Arr
 export function formatResult(r: BenchResult): string {
   const l = r.latencyUs;
   const lines = [
-    `name-echo bench: ${r.target}, ${r.clients} clients, pipeline ${r.pipeline}, lines of ${r.lineBytes} bytes, ${r.durationSeconds} s`,
+    `name-echo bench: ${r.target}, ${r.clients} clients${r.processes ? ` from ${r.processes} processes` : ""}, pipeline ${r.pipeline}, lines of ${r.lineBytes} bytes, ${r.durationSeconds} s`,
     `  replies ok     ${number.format(r.repliesOk)} (${number.format(r.repliesPerSecond)}/s)`,
     `  latency µs     p50 ${number.format(l.p50)}  p90 ${number.format(l.p90)}  p99 ${number.format(l.p99)}  p99.9 ${number.format(l.p999)}  max ${number.format(l.max)}`,
     `  errors         ${number.format(r.errors)}` +
@@ -79,6 +83,7 @@ export function formatResult(r: BenchResult): string {
         ? ` (bad replies ${r.badReplies}, lost ${r.lost}, unexpected bytes ${r.unexpectedBytes}, connection errors ${r.connectionErrors}, connect errors ${r.connectErrors})`
         : ""),
   ];
+  if (r.repliesOkPerProcess) lines.push(`  per process    ${r.repliesOkPerProcess.map((n) => number.format(n)).join(" + ")} replies ok`);
   if (r.firstError) lines.push(`  first error    ${r.firstError}`);
   return `${lines.join("\n")}\n`;
 }
@@ -90,6 +95,8 @@ export async function bench(argv: string[]): Promise<number> {
     return 0;
   }
   const options = benchOptionsFromArgs(values);
+  const processes = validateInteger(values.processes ?? 1, "--processes", 1, 1024);
+  if (processes > options.clients) throw usageError(`--processes ${processes} is more than --clients ${options.clients}: every process needs a connection`);
   const tty = process.stderr.isTTY === true;
   const reportFile = typeof values.report === "string" ? values.report : undefined;
   if (reportFile === "") throw usageError("--report needs a file name, e.g. --report bench.html");
@@ -104,7 +111,7 @@ export async function bench(argv: string[]): Promise<number> {
   }
   const recording = reportFile === undefined ? undefined : await startRecording(reportFile, options, progress, argv);
   if (progress.length > 0) options.onProgress = (p) => progress.forEach((show) => show(p));
-  const result = await runBench(options);
+  const result = processes > 1 ? await runBenchInProcesses(options, processes) : await runBench(options);
   if (tty) process.stderr.write("\r\x1b[K");
   if (recording !== undefined && reportFile !== undefined) await recording.write(reportFile, result);
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatResult(result));

@@ -10,7 +10,7 @@ import { applyEnvironment, environmentHelp, flagSpeller, inCommandLineTerms } fr
 import type { Logger } from "./log.js";
 import { ConnectionLogThrottle, WarningThrottle } from "./warning-throttle.js";
 import { connectionLogsPerSecondFromArgs, loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, startPrimaryOps, startWorkerOps, watchTrace, type RunningOps } from "./serve-ops.js";
-import { BALANCES, isWorker, leaveCluster, runPrimary, runWorker } from "./workers.js";
+import { BALANCE_CHOICES, decideBalance, isWorker, leaveCluster, prepareWorkerListening, runPrimary, runWorker, workerListenOptions } from "./workers.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
 
@@ -31,7 +31,8 @@ Options:
   --max-connections-per-ip N  most clients at once from one address, 0 = no limit (default ${DEFAULTS.maxConnectionsPerIp})
   --linger-timeout SECONDS  a client told to go that takes nothing this long is dropped (default ${DEFAULTS.lingerTimeoutSeconds})
   --workers N               run N processes sharing the port (default 1); one stop stops all
-  --balance round-robin|kernel  how workers share connections (default round-robin)
+  --balance auto|reuseport|shared|round-robin  how workers share the port (default auto: reuseport
+                            where this Node has it, else shared; see the README's --workers)
   --transport auto|handle|stream  libuv's TCP handle or net.Socket (default auto: the handle unless TLS, where this Node allows it)
   --quiet                   log warnings and errors only (no line per connection)
 ${OPS_HELP}  -h, --help                show this help
@@ -120,7 +121,7 @@ export async function serve(argv: string[]): Promise<number> {
 async function serveConfigured(values: ParsedArgs["values"], spell: (flag: string) => string): Promise<number> {
   const log = loggerFromArgs(values, spell);
   const workers = typeof values.workers === "string" ? WORKERS_RULE.fromText(values.workers, spell("workers")) : 1;
-  const balance = oneOf(typeof values.balance === "string" ? values.balance : "round-robin", BALANCES, spell("balance"));
+  const balance = oneOf(typeof values.balance === "string" ? values.balance : "auto", BALANCE_CHOICES, spell("balance"));
   const serverOptions: NameEchoServerOptions = {
     ...serverOptionsFromArgs(values, spell),
     ...opsServerOptions(values, spell),
@@ -138,17 +139,23 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
 
   if (workers > 1 && !isWorker()) {
     // Validate here, so a bad option is one line from the primary, not one per worker.
-    const { shutdownTimeout } = resolveServerOptions(serverOptions);
+    const { shutdownTimeout, host, port } = resolveServerOptions(serverOptions);
+    const { mode, why } = decideBalance(balance, spell("balance"));
     // The HTTP port (if asked for) first: a port in use stops us before any worker starts.
     const ops = await startPrimaryOps(values, spell);
+    const workerEnvironment = await prepareWorkerListening(mode, host, port).catch(async (error: unknown) => {
+      await ops.close();
+      throw error;
+    });
     if (ops.pageUrl) log.info(`status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl} (all workers)`, { event: "http", page: ops.pageUrl, metrics: ops.metricsUrl });
     const primary = runPrimary({
       workers,
-      balance,
+      balance: mode,
+      workerEnvironment,
       log,
       shutdownTimeoutSeconds: shutdownTimeout,
       announce: (where, name, transport) =>
-        process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers, ${transport} transport) — ${stopHint}\n`),
+        process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers, balance ${mode} (${why}), ${transport} transport) — ${stopHint}\n`),
     });
     const stopKeys = keyboard ? watchStopKeys(primary.stop) : undefined;
     try {
@@ -160,7 +167,7 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
     }
   }
 
-  const server = new NameEchoServer(serverOptions);
+  const server = new NameEchoServer(isWorker() ? { ...serverOptions, ...workerListenOptions() } : serverOptions);
   const flushLog = watchServer(server, log, connectionLogsPerSecondFromArgs(values, spell));
   watchTrace(server);
   if (isWorker()) {

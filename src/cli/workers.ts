@@ -10,18 +10,33 @@
  * watch for Esc), and they ignore SIGINT, which Ctrl-C sends to the whole
  * foreground process group; only the primary decides when to stop.
  *
- * Node 20 has no SO_REUSEPORT (`reusePort` came in Node 22/23), so the port
- * is shared through cluster in one of two ways:
- *   - round-robin (default): the primary accepts every connection and passes
- *     it to a worker over IPC. Even spread, but each accept costs the primary
- *     an IPC message and a file-descriptor pass.
- *   - kernel: the primary hands the listening socket to every worker and
- *     they all accept() from it. No primary in the path, but the kernel wakes
- *     workers unevenly, so under light load one worker may get most clients.
- * README "Performance" has the measurements behind the default.
+ * How the workers share the port (`--balance`):
+ *   - reuseport: each worker listens on its own socket with SO_REUSEPORT and
+ *     the kernel spreads new connections over the sockets by a hash of their
+ *     addresses (nginx's `listen … reuseport`). No process in between, no
+ *     shared accept queue, the primary holds no client. Node 22.12+/23.1+
+ *     on Linux and a few BSDs.
+ *   - shared: the primary hands its one listening socket to every worker and
+ *     they all accept() from it (cluster's SCHED_NONE). No process in
+ *     between either, but one accept queue for all, and the kernel wakes
+ *     the workers as it likes.
+ *   - round-robin: the primary accepts every connection and passes it to a
+ *     worker over IPC (cluster's SCHED_RR). Even spread, but each accept
+ *     costs the primary an IPC message and a descriptor pass, and it holds
+ *     every connection until a worker has taken it.
+ *   - auto (the default): reuseport where this Node has it, else shared.
+ * In a cluster worker, node:net turns listen({ reusePort: true }) into an
+ * exclusive listen (lib/net.js, the same in 22.12, 22.23, 24.21 and 26.10):
+ * the worker binds a socket of its own and never asks the primary, so
+ * cluster's scheduling policy plays no part in reuseport.
+ * docs/performance.md has what each one costs.
  */
 import cluster, { type Worker } from "node:cluster";
-import type { NameEchoServer } from "../server/server.js";
+import * as net from "node:net";
+import { explainListenError } from "../errors.js";
+import type { NameEchoServer, NameEchoServerOptions } from "../server/server.js";
+import { reusePortUnavailable } from "../server/reuse-port.js";
+import { usageError } from "./args.js";
 import { openFdCount, softFdLimit } from "../server/fd-budget.js";
 import type { Logger } from "./log.js";
 import { WarningThrottle } from "./warning-throttle.js";
@@ -30,9 +45,71 @@ import { WarningThrottle } from "./warning-throttle.js";
 type ToWorker = { nameEcho: "stop" } | { nameEcho: "drop" };
 type FromWorker = { nameEcho: "listening"; where: string; name: string; transport: string } | { nameEcho: "stopped" };
 
-export type Balance = "round-robin" | "kernel";
+/** How the workers share the port, as run. */
+export type Balance = "reuseport" | "shared" | "round-robin";
 
-export const BALANCES: readonly Balance[] = ["round-robin", "kernel"];
+/** What --balance takes: a mode, auto, or kernel (the name shared had before). */
+export type BalanceChoice = Balance | "auto" | "kernel";
+
+export const BALANCE_CHOICES: readonly BalanceChoice[] = ["auto", "reuseport", "shared", "round-robin", "kernel"];
+
+/** The mode in effect and why, as the start-up line says it. */
+export interface BalanceDecision {
+  mode: Balance;
+  why: string;
+}
+
+/** The mode `asked` means on this Node; reuseport where it cannot be is a usage error naming the alternative. */
+export function decideBalance(asked: BalanceChoice, flag = "--balance"): BalanceDecision {
+  const unavailable = reusePortUnavailable();
+  switch (asked) {
+    case "auto":
+      return unavailable === null
+        ? { mode: "reuseport", why: `auto: Node ${process.versions.node} has reusePort` }
+        : { mode: "shared", why: `auto: ${unavailable}` };
+    case "reuseport":
+      if (unavailable !== null) throw usageError(`${flag} reuseport cannot be used here: ${unavailable}; use ${flag} shared (or auto)`);
+      return { mode: "reuseport", why: "as asked" };
+    case "kernel":
+      return { mode: "shared", why: "as asked (kernel is shared's old name)" };
+    default:
+      return { mode: asked, why: "as asked" };
+  }
+}
+
+/** The environment variables a worker learns its way of listening from. */
+const WORKER_BALANCE_VARIABLE = "NAME_ECHO_WORKER_BALANCE";
+const WORKER_PORT_VARIABLE = "NAME_ECHO_WORKER_PORT";
+
+/**
+ * Before the first fork with reuseport: binds host:port once in the primary,
+ * without SO_REUSEPORT, and lets it go. That turns port 0 into the one port
+ * every worker (and every replacement) then joins, and a port already in use
+ * (by anyone, including another name-echo listening with SO_REUSEPORT, which
+ * the workers would otherwise join without a word) into the usual error.
+ * Resolves with what the workers need in their environment.
+ */
+export async function prepareWorkerListening(mode: Balance, host: string, port: number): Promise<Record<string, string>> {
+  const environment = { [WORKER_BALANCE_VARIABLE]: mode };
+  if (mode !== "reuseport") return environment;
+  const probe = net.createServer();
+  const bound = await new Promise<number>((resolve, reject) => {
+    probe.once("error", (error) => reject(explainListenError(error, host, port)));
+    try {
+      probe.listen({ host, port, exclusive: true }, () => resolve((probe.address() as net.AddressInfo).port));
+    } catch (error) {
+      reject(explainListenError(error, host, port));
+    }
+  });
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return { ...environment, [WORKER_PORT_VARIABLE]: String(bound) };
+}
+
+/** In a worker: how its server listens (with reuseport, on the port the primary chose, with SO_REUSEPORT). */
+export function workerListenOptions(): Pick<NameEchoServerOptions, "port" | "reusePort"> {
+  if (process.env[WORKER_BALANCE_VARIABLE] !== "reuseport") return {};
+  return { port: Number(process.env[WORKER_PORT_VARIABLE]), reusePort: true };
+}
 
 /** True in a process forked by runPrimary(). */
 export function isWorker(): boolean {
@@ -42,6 +119,8 @@ export function isWorker(): boolean {
 export interface PrimaryOptions {
   workers: number;
   balance: Balance;
+  /** Given to every worker (prepareWorkerListening()). */
+  workerEnvironment: Record<string, string>;
   log: Logger;
   /** Seconds a graceful stop may take in a worker (its --shutdown-timeout); the primary waits a little longer. */
   shutdownTimeoutSeconds: number;
@@ -57,7 +136,8 @@ export interface PrimaryOptions {
 export function runPrimary(options: PrimaryOptions): { done: Promise<number>; stop: (why: string) => void } {
   const { log } = options;
   // Must be set before the first fork; it is final afterwards.
-  cluster.schedulingPolicy = options.balance === "kernel" ? cluster.SCHED_NONE : cluster.SCHED_RR;
+  // With reuseport the workers listen on their own (an exclusive listen never asks the primary); SCHED_NONE covers anything else they might listen on.
+  cluster.schedulingPolicy = options.balance === "round-robin" ? cluster.SCHED_RR : cluster.SCHED_NONE;
   // stdin "ignore": a worker must never see the terminal (no Esc, no raw mode);
   // stdout/stderr are shared so every worker's log reaches the operator.
   cluster.setupPrimary({ stdio: ["ignore", "inherit", "inherit", "ipc"] });
@@ -66,6 +146,7 @@ export function runPrimary(options: PrimaryOptions): { done: Promise<number>; st
   let listening = 0;
   let announced = false;
   let stopping = false;
+  let dropping = false;
   let failed = false;
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
@@ -79,6 +160,7 @@ export function runPrimary(options: PrimaryOptions): { done: Promise<number>; st
 
   const stop = (why: string): void => {
     if (stopping) {
+      dropping = true;
       log.warn(`${why} again: dropping the clients of ${workers.size} worker(s) now`);
       send({ nameEcho: "drop" });
       return;
@@ -102,10 +184,12 @@ export function runPrimary(options: PrimaryOptions): { done: Promise<number>; st
   process.on("SIGTERM", onSigterm);
 
   const fork = (): void => {
-    const worker = cluster.fork({ NAME_ECHO_WORKER: "1" });
+    const worker = cluster.fork({ ...options.workerEnvironment, NAME_ECHO_WORKER: "1" });
     workers.add(worker);
     worker.on("message", (message: FromWorker) => {
       if (message?.nameEcho !== "listening") return;
+      // A worker still starting when the stop was sent (a replacement, say) had nobody listening for it: tell it again.
+      if (stopping) worker.send({ nameEcho: dropping ? "drop" : "stop" } satisfies ToWorker);
       listening++;
       if (!announced && listening === options.workers) {
         announced = true;
@@ -150,7 +234,7 @@ export function runPrimary(options: PrimaryOptions): { done: Promise<number>; st
     log.info("stopped");
     resolveDone(failed ? 1 : 0);
   };
-  // Round-robin: the primary holds every new connection until a worker takes it.
+  // Only round-robin has the primary hold connections (until a worker takes each).
   const stopWatchingDescriptors = options.balance === "round-robin" ? watchPrimaryDescriptors(log) : () => {};
   for (let i = 0; i < options.workers; i++) fork();
   return { done, stop };
@@ -168,7 +252,7 @@ const DESCRIPTOR_WARN_SHARE = 0.5;
  * measured), and node:cluster offers no way to pause its accepting. So the
  * primary counts its descriptors (Linux, /proc/self/fd) four times a
  * second and, past half its limit, tells the operator (once per 10 s), who
- * can raise `ulimit -n` or use `--balance kernel`; at the limit itself
+ * can raise `ulimit -n` or use another `--balance`; at the limit itself
  * libuv closes new connections at once until the queue drains, and a
  * worker that must be replaced meanwhile is forked again a second later
  * (see runPrimary). Returns a function that stops watching.
@@ -182,7 +266,7 @@ function watchPrimaryDescriptors(log: Logger): () => void {
     if (open !== null && open > limit * DESCRIPTOR_WARN_SHARE) {
       warnings.warn(
         "primary descriptors",
-        `the primary holds ${open.toLocaleString("en-US")} of its ${limit.toLocaleString("en-US")} file descriptors: connections arrive faster than the workers take them (raise ulimit -n, or use --balance kernel)`,
+        `the primary holds ${open.toLocaleString("en-US")} of its ${limit.toLocaleString("en-US")} file descriptors: connections arrive faster than the workers take them (raise ulimit -n, or use --balance auto)`,
       );
     }
   }, DESCRIPTOR_CHECK_MS);

@@ -19,6 +19,7 @@ import {
   type OptionRule,
 } from "../options.js";
 import { defaultMaxClientMemory } from "./client-memory.js";
+import { reusePortUnavailable } from "./reuse-port.js";
 import type { WireTraceSink } from "./connection.js";
 import { TRANSPORT_CHOICES } from "./transport/transport.js";
 import type { NameEchoServerOptions, ResolvedServerOptions } from "./server.js";
@@ -52,6 +53,7 @@ export const SERVER_OPTION_RULES: { readonly [K in RuledOption]-?: OptionRule<No
   maxConnectionsPerIp: integerRule(0, 1 << 30, "(0 = no limit)"),
   lingerTimeout: secondsRule(0, 3600),
   backlog: integerRule(1, 1 << 20),
+  reusePort: BOOLEAN_RULE,
   proxyProtocol: BOOLEAN_RULE,
   handshakeTimeout: secondsRule(0.001, 3600),
   transport: choiceRule(TRANSPORT_CHOICES),
@@ -76,6 +78,7 @@ export function resolveServerOptions(options?: NameEchoServerOptions): ResolvedS
     maxConnectionsPerIp: value("maxConnectionsPerIp", DEFAULTS.maxConnectionsPerIp),
     lingerTimeout: value("lingerTimeout", DEFAULTS.lingerTimeoutSeconds),
     backlog: value("backlog", DEFAULTS.backlog),
+    reusePort: checkReusePort(value("reusePort", false)),
     proxyProtocol: value("proxyProtocol", false),
     handshakeTimeout: value("handshakeTimeout", DEFAULTS.handshakeTimeoutSeconds),
     transport: value("transport", "auto"),
@@ -85,6 +88,12 @@ export function resolveServerOptions(options?: NameEchoServerOptions): ResolvedS
   };
 }
 
+/** Asked for where this Node or platform cannot: refused, rather than listening without it. */
+function checkReusePort(asked: boolean): boolean {
+  const unavailable = asked ? reusePortUnavailable() : null;
+  if (unavailable !== null) throw invalidOption("reusePort", `cannot be used here: ${unavailable}`);
+  return asked;
+}
 
 function checkTrace(value: unknown): WireTraceSink | undefined {
   if (value === undefined) return undefined;

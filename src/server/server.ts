@@ -71,6 +71,13 @@ export interface NameEchoServerOptions {
   /** Listen backlog (kernel accept queue). Default 4096. */
   backlog?: number;
   /**
+   * Listen with SO_REUSEPORT, so that other servers (processes or threads)
+   * listening on the same port with it share the connections, spread by the
+   * kernel. Node 22.12+ / 23.1+ on Linux (and a few BSDs); elsewhere the
+   * option is refused. Default false.
+   */
+  reusePort?: boolean;
+  /**
    * Every connection must start with a PROXY protocol v1 or v2 header (from
    * HAProxy, nginx, a cloud load balancer); the client address it carries
    * becomes TcpConnection.remote. Connections without one are closed. Default false.
@@ -318,7 +325,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       return Promise.reject(new NameEchoError("ERR_SERVER_RUNNING", `listen() was already called (server is ${state})`));
     }
     this.binding = true;
-    const { host, port, backlog } = this.options;
+    const { host, port, backlog, reusePort } = this.options;
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => {
         this.binding = false;
@@ -350,7 +357,8 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
       this.netServer.once("error", onError);
       this.netServer.once("listening", onListening);
       try {
-        this.netServer.listen({ host, port, backlog });
+        // Passed only when asked: a Node without the option would share the port some other way without a word.
+        this.netServer.listen(reusePort ? { host, port, backlog, reusePort } : { host, port, backlog });
       } catch (error) {
         // getaddrinfo refuses some names by throwing from inside listen().
         this.binding = false;

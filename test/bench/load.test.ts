@@ -6,7 +6,9 @@
 import { strict as assert } from "node:assert";
 import * as net from "node:net";
 import { describe, it } from "node:test";
+import type { Histogram } from "hdr-histogram-js";
 import { runBench, type BenchOptions } from "../../src/bench/load.js";
+import { runBenchInProcesses, shares } from "../../src/bench/processes.js";
 import { inProcessServerForSuite } from "../helpers/server.js";
 
 function options(port: number, extra: Partial<BenchOptions> = {}): BenchOptions {
@@ -31,6 +33,31 @@ describe("the bench load engine", () => {
     assert.equal(result.errors, 0, result.firstError);
     assert.ok(result.repliesOk > 32 * 3);
     assert.equal(result.repliesOkTotal, result.linesSent);
+  });
+
+  it("in several processes: each opens its share, and the latency histograms are added, not averaged", async () => {
+    let merged: Histogram | undefined;
+    const connected: number[] = [];
+    const onConnection = (): number => connected.push(1);
+    suite.server.on("connection", onConnection);
+    try {
+      const result = await runBenchInProcesses(options(suite.port, { clients: 7, onHistogram: (h) => (merged = h) }), 3);
+      assert.equal(result.errors, 0, result.firstError);
+      assert.equal(connected.length, 7, "every process opened its share");
+      assert.deepEqual(result.repliesOkPerProcess?.length, 3);
+      assert.ok(result.repliesOkPerProcess!.every((count) => count > 0));
+      // Every reply of every process is in the one histogram.
+      assert.equal(merged?.totalCount, result.repliesOk);
+      assert.equal(result.repliesOk, result.repliesOkPerProcess!.reduce((sum, count) => sum + count, 0));
+      assert.ok(result.latencyUs.p50 > 0 && result.latencyUs.p50 <= result.latencyUs.p99);
+    } finally {
+      suite.server.off("connection", onConnection);
+    }
+  });
+
+  it("deals the clients out over the processes, numbering on, so no two connections send the same lines", () => {
+    const dealt = shares(options(0, { clients: 7 }), 3);
+    assert.deepEqual(dealt.map((share) => [share.firstClient, share.clients]), [[0, 3], [3, 2], [5, 2]]);
   });
 
   it("reports a wrong name as errors, with the first difference quoted", async () => {

@@ -20,7 +20,7 @@ describe("serve --workers: the primary's descriptors", { timeout: 60_000, skip: 
   const cleanups = cleanupsAfterEach();
 
   test("a connect burst past the primary's ulimit -n: one warning, the primary lives, clients are served, the stop is graceful", { timeout: 45_000 }, async () => {
-    const server = runCli(["serve", "--port", "0", "--workers", "2", "--log-format", "pretty", "--quiet"], { fdLimit: FD_LIMIT });
+    const server = runCli(["serve", "--port", "0", "--workers", "2", "--balance", "round-robin", "--log-format", "pretty", "--quiet"], { fdLimit: FD_LIMIT });
     cleanups.push(() => server.kill());
     const port = Number((await waitForOutput(server, server.stdout, LISTENING, 10_000))[1]);
     const member = await LineClient.connect(port);

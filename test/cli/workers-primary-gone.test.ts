@@ -4,18 +4,14 @@
  * closing notice, then the connection closes, and the worker exits.
  */
 import * as assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { startServe } from "../helpers/cli.js";
+import { BALANCES } from "../helpers/balances.js";
+import { childPids, startServe } from "../helpers/cli.js";
 import { LineClient } from "../helpers/fault.js";
 import { waitFor } from "../helpers/wait.js";
 
 const CLIENTS = 24;
-
-function childPids(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-}
 
 function isRunning(pid: number): boolean {
   try {
@@ -38,7 +34,7 @@ async function gone(pids: number[], timeoutMs: number): Promise<void> {
 describe("serve --workers when the primary is killed", { timeout: 90_000 }, () => {
   const cleanups = cleanupsAfterEach();
 
-  for (const balance of ["round-robin", "kernel"]) {
+  for (const balance of BALANCES) {
     test(`${balance}: every client gets the closing notice and every worker exits`, { timeout: 40_000 }, async () => {
       const server = await startServe(["--workers", "2", "--balance", balance, "--log-format", "pretty"]);
       cleanups.push(() => server.kill());

@@ -197,3 +197,12 @@ export function rssOf(pid: number): number {
   if (!kib) throw new Error(`no VmRSS for ${pid}`);
   return Number(kib[1]) * 1024;
 }
+
+/** The pids of a process's children (a `serve --workers` primary's workers), from /proc; none once it is gone. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}

@@ -1,5 +1,6 @@
 /** Real loopback sockets for tests: a raw client that collects what it receives and awaits it. */
 import * as net from "node:net";
+import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { Changes, waitFor } from "./wait.js";
 
@@ -150,4 +151,27 @@ export function closed(socket: net.Socket, timeoutMs = 5000): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * The established TCP connections whose local port is `port`, counted per
+ * process that holds them, as `ss -tnp` tells (a connection held by two
+ * processes counts for each; one still in a listen queue, held by nobody,
+ * counts under pid 0).
+ */
+export function connectionsByProcess(port: number): Map<number, number> {
+  const listing = execFileSync("ss", ["-tnpH", "state", "established", `( sport = :${port} )`], { encoding: "utf8" });
+  const counts = new Map<number, number>();
+  for (const line of listing.split("\n")) {
+    if (line.trim() === "") continue;
+    const holders = [...line.matchAll(/pid=(\d+)/g)].map((match) => Number(match[1]));
+    for (const pid of holders.length > 0 ? new Set(holders) : [0]) counts.set(pid, (counts.get(pid) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** The pid of the process holding the server's end of the connection from the local port `clientPort`, as `ss -tnp` tells; 0 if none. */
+export function holderOfConnectionFrom(clientPort: number): number {
+  const listing = execFileSync("ss", ["-tnpH", "state", "established", `( dport = :${clientPort} )`], { encoding: "utf8" });
+  return Number(/pid=(\d+)/.exec(listing)?.[1] ?? 0);
 }
