@@ -15,7 +15,8 @@
  *   synchronous write in the process and a new one is made only after an
  *   asynchronous one. Unsent bytes are the handle's writeQueueSize.
  * - Ending: shutdown() sends our FIN after the queued writes; the handle is
- *   closed as soon as both sides have ended, with no round trip more.
+ *   closed as soon as both sides have ended, with no round trip more. When
+ *   the peer has ended first and nothing is queued, close() alone does it.
  *
  * Like the stream transport, a connection costs no closures: the handle's
  * callbacks are module-level functions that find their transport through a
@@ -155,6 +156,15 @@ export class HandleTransport implements Transport {
   end(): void {
     if ((this.flags & (ENDING | CLOSING)) !== 0) return;
     this.flags |= ENDING;
+    if ((this.flags & (PEER_ENDED | QUEUED)) === PEER_ENDED) {
+      // The peer has ended and every byte is with the kernel: closing the
+      // socket sends our FIN after them just as a shutdown would (everything
+      // it sent was read, so the kernel has no reason for a reset), without
+      // a shutdown request and its round through the event loop.
+      this.flags |= ENDED;
+      this.close();
+      return;
+    }
     const request = bindings.newShutdownRequest();
     request.oncomplete = onShutdownComplete;
     const status = this.handle.shutdown(request);
