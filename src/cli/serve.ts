@@ -33,6 +33,9 @@ Options:
   --workers N               run N processes sharing the port (default 1); one stop stops all
   --balance round-robin|kernel  how workers share connections (default round-robin)
   --transport auto|handle|stream  libuv's TCP handle or net.Socket (default auto: the handle unless TLS, where this Node allows it)
+  --offer-echo              offer every client server echo at connect (telnet WILL ECHO, WILL SUPPRESS-GO-AHEAD,
+                            DO NAWS): Linux telnet starts in character mode, where UTF-8 is typed intact;
+                            nc and scripts then get those bytes too (default: off, negotiate only when asked)
   --quiet                   log warnings and errors only (no line per connection)
 ${OPS_HELP}  -h, --help                show this help
 `;
@@ -53,6 +56,7 @@ const SERVE_OPTIONS: OptionSpec = {
   workers: { type: "string" },
   balance: { type: "string" },
   transport: { type: "string" },
+  "offer-echo": { type: "boolean" },
   ...OPS_OPTIONS,
   help: { type: "boolean", short: "h" },
 };
@@ -75,6 +79,7 @@ const FLAG_OF_OPTION: ReadonlyArray<[option: keyof typeof SERVER_OPTION_RULES, f
   ["maxConnectionsPerIp", "max-connections-per-ip"],
   ["lingerTimeout", "linger-timeout"],
   ["transport", "transport"],
+  ["offerEcho", "offer-echo"],
 ];
 
 /** Server option → flag(s), to name in an error what the user typed. */
@@ -96,7 +101,9 @@ export function serverOptionsFromArgs(
   const options: NameEchoServerOptions = {};
   for (const [option, flag] of FLAG_OF_OPTION) {
     const text = values[flag];
-    if (typeof text === "string") Object.assign(options, { [option]: SERVER_OPTION_RULES[option].fromText(text, spell(flag)) });
+    // A boolean flag (--offer-echo) is true when given; its variable was read as a boolean too.
+    if (typeof text === "boolean") Object.assign(options, { [option]: text });
+    else if (typeof text === "string") Object.assign(options, { [option]: SERVER_OPTION_RULES[option].fromText(text, spell(flag)) });
   }
   return options;
 }

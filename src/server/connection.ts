@@ -27,6 +27,7 @@ import {
   kIsLeaving,
   kLine,
   kLineTooLong,
+  kOfferEcho,
   kReceive,
   kReceiveEnd,
   kRecharge,
@@ -563,6 +564,16 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private resumeReading(): void {
     this.pausedForBackpressure = false;
     this.transport.resumeReading();
+  }
+
+  /**
+   * The server's `offerEcho`: offer echo, suppress-go-ahead and NAWS before
+   * the client says a word. Called once 'connection' has been heard, so a
+   * trace shows the connection before its first bytes.
+   */
+  [kOfferEcho](): void {
+    this.input.offerEcho();
+    this.flush();
   }
 
   // Read-only views for the HTTP port (/connections).

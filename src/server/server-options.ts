@@ -53,6 +53,7 @@ export const SERVER_OPTION_RULES: { readonly [K in RuledOption]-?: OptionRule<No
   lingerTimeout: secondsRule(0, 3600),
   backlog: integerRule(1, 1 << 20),
   proxyProtocol: BOOLEAN_RULE,
+  offerEcho: BOOLEAN_RULE,
   handshakeTimeout: secondsRule(0.001, 3600),
   transport: choiceRule(TRANSPORT_CHOICES),
 };
@@ -77,6 +78,7 @@ export function resolveServerOptions(options?: NameEchoServerOptions): ResolvedS
     lingerTimeout: value("lingerTimeout", DEFAULTS.lingerTimeoutSeconds),
     backlog: value("backlog", DEFAULTS.backlog),
     proxyProtocol: value("proxyProtocol", false),
+    offerEcho: value("offerEcho", false),
     handshakeTimeout: value("handshakeTimeout", DEFAULTS.handshakeTimeoutSeconds),
     transport: value("transport", "auto"),
     tls: checkTls(given.tls),

@@ -298,12 +298,12 @@ describe("TelnetSession: server echo for character-mode clients", () => {
     const out = run.receive(opening);
     assert.equal(
       out,
-      iac(DONT, NAWS) + iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA) + iac(DONT, 32) + iac(DONT, 24) + iac(DONT, 39) + iac(DO, OPT_SGA),
+      iac(DO, NAWS) + iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA) + iac(DONT, 32) + iac(DONT, 24) + iac(DONT, 39) + iac(DO, OPT_SGA),
     );
     assert.equal(run.session.echoing, true);
     // A client that only answers (Windows telnet): offer, then its DO ECHO acks it, no more words.
     const win = session();
-    assert.equal(win.receive(iac(WILL, NAWS)), iac(DONT, NAWS) + iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA));
+    assert.equal(win.receive(iac(WILL, NAWS)), iac(DO, NAWS) + iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA));
     assert.equal(win.session.echoing, false, "not before the client agrees");
     assert.equal(win.receive(iac(DO, OPT_ECHO) + iac(DO, OPT_SGA)), "");
     assert.equal(win.receive("a", "\r\n"), "a\r\na Ali\r\n");
