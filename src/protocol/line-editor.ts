@@ -600,6 +600,9 @@ export class LineEditor {
   /** Draws from byte `from` to the end, blanks what is left of a longer line before (up to `oldEnd`), and puts the cursor back. */
   private redrawWrapped(from: number, oldEnd: number): void {
     const wrapped = this.wrapped!;
+    // A mark added to a character is drawn with it: where the cursor is, on
+    // a row below that character, the terminal would have nothing to put it on.
+    while (from > 0 && from < this.length && this.info![from] === CONTINUES) from--;
     const start = this.cellAt(from);
     if (wrapped.cell !== start) wrapped.moveTo(start, this.out);
     this.draw(from, this.length);
