@@ -172,6 +172,11 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     return this.editing ? this.editor!.line() : this.framer.pendingLine();
   }
 
+  /** The client's window width from NAWS, in columns; 0 while it has not said. */
+  get windowColumns(): number {
+    return this.columns;
+  }
+
   /** Bytes held for an unfinished subnegotiation (at most MAX_SUBNEGOTIATION_BYTES). */
   get bufferedTelnetBytes(): number {
     return this.parser.bufferedByteCount;
