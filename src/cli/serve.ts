@@ -234,7 +234,7 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
     const where = address.toString();
     process.stdout.write(`listening on ${where} (replies add "${server.options.name}", ${server.transport} transport) — ${stopHint}\n`);
     logTransportFallback(server, log);
-    const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}`;
+    const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}${server.options.offerEcho ? " (offering telnet echo at connect)" : ""}`;
     log.info(`started on ${where}${extras}${ops.pageUrl ? `, status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl}` : ""}`, {
       event: "start",
       address: address.address,
@@ -242,6 +242,7 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
       name: server.options.name,
       tls: server.options.tls !== undefined,
       proxyProtocol: server.options.proxyProtocol,
+      offerEcho: server.options.offerEcho,
       transport: server.transport,
       metrics: ops.metricsUrl,
       page: ops.pageUrl,
