@@ -34,6 +34,9 @@ export const kEvict: unique symbol = Symbol("evict");
 // The server's one sweep over its connections (idle timeouts, lingers).
 export const kSweepIdle: unique symbol = Symbol("sweepIdle");
 
+// The server's offer of echo to a client that just connected (the offerEcho option).
+export const kOfferEcho: unique symbol = Symbol("offerEcho");
+
 // ConnectionOwner (server/connection.ts), ProxyHeaderOwner (server/preamble.ts)
 // and the turned-away clients: what a NameEchoServer is told by its parts.
 export const kConnectionClosed: unique symbol = Symbol("connectionClosed");

@@ -34,6 +34,9 @@ Options:
   --balance auto|reuseport|shared|round-robin  how workers share the port (default auto: reuseport
                             where this Node has it, else shared; see the README's --workers)
   --transport auto|handle|stream  libuv's TCP handle or net.Socket (default auto: the handle unless TLS, where this Node allows it)
+  --offer-echo              offer every client server echo at connect (telnet WILL ECHO, WILL SUPPRESS-GO-AHEAD,
+                            DO NAWS): Linux telnet starts in character mode, where UTF-8 is typed intact;
+                            nc and scripts then get those bytes too (default: off, negotiate only when asked)
   --quiet                   log warnings and errors only (no line per connection)
 ${OPS_HELP}  -h, --help                show this help
 `;
@@ -54,6 +57,7 @@ const SERVE_OPTIONS: OptionSpec = {
   workers: { type: "string" },
   balance: { type: "string" },
   transport: { type: "string" },
+  "offer-echo": { type: "boolean" },
   ...OPS_OPTIONS,
   help: { type: "boolean", short: "h" },
 };
@@ -76,6 +80,7 @@ const FLAG_OF_OPTION: ReadonlyArray<[option: keyof typeof SERVER_OPTION_RULES, f
   ["maxConnectionsPerIp", "max-connections-per-ip"],
   ["lingerTimeout", "linger-timeout"],
   ["transport", "transport"],
+  ["offerEcho", "offer-echo"],
 ];
 
 /** Server option → flag(s), to name in an error what the user typed. */
@@ -97,7 +102,9 @@ export function serverOptionsFromArgs(
   const options: NameEchoServerOptions = {};
   for (const [option, flag] of FLAG_OF_OPTION) {
     const text = values[flag];
-    if (typeof text === "string") Object.assign(options, { [option]: SERVER_OPTION_RULES[option].fromText(text, spell(flag)) });
+    // A boolean flag (--offer-echo) is true when given; its variable was read as a boolean too.
+    if (typeof text === "boolean") Object.assign(options, { [option]: text });
+    else if (typeof text === "string") Object.assign(options, { [option]: SERVER_OPTION_RULES[option].fromText(text, spell(flag)) });
   }
   return options;
 }
@@ -234,7 +241,7 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
     const where = address.toString();
     process.stdout.write(`listening on ${where} (replies add "${server.options.name}", ${server.transport} transport) — ${stopHint}\n`);
     logTransportFallback(server, log);
-    const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}`;
+    const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}${server.options.offerEcho ? " (offering telnet echo at connect)" : ""}`;
     log.info(`started on ${where}${extras}${ops.pageUrl ? `, status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl}` : ""}`, {
       event: "start",
       address: address.address,
@@ -242,6 +249,7 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
       name: server.options.name,
       tls: server.options.tls !== undefined,
       proxyProtocol: server.options.proxyProtocol,
+      offerEcho: server.options.offerEcho,
       transport: server.transport,
       metrics: ops.metricsUrl,
       page: ops.pageUrl,

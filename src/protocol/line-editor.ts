@@ -25,9 +25,13 @@
  *
  * The screen is redrawn with plain bytes every terminal understands: the
  * characters themselves, spaces to blank what was deleted and BS to move
- * left, as readline does on a terminal it knows nothing about. The server
- * does not learn the terminal's width, so a line longer than the terminal is
- * wide cannot be redrawn across its wrap.
+ * left, as readline does on a terminal it knows nothing about. That is all
+ * it can do while it does not know the terminal's width: a line longer than
+ * a row is then redrawn wrongly where it wraps. Once the client has said its
+ * width (NAWS, setWidth()), the editor lays the line out on rows as the
+ * terminal does and moves between them with CR, LF and the ANSI cursor
+ * keys (wrapped-cursor.ts), so inserting and erasing anywhere in a wrapped
+ * line leaves the screen showing the line.
  *
  * Pure and incremental: keys in, echo bytes out (into the batch, every 0xFF
  * doubled), complete lines to the sink. The line holds at most maxLineLength
@@ -36,6 +40,7 @@
 import { eastAsianWidth } from "get-east-asian-width";
 import { type Key, KeyDecoder } from "./keys.js";
 import { escapeIAC } from "./telnet-data.js";
+import { WrappedCursor } from "./wrapped-cursor.js";
 
 /** Where the editor's echo goes (a ReplyBatch). */
 export interface EditorOutput {
@@ -87,6 +92,8 @@ export class LineEditor {
   /** Bound once: the key handler given to the decoder. */
   private readonly onKey: (key: Key) => boolean;
   private hasRoom: () => boolean = () => true;
+  /** The terminal's cursor on the rows of a wrapped line, while its width is known; null: the line is drawn as one row. */
+  private wrapped: WrappedCursor | null = null;
 
   constructor(out: EditorOutput, sink: LineEditorSink, maxLineLength: number) {
     if (!Number.isInteger(maxLineLength) || maxLineLength < 1) {
@@ -99,6 +106,19 @@ export class LineEditor {
       this.key(key);
       return this.hasRoom();
     };
+  }
+
+  /**
+   * The terminal is `columns` wide (NAWS); 0 (or 1, too narrow for a
+   * double-width character): not known. Sends nothing: the terminal's cursor
+   * is taken to be where the editor's is (after a resize, a terminal may or
+   * may not have rewrapped the line; the next redraw starts from there).
+   */
+  setWidth(columns: number): void {
+    const width = columns >= 2 ? columns : 0;
+    if ((this.wrapped?.width ?? 0) === width) return;
+    this.wrapped = width === 0 ? null : new WrappedCursor(width);
+    if (this.wrapped !== null && this.shown) this.wrapped.cell = this.cursorCell(this.cursor);
   }
 
   /** Bytes of the line being typed (at most maxLineLength). */
@@ -125,6 +145,7 @@ export class LineEditor {
   load(line: Buffer): void {
     this.clear();
     this.insert(line, 0, line.length, false);
+    if (this.wrapped !== null) this.wrapped.wrote(this.cellAt(this.length));
   }
 
   /** Telnet EC: the character before the cursor. */
@@ -149,7 +170,7 @@ export class LineEditor {
   /** Ctrl-C, telnet IP: the line is abandoned, shown as `^C` at its end. */
   interrupt(): void {
     this.decoder.reset();
-    if (this.shown) this.emit(this.cursor, this.length);
+    if (this.shown) this.toEnd();
     this.out.add(INTERRUPTED);
     this.clear();
   }
@@ -162,7 +183,7 @@ export class LineEditor {
   hide(): void {
     if (!this.shown) return;
     if (this.length > 0) {
-      this.out.add(CRLF);
+      this.endLine();
       this.shown = false;
     }
   }
@@ -171,6 +192,12 @@ export class LineEditor {
   show(): void {
     if (this.shown) return;
     this.shown = true;
+    if (this.wrapped !== null) {
+      this.wrapped.home();
+      this.draw(0, this.length);
+      this.settle();
+      return;
+    }
     this.emit(0, this.length);
     this.back(this.columns(this.cursor, this.length));
   }
@@ -191,6 +218,7 @@ export class LineEditor {
     this.shown = true;
     this.toldTooLong = false;
     this.afterCR = false;
+    this.wrapped?.home();
   }
 
   // ── keys ─────────────────────────────────────────────────────────
@@ -331,29 +359,32 @@ export class LineEditor {
   private insertCharacter(sequence: Buffer, columns: number): void {
     if (!this.fits(sequence.length)) return;
     const at = this.cursor;
+    const oldEnd = this.endCell();
     this.insertBytes(sequence, 0, sequence.length, at);
     this.info![at] = columns + 1;
     this.cursor = at + sequence.length;
-    this.redrawFrom(at);
+    this.redrawFrom(at, oldEnd);
   }
 
   /** Inserts bytes at the cursor (all one character's continuation when `continues`, else as loaded text, one column per byte unless UTF-8). */
   private insert(source: Buffer, from: number, to: number, continues: boolean): void {
     if (to <= from || !this.fits(to - from)) return;
     const at = this.cursor;
+    const oldEnd = this.endCell();
     this.insertBytes(source, from, to, at);
     if (!continues) markCharacters(this.bytes!, this.info!, at, at + (to - from));
     this.cursor = at + (to - from);
-    if (continues) this.redrawFrom(at);
+    if (continues) this.redrawFrom(at, oldEnd);
   }
 
   private yank(text: { bytes: Buffer; info: Uint8Array }): void {
     if (!this.fits(text.bytes.length)) return;
     const at = this.cursor;
+    const oldEnd = this.endCell();
     this.insertBytes(text.bytes, 0, text.bytes.length, at);
     this.info!.set(text.info, at);
     this.cursor = at + text.bytes.length;
-    this.redrawFrom(at);
+    this.redrawFrom(at, oldEnd);
   }
 
   /** Whether `bytes` more fit; if not, the sink is told (once per line) and the line shown again under its notice. */
@@ -367,8 +398,16 @@ export class LineEditor {
     return false;
   }
 
-  /** After inserting at `at` (the cursor is past the insertion): draw from `at` to the end, then come back. */
-  private redrawFrom(at: number): void {
+  /**
+   * After inserting at `at` (the cursor is past the insertion): draw from
+   * `at` to the end, then come back. `oldEnd` is where the line ended before
+   * (endCell()), for what wrapping may leave behind.
+   */
+  private redrawFrom(at: number, oldEnd: number): void {
+    if (this.wrapped !== null) {
+      this.redrawWrapped(at, oldEnd);
+      return;
+    }
     this.emit(at, this.length);
     this.back(this.columns(this.cursor, this.length));
   }
@@ -383,24 +422,34 @@ export class LineEditor {
   private deleteRange(from: number, to: number): void {
     this.moveTo(from);
     const gone = this.columns(from, to);
+    const oldEnd = this.endCell();
     const bytes = this.bytes!;
     const info = this.info!;
     bytes.copyWithin(from, to, this.length);
     info.copyWithin(from, to, this.length);
     this.length -= to - from;
+    if (this.wrapped !== null) {
+      this.redrawWrapped(from, oldEnd);
+      return;
+    }
     this.emit(from, this.length);
     this.out.add(Buffer.alloc(gone, SPACE));
     this.back(this.columns(from, this.length) + gone);
   }
 
   private moveTo(target: number): void {
+    if (this.wrapped !== null) {
+      this.cursor = target;
+      this.settle();
+      return;
+    }
     if (target < this.cursor) this.back(this.columns(target, this.cursor));
     else if (target > this.cursor) this.emit(this.cursor, target);
     this.cursor = target;
   }
 
   private submit(): void {
-    this.out.add(CRLF);
+    this.endLine();
     const bytes = this.bytes;
     const length = this.length;
     this.clear();
@@ -485,6 +534,109 @@ export class LineEditor {
 
   private back(columns: number): void {
     if (columns > 0) this.out.add(Buffer.alloc(columns, BS));
+  }
+
+  /** The cursor to the end of the line, on screen too. */
+  private toEnd(): void {
+    if (this.wrapped !== null) this.wrapped.moveTo(this.cellAt(this.length), this.out);
+    else this.emit(this.cursor, this.length);
+  }
+
+  /**
+   * The line is done on screen (Enter, or a notice comes): the cursor to a
+   * fresh row below it. Without a width: CR LF where the cursor is, as
+   * before. With one, from the line's last row; a line that fills its last
+   * row exactly has the cursor on the fresh row already.
+   */
+  private endLine(): void {
+    const wrapped = this.wrapped;
+    if (wrapped === null) {
+      this.out.add(CRLF);
+      return;
+    }
+    const end = this.cellAt(this.length);
+    wrapped.moveTo(end, this.out);
+    if (end === 0 || end % wrapped.width !== 0) this.out.add(CRLF);
+  }
+
+  // ── the rows of a wrapped line (only while the width is known) ───
+
+  /** Where the line ends (cells from its start), for redrawWrapped(); 0 without a width. */
+  private endCell(): number {
+    return this.wrapped === null ? 0 : this.cellAt(this.length);
+  }
+
+  /**
+   * Cells from the line's start to where the character at byte `index`
+   * may start: the end of the one before it. A double-width character that
+   * does not fit in what is left of a row starts on the next one.
+   */
+  private cellAt(index: number): number {
+    const info = this.info;
+    if (info === null) return 0;
+    const width = this.wrapped!.width;
+    let cell = 0;
+    for (let i = 0; i < index; i++) {
+      const value = info[i]!;
+      if (value === CONTINUES) continue;
+      const columns = value - 1;
+      if ((cell % width) + columns > width) cell += width - (cell % width);
+      cell += columns;
+    }
+    return cell;
+  }
+
+  /** Where the cursor shows when it is before the character at byte `index`: on that character, past the blank a wrapped wide one leaves. */
+  private cursorCell(index: number): number {
+    const width = this.wrapped!.width;
+    let cell = this.cellAt(index);
+    if (index < this.length) {
+      const columns = this.info![index]! - 1;
+      if ((cell % width) + columns > width) cell += width - (cell % width);
+    }
+    return cell;
+  }
+
+  /** Draws from byte `from` to the end, blanks what is left of a longer line before (up to `oldEnd`), and puts the cursor back. */
+  private redrawWrapped(from: number, oldEnd: number): void {
+    const wrapped = this.wrapped!;
+    // A mark added to a character is drawn with it: where the cursor is, on
+    // a row below that character, the terminal would have nothing to put it on.
+    while (from > 0 && from < this.length && this.info![from] === CONTINUES) from--;
+    const start = this.cellAt(from);
+    if (wrapped.cell !== start) wrapped.moveTo(start, this.out);
+    this.draw(from, this.length);
+    const left = oldEnd - wrapped.cell;
+    if (left > 0) {
+      this.out.add(Buffer.alloc(left, SPACE));
+      wrapped.wrote(left);
+    }
+    this.settle();
+  }
+
+  /** Writes the characters [from, to) from where the terminal's cursor is, a blank before each double-width one that would not fit. */
+  private draw(from: number, to: number): void {
+    const wrapped = this.wrapped!;
+    const info = this.info!;
+    let run = from;
+    for (let i = from; i < to; i++) {
+      const value = info[i]!;
+      if (value === CONTINUES) continue;
+      const padding = wrapped.paddingBefore(value - 1);
+      if (padding > 0) {
+        this.emit(run, i);
+        run = i;
+        this.out.add(Buffer.alloc(padding, SPACE));
+        wrapped.wrote(padding);
+      }
+      wrapped.wrote(value - 1);
+    }
+    this.emit(run, to);
+  }
+
+  /** The terminal's cursor to where the editor's is. */
+  private settle(): void {
+    this.wrapped!.moveTo(this.cursorCell(this.cursor), this.out);
   }
 }
 

@@ -46,7 +46,7 @@
  * loops. Twisted's telnet.py keeps the same table as its willMap, wontMap,
  * doMap and dontMap.
  */
-import { DO, DONT, OPT_ECHO, OPT_SGA, OPT_TIMING_MARK, WILL, WONT } from "./telnet-parser.js";
+import { DO, DONT, OPT_ECHO, OPT_NAWS, OPT_SGA, OPT_TIMING_MARK, WILL, WONT } from "./telnet-parser.js";
 
 /** Which end performs the option. */
 export const US = 0;
@@ -72,15 +72,18 @@ export interface NegotiationOutput {
  * The options we agree to, and where each one's state lives in the packed
  * integer. ECHO and SUPPRESS-GO-AHEAD on our side are server-side echo (the
  * pair that puts a telnet client in character mode); SUPPRESS-GO-AHEAD on the
- * client's side is harmless (we never wait for a GA). Everything else —
- * the client echoing us, LINEMODE, NAWS, TTYPE, NEW-ENVIRON… — is refused.
+ * client's side is harmless (we never wait for a GA). NAWS on the client's
+ * side is its window size (RFC 1073), which the line editor wraps its line
+ * by. Everything else — the client echoing us, LINEMODE, TTYPE,
+ * NEW-ENVIRON… — is refused.
  */
 function slotOf(side: Side, option: number): number {
   if (side === US) {
     if (option === OPT_ECHO) return 0;
     if (option === OPT_SGA) return 1;
-  } else if (option === OPT_SGA) {
-    return 2;
+  } else {
+    if (option === OPT_SGA) return 2;
+    if (option === OPT_NAWS) return 3;
   }
   return -1;
 }

@@ -44,12 +44,13 @@ export const SE = 0xf0;
 export const OPT_ECHO = 1; // RFC 857
 export const OPT_SGA = 3; // RFC 858, suppress go-ahead
 export const OPT_TIMING_MARK = 6; // RFC 860
+export const OPT_NAWS = 31; // RFC 1073, the client's window size: the editor wraps its line by it
 export const OPT_LINEMODE = 34; // RFC 1184, refused: we edit lines ourselves
 
 /**
- * Subnegotiation payload bytes kept per `IAC SB … IAC SE`. Every option that
- * uses subnegotiation is refused, so a real client sends none; the cap only
- * bounds what a broken or hostile one can make us hold.
+ * Subnegotiation payload bytes kept per `IAC SB … IAC SE`. The only option
+ * with subnegotiation we accept is NAWS (4 bytes, 8 with every byte a doubled
+ * 0xFF); the cap only bounds what a broken or hostile client can make us hold.
  */
 export const MAX_SUBNEGOTIATION_BYTES = 256;
 

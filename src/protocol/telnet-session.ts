@@ -36,6 +36,14 @@
  * not offered anything; and DO TIMING-MARK alone (Linux telnet's Ctrl-C in
  * line mode) is not taken as an invitation, because offering echo then would
  * flip that client into character mode behind its user's back.
+ *
+ * Unless the server is told to offer first (`offerEcho`, `serve
+ * --offer-echo`): then every client is offered echo, suppress-go-ahead and
+ * NAWS the moment it connects, so Linux telnet starts in character mode,
+ * where the server's editor takes UTF-8 that its own line mode mangles.
+ *
+ * The window's width (NAWS, window-size.ts) is taken from a client that
+ * offers it, or agrees when offered: the editor then wraps its line by it.
  */
 import { kLineTooLong } from "../internal.js";
 import { LineEditor, type LineEditorSink } from "./line-editor.js";
@@ -43,7 +51,7 @@ import { LineFramer, type LineSink } from "./line-framer.js";
 import { answerPlainLines } from "./plain-lines.js";
 import type { ReplyBatch } from "./reply.js";
 import { escapeIAC } from "./telnet-data.js";
-import { type NegotiationOutput, TelnetOptions, US } from "./telnet-options.js";
+import { HIM, type NegotiationOutput, TelnetOptions, US } from "./telnet-options.js";
 import {
   AYT,
   DO,
@@ -52,12 +60,14 @@ import {
   IAC,
   IP,
   OPT_ECHO,
+  OPT_NAWS,
   OPT_SGA,
   OPT_TIMING_MARK,
   type TelnetEventSink,
   TelnetParser,
   WILL,
 } from "./telnet-parser.js";
+import { windowSizeFromNaws } from "./window-size.js";
 
 const ETX = 0x03; // Ctrl-C typed in a character-mode client arrives as this byte
 const LF = 0x0a;
@@ -102,6 +112,8 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
    * costs one comparison per run, not a scan.
    */
   private lineMayHoldIAC = false;
+  /** The client's window width from NAWS; 0 while it has not said (the editor then does not wrap). */
+  private columns = 0;
 
   /**
    * @param sink hears every complete line and every over-long one; it adds
@@ -117,6 +129,20 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     this.framer = new LineFramer(this, maxLineLength);
   }
 
+  /**
+   * The server speaks first (`offerEcho`, see the file header): echo,
+   * suppress-go-ahead and NAWS are offered now, into the batch, before the
+   * client said a word. Once per session, and never after an offer made or
+   * ruled out by what the client said.
+   */
+  offerEcho(): void {
+    if (this.offerDecided) return;
+    this.offerDecided = true;
+    this.options.enable(US, OPT_ECHO);
+    this.options.enable(US, OPT_SGA);
+    this.options.enable(HIM, OPT_NAWS);
+  }
+
   /** Whether the server echoes what the client types (the client agreed to WILL ECHO). */
   get echoing(): boolean {
     return this.options.isEnabled(US, OPT_ECHO);
@@ -129,7 +155,12 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
 
   /** The unfinished line as typed so far (a copy): what the status page shows a character-mode user typing. */
   pendingLine(): Buffer {
-    return this.framer.pendingLine();
+    return this.editing ? this.editor!.line() : this.framer.pendingLine();
+  }
+
+  /** The client's window width from NAWS, in columns; 0 while it has not said. */
+  get windowColumns(): number {
+    return this.columns;
   }
 
   /** Bytes held for an unfinished subnegotiation (at most MAX_SUBNEGOTIATION_BYTES). */
@@ -291,13 +322,28 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
         this.options.enable(US, OPT_SGA);
       }
     }
+    if (option === OPT_NAWS && this.columns !== 0 && !this.options.isEnabled(HIM, OPT_NAWS)) {
+      // WONT NAWS after a size: the width is not known any more.
+      this.setColumns(0);
+    }
     if (this.echoing !== this.editing) this.switchEditing();
     return !this.full;
   }
 
-  subnegotiation(): boolean {
-    // Every option that has subnegotiation is refused: nothing to read here.
+  subnegotiation(option: number, payload: Buffer, truncated: boolean): boolean {
+    // NAWS is the only option with subnegotiation we agree to; any other is
+    // from a client that ignored our refusal, and is dropped.
+    if (option === OPT_NAWS && this.options.isEnabled(HIM, OPT_NAWS)) {
+      const size = windowSizeFromNaws(payload, truncated);
+      if (size !== null) this.setColumns(size.columns);
+    }
     return true;
+  }
+
+  /** The client's window is this wide (0: not known); the editor redraws by it from now on. Sends nothing. */
+  private setColumns(columns: number): void {
+    this.columns = columns;
+    this.editor?.setWidth(columns);
   }
 
   // ── NegotiationOutput ────────────────────────────────────────────
@@ -355,6 +401,7 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
     this.editing = !this.editing;
     if (this.editing) {
       const editor = (this.editor ??= this.makeEditor());
+      editor.setWidth(this.columns);
       editor.load(this.framer.pendingLine());
       this.framer.reset();
       this.lineMayHoldIAC = false;

@@ -26,6 +26,7 @@ import {
   kHeldBytes,
   kIsLeaving,
   kLineTooLong,
+  kOfferEcho,
   kReceive,
   kReceiveEnd,
   kRecharge,
@@ -545,8 +546,12 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (stop === input.length || (stop >= 0 && batch.length >= budget)) return stop;
     // Something for the session, if only the start of a line to keep.
     const used = stop < 0 ? ~stop : stop;
-    this.session = new TelnetSession(this, batch, this.context.limits.maxLineLength);
+    this.session = this.newSession();
     return used + this.session.receive(input.subarray(used), budget);
+  }
+
+  private newSession(): TelnetSession {
+    return new TelnetSession(this, this.batch, this.context.limits.maxLineLength);
   }
 
   /**
@@ -606,6 +611,17 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   private resumeReading(): void {
     this.flags &= ~PAUSED;
     this.transport.resumeReading();
+  }
+
+  /**
+   * The server's `offerEcho`: offer echo, suppress-go-ahead and NAWS before
+   * the client says a word. Called once 'connection' has been heard, so a
+   * trace shows the connection before its first bytes.
+   */
+  [kOfferEcho](): void {
+    // The offer makes the connection a telnet one from the start: it needs its session now.
+    (this.session ??= this.newSession()).offerEcho();
+    this.flush();
   }
 
   // Read-only views for the HTTP port (/connections).

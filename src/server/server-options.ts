@@ -55,6 +55,7 @@ export const SERVER_OPTION_RULES: { readonly [K in RuledOption]-?: OptionRule<No
   backlog: integerRule(1, 1 << 20),
   reusePort: BOOLEAN_RULE,
   proxyProtocol: BOOLEAN_RULE,
+  offerEcho: BOOLEAN_RULE,
   handshakeTimeout: secondsRule(0.001, 3600),
   transport: choiceRule(TRANSPORT_CHOICES),
 };
@@ -80,6 +81,7 @@ export function resolveServerOptions(options?: NameEchoServerOptions): ResolvedS
     backlog: value("backlog", DEFAULTS.backlog),
     reusePort: checkReusePort(value("reusePort", false)),
     proxyProtocol: value("proxyProtocol", false),
+    offerEcho: value("offerEcho", false),
     handshakeTimeout: value("handshakeTimeout", DEFAULTS.handshakeTimeoutSeconds),
     transport: value("transport", "auto"),
     tls: checkTls(given.tls),

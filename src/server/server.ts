@@ -19,6 +19,7 @@ import {
   kDrained,
   kFailed,
   kHeldBytes,
+  kOfferEcho,
   kProxyHeaderFailed,
   kProxyHeaderRead,
   kReceive,
@@ -89,6 +90,15 @@ export interface NameEchoServerOptions {
   tls?: tls.SecureContextOptions;
   /** Shown every byte each connection reads and writes (`serve --trace`). Default: none, at no cost. */
   trace?: WireTraceSink;
+  /**
+   * Offer every client server echo the moment it connects (`IAC WILL ECHO`,
+   * `IAC WILL SUPPRESS-GO-AHEAD`, `IAC DO NAWS`), so that Linux telnet starts
+   * in character mode and the server's line editor takes UTF-8, which that
+   * client's own line mode mangles. Default false: then the server speaks
+   * telnet only to a client that did first, and nc and scripts see nothing
+   * but their replies.
+   */
+  offerEcho?: boolean;
   /**
    * What carries the bytes: "handle" (libuv's TCP handle, no net.Socket;
    * not for TLS), "stream" (net.Socket / TLSSocket), or "auto": handle
@@ -546,6 +556,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     });
     this.connectionSet.add(connection);
     this.emit("connection", connection);
+    if (this.options.offerEcho && connection.state === "open") connection[kOfferEcho]();
     return connection;
   }
 

@@ -36,6 +36,20 @@ describe("serve: environment, metrics, TLS", { timeout: 60_000 }, () => {
     assert.equal(await flagWins.exited(), 0);
   });
 
+  it("--offer-echo (or NAME_ECHO_OFFER_ECHO=1): every client is offered echo, suppress-go-ahead and NAWS at connect; without it, only replies", async () => {
+    const offer = Buffer.from([0xff, 0xfb, 1, 0xff, 0xfb, 3, 0xff, 0xfd, 31]);
+    for (const [args, env] of [[["--port", "0", "--offer-echo"], {}], [["--port", "0"], { NAME_ECHO_OFFER_ECHO: "1" }]] as const) {
+      const instance = start([...args], env);
+      assert.deepEqual(Buffer.from(await hello(await instance.listening()), "latin1"), Buffer.concat([offer, Buffer.from("Hello Ali\r\n")]));
+      instance.child.kill("SIGTERM");
+      assert.equal(await instance.exited(), 0);
+    }
+    const plain = start(["--port", "0"]);
+    assert.equal(await hello(await plain.listening()), "Hello Ali\r\n");
+    plain.child.kill("SIGTERM");
+    assert.equal(await plain.exited(), 0);
+  });
+
   it("a bad value from the environment names the variable and exits 2", async () => {
     const bad = start([], { NAME_ECHO_MAX_LINE_LENGTH: "lots" });
     assert.equal(await bad.exited(), 2);

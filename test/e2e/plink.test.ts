@@ -14,6 +14,9 @@ import { realClientSuite, type RealClient } from "../helpers/real-client.js";
 import { endsWith, hasOption, hex, IAC, telnet } from "../helpers/wire-tap.js";
 
 
+/** RFC 1073, Negotiate About Window Size. */
+const NAWS = 31;
+
 describe("PuTTY's plink -telnet", () => {
   const clients = realClientSuite("plink");
 
@@ -42,9 +45,11 @@ describe("PuTTY's plink -telnet", () => {
     assert.ok(hasOption(sent, telnet.DO, telnet.SGA) && hasOption(sent, telnet.WILL, telnet.SGA), "and for SUPPRESS-GO-AHEAD both ways");
     const answer = tap.fromServer;
     assert.ok(hasOption(answer, telnet.WILL, telnet.ECHO) && hasOption(answer, telnet.WILL, telnet.SGA), `the server agrees: ${hex(answer)}`);
-    // Every other option plink offers (NAWS, TERMINAL-SPEED, TERMINAL-TYPE, NEW-ENVIRON…) is refused.
+    // NAWS (its window size) is taken; every other option plink offers (TERMINAL-SPEED, TERMINAL-TYPE, NEW-ENVIRON…) is refused.
     const offered = [...sent.keys()].filter((i) => sent[i] === IAC && sent[i + 1] === telnet.WILL).map((i) => sent[i + 2]!);
-    const others = offered.filter((option) => option !== telnet.SGA);
+    assert.ok(offered.includes(NAWS), `plink offers NAWS: ${hex(sent)}`);
+    await tap.untilServer((bytes) => hasOption(bytes, telnet.DO, NAWS), "DO NAWS");
+    const others = offered.filter((option) => option !== telnet.SGA && option !== NAWS);
     assert.ok(others.length > 0, `plink offers more than SUPPRESS-GO-AHEAD: ${hex(sent)}`);
     await tap.untilServer((bytes) => others.every((option) => hasOption(bytes, telnet.DONT, option)), "a DONT for every other option");
   });

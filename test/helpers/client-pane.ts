@@ -15,8 +15,15 @@ const execFileAsync = promisify(execFile);
 export class ClientPane {
   private constructor(readonly tmux: Tmux, readonly session: string) {}
 
-  /** Starts `command` in a new session (wide enough that no line wraps) and waits until `ready` holds for its screen. */
-  static async open(tmux: Tmux, session: string, command: string, ready: (rows: string[]) => boolean, what: string, options: { remainOnExit?: boolean } = {}): Promise<ClientPane> {
+  /** Starts `command` in a new session (by default wide enough that no line wraps) and waits until `ready` holds for its screen. */
+  static async open(
+    tmux: Tmux,
+    session: string,
+    command: string,
+    ready: (rows: string[]) => boolean,
+    what: string,
+    options: { remainOnExit?: boolean; width?: number; height?: number } = {},
+  ): Promise<ClientPane> {
     await tmux.start(command, { session, width: 160, height: 50, ...options });
     // Tests end their sessions one by one; the tmux server must outlive the
     // last of them, or the next test's new-session races its exit.
@@ -43,6 +50,21 @@ export class ClientPane {
   /** Polls the screen (bounded) until `ready` holds for its rows; the failure shows the screen. */
   async waitFor(ready: (rows: string[]) => boolean, what: string, timeoutMs = 5000): Promise<string[]> {
     return screenRows(await this.tmux.waitUntil((screen) => ready(screenRows(screen)), what, timeoutMs, this.session));
+  }
+
+  /**
+   * The visible screen row by row as the terminal has it: a line that
+   * wrapped stays on its rows (rows() joins them), trailing blanks trimmed,
+   * empty rows at the end dropped.
+   */
+  async screenAsShown(): Promise<string[]> {
+    return screenRows(await this.tmux.run("capture-pane", "-p", "-t", this.session));
+  }
+
+  /** The cursor's row on the visible screen (0 = the top) and column. */
+  async cursor(): Promise<{ row: number; column: number }> {
+    const [column, row] = (await this.tmux.run("display-message", "-p", "-t", this.session, "#{cursor_x},#{cursor_y}")).trim().split(",").map(Number);
+    return { row: row!, column: column! };
   }
 
   /** The cursor's column (0 = the left edge), where the next typed character will appear. */

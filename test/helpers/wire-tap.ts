@@ -18,6 +18,8 @@ export class WireTap {
   fromServer = Buffer.alloc(0);
   /** Whether the client has connected (a client that negotiates nothing sends no byte to show it). */
   connected = false;
+  /** The port of the tap's own connection to the server: the client's port as the server (and /connections) sees it. */
+  serverSidePort: number | undefined;
   private readonly changes = new Changes();
   private readonly sockets = new Set<net.Socket>();
 
@@ -74,6 +76,7 @@ export class WireTap {
     }
     client.pause();
     server.once("connect", () => {
+      this.serverSidePort = server.localPort;
       this.connected = true;
       this.wake();
       client.resume();

@@ -108,6 +108,21 @@ for (const transport of TRANSPORTS) describe(`GET /connections (${transport} tra
     assert.equal((await getJson<ServerStatus>(httpPort, "/status")).body.totals.lines, 3);
   });
 
+  it("shows what a character-mode client (server echo) is typing, key by key, as the editor holds it", async () => {
+    const { port, httpPort } = await start(transport);
+    const telnet = await RawClient.connect(port);
+    cleanups.push(() => telnet.destroy());
+    telnet.send(Buffer.from([IAC, DO, ECHO]));
+    await telnet.waitFor((c) => c.received.includes(Buffer.from([IAC, 0xfb, ECHO])), "IAC WILL ECHO");
+    const typed = Buffer.from("Hi theGrüße 日本");
+    for (const byte of typed) telnet.send(Buffer.from([byte]));
+    // Left three times, then DEL: the line as edited (the e before the space gone), not the bytes as sent.
+    telnet.send("\x1b[D\x1b[D\x1b[D\x7f");
+    const list = await connectionsWhen(httpPort, (l) => l.length === 1 && l[0]!.typing === "Hi theGrüß 日本", "the edited half line");
+    assert.deepEqual(list[0]!.telnet, { mode: "character", echo: "server" });
+    assert.equal(list[0]!.pendingBytes, Buffer.byteLength("Hi theGrüß 日本"));
+  });
+
   it("shows a client that does not read its replies as paused, and one being told to go as closing", async () => {
     const { server, port, httpPort } = await start(transport, { maxUnsentBytes: 1024 });
     const reader = await RawClient.connect(port);

@@ -476,3 +476,205 @@ describe("LineEditor: against a reference model, on a model terminal", () => {
     );
   });
 });
+
+// ── the same property on a terminal of known width, where the line wraps ──
+
+/**
+ * A terminal `width` columns wide, as xterm, tmux and PuTTY behave for what
+ * the editor sends once it knows the width: rows of cells and a cursor.
+ * A character written in the last column leaves the cursor there with a
+ * wrap pending (the next character goes to the next row); a double-width
+ * character that does not fit in a row's last column goes to the next row
+ * and leaves that cell as it was. CR goes to column 0, LF a row down (a new
+ * row at the bottom), `ESC [ n A` n rows up, `ESC [ n C` n columns right.
+ * BS from a pending wrap or from column 0 is where those terminals disagree
+ * (xterm, tmux and PuTTY each do something else), so the editor must never
+ * send it there: the model fails.
+ */
+class WrappingTerminal {
+  rows: string[][] = [[]];
+  row = 0;
+  column = 0;
+  pending = false;
+
+  constructor(readonly width: number) {}
+
+  write(bytes: Buffer): void {
+    let i = 0;
+    while (i < bytes.length) {
+      const byte = bytes[i]!;
+      if (byte === 0x08) {
+        assert.ok(!this.pending, "BS from a pending wrap");
+        assert.ok(this.column > 0, "BS at column 0");
+        this.column--;
+        i++;
+      } else if (byte === 0x0d) {
+        this.column = 0;
+        this.pending = false;
+        i++;
+      } else if (byte === 0x0a) {
+        this.down();
+        i++;
+      } else if (byte === 0x1b) {
+        const match = /^\x1b\[(\d+)([AC])/.exec(bytes.toString("latin1", i, i + 12));
+        assert.ok(match !== null, `an escape sequence the editor should not send: ${JSON.stringify(bytes.toString("latin1", i, i + 8))}`);
+        const n = Number(match[1]);
+        assert.ok(n > 0, "a cursor move of 0");
+        if (match[2] === "A") this.row = Math.max(0, this.row - n);
+        else this.column = Math.min(this.width - 1, this.column + n);
+        this.pending = false;
+        i += match[0].length;
+      } else if (byte < 0x20) {
+        assert.fail(`the editor sent the control byte ${byte}`);
+      } else {
+        const size = byte < 0x80 ? 1 : byte >= 0xc2 && byte <= 0xdf ? 2 : byte >= 0xe0 && byte <= 0xef ? 3 : byte >= 0xf0 && byte <= 0xf4 ? 4 : 0;
+        let valid = size > 0 && i + size <= bytes.length;
+        for (let k = 1; valid && k < size; k++) valid = (bytes[i + k]! & 0xc0) === 0x80;
+        const char = valid ? bytes.toString("utf8", i, i + size) : "\ufffd";
+        i += valid ? size : 1;
+        this.print(char);
+      }
+    }
+  }
+
+  private down(): void {
+    this.row++;
+    this.rows[this.row] ??= [];
+    this.pending = false;
+  }
+
+  private get cells(): string[] {
+    return (this.rows[this.row] ??= []);
+  }
+
+  private print(char: string): void {
+    if (char === "\u0301") {
+      const cells = this.cells;
+      let at = this.pending ? this.width - 1 : this.column - 1;
+      if (at >= 0 && cells[at] === WIDE_TAIL) at--;
+      if (at >= 0) cells[at] += char;
+      return;
+    }
+    const width = char === "李" || char === "😀" ? 2 : 1;
+    if (this.pending || this.column + width > this.width) {
+      this.down();
+      this.column = 0;
+    }
+    const cells = this.cells;
+    for (let k = 0; k < width; k++) {
+      const at = this.column + k;
+      if (cells[at] === WIDE_TAIL) cells[at - 1] = " ";
+      else if (cells[at + 1] === WIDE_TAIL) cells[at + 1] = " ";
+    }
+    cells[this.column] = char;
+    if (width === 2) cells[this.column + 1] = WIDE_TAIL;
+    this.column += width;
+    if (this.column === this.width) {
+      this.column = this.width - 1;
+      this.pending = true;
+    }
+  }
+
+  /** Rows `from` on, as cells, trailing blanks dropped, and empty rows at the end dropped. */
+  screen(from: number): string[][] {
+    const rows = this.rows.slice(from).map((row) => {
+      const cells = Array.from({ length: row.length }, (_, i) => row[i] ?? " ");
+      while (cells.length > 0 && cells.at(-1) === " ") cells.pop();
+      return cells;
+    });
+    while (rows.length > 0 && rows.at(-1)!.length === 0) rows.pop();
+    return rows;
+  }
+}
+
+/** The model's line laid out on rows `width` wide, as a terminal wraps it; and where its cursor shows. */
+function layout(chars: Char[], cursor: number, width: number): { rows: string[][]; row: number; column: number; end: number } {
+  const rows: string[][] = [[]];
+  let cell = 0;
+  let cursorCell = -1;
+  chars.forEach((c, index) => {
+    if ((cell % width) + c.width > width) cell += width - (cell % width);
+    if (index === cursor) cursorCell = cell;
+    const row = (rows[Math.floor(cell / width)] ??= []);
+    row[cell % width] = c.shown;
+    if (c.width === 2) row[(cell % width) + 1] = WIDE_TAIL;
+    cell += c.width;
+  });
+  if (cursorCell === -1) cursorCell = cell;
+  const trimmed = rows.map((row) => {
+    const cells = Array.from({ length: row.length }, (_, i) => row[i] ?? " ");
+    while (cells.length > 0 && cells.at(-1) === " ") cells.pop();
+    return cells;
+  });
+  while (trimmed.length > 0 && trimmed.at(-1)!.length === 0) trimmed.pop();
+  return { rows: trimmed, row: Math.floor(cursorCell / width), column: cursorCell % width, end: cell };
+}
+
+describe("LineEditor: a terminal of known width (NAWS), on a model terminal that wraps", () => {
+  test("for any keys and width, every row shows its part of the line and the cursor is where it belongs", { timeout: 60000 }, () => {
+    fc.assert(
+      fc.property(fc.array(keyCase, { maxLength: 60 }), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 4, max: 40 }), fc.array(fc.nat({ max: 59 }), { maxLength: 3 }), (keys, width, max, hideAt) => {
+        const run = editor(max);
+        run.editor.setWidth(width);
+        const model = new Model(max);
+        const terminal = new WrappingTerminal(width);
+        let lineRow = 0;
+        const undoIAC = (bytes: Buffer): Buffer => Buffer.from(bytes.toString("latin1").replaceAll("\xff\xff", "\xff"), "latin1");
+        keys.forEach(({ bytes, op }, index) => {
+          if (hideAt.includes(index)) {
+            run.editor.hide();
+            terminal.write(undoIAC(Buffer.from(run.take(), "latin1")));
+            // The notice starts on a fresh row; the line comes back under it.
+            assert.equal(terminal.column, 0, `a notice after key ${index} starts a row`);
+            terminal.write(Buffer.from("[n]\r\n"));
+            lineRow = terminal.row;
+          }
+          const echo = run.type(bytes);
+          // The too-long notice: on a row of its own, the line shown again under it.
+          const notice = echo.indexOf(NOTICE);
+          if (notice !== -1) {
+            terminal.write(undoIAC(Buffer.from(echo.slice(0, notice), "latin1")));
+            assert.equal(terminal.column, 0, `the too-long notice after key ${index} starts a row`);
+            terminal.write(Buffer.from(NOTICE));
+            lineRow = terminal.row;
+          }
+          terminal.write(undoIAC(Buffer.from(notice === -1 ? echo : echo.slice(notice + NOTICE.length), "latin1")));
+          model.apply(op);
+          const expected = layout(model.chars, model.cursor, width);
+          const what = `after key ${index} (${JSON.stringify(bytes.toString("latin1"))}), width ${width}`;
+          assert.deepEqual(terminal.screen(lineRow), expected.rows, what);
+          assert.deepEqual([terminal.row - lineRow, terminal.column, terminal.pending], [expected.row, expected.column, false], `cursor ${what}`);
+          assert.deepEqual([...run.editor.line()], model.chars.flatMap((c) => c.bytes));
+        });
+        // Enter: the reply goes on the row after the line's last, which is left as it was.
+        terminal.write(undoIAC(Buffer.from(run.type("\r"), "latin1")));
+        const { rows, end } = layout(model.chars, model.cursor, width);
+        assert.deepEqual(terminal.screen(lineRow).slice(0, rows.length), rows);
+        assert.deepEqual([terminal.row - lineRow, terminal.column], [Math.max(1, Math.ceil(end / width)), 0], "after Enter: the start of the row under the line");
+        assert.deepEqual([...run.lines[0]!], model.chars.flatMap((c) => c.bytes));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("any chunking of the same keys gives the same echo and the same line", { timeout: 60000 }, () => {
+    fc.assert(
+      fc.property(fc.array(keyCase, { maxLength: 40 }), fc.integer({ min: 2, max: 9 }), fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 8 }), (keys, width, sizes) => {
+        const bytes = Buffer.concat([...keys.map((k) => k.bytes), Buffer.from("\r\n")]);
+        const whole = editor(30);
+        whole.editor.setWidth(width);
+        const wholeEcho = whole.type(bytes);
+        const split = editor(30);
+        split.editor.setWidth(width);
+        const chunks: Buffer[] = [];
+        for (let at = 0, k = 0; at < bytes.length; k++) {
+          chunks.push(bytes.subarray(at, at + sizes[k % sizes.length]!));
+          at += sizes[k % sizes.length]!;
+        }
+        assert.equal(split.type(...chunks), wholeEcho);
+        assert.deepEqual(split.lines, whole.lines);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -95,6 +95,7 @@ function session(maxLineLength = 8192): Run {
 
 const iac = (...bytes: number[]): string => Buffer.from([IAC, ...bytes]).toString("latin1");
 const keys = (typed: string): string[] => [...typed];
+const latin1 = (text: string): string => Buffer.from(text).toString("latin1");
 
 describe("TelnetSession: line editing (no echo)", () => {
   const cases: { name: string; input: string; lines: string[]; out?: string }[] = [
@@ -322,12 +323,12 @@ describe("TelnetSession: server echo for character-mode clients", () => {
     const out = run.receive(opening);
     assert.equal(
       out,
-      iac(DONT, NAWS) + iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA) + iac(DONT, 32) + iac(DONT, 24) + iac(DONT, 39) + iac(DO, OPT_SGA),
+      iac(DO, NAWS) + iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA) + iac(DONT, 32) + iac(DONT, 24) + iac(DONT, 39) + iac(DO, OPT_SGA),
     );
     assert.equal(run.session.echoing, true);
     // A client that only answers (Windows telnet): offer, then its DO ECHO acks it, no more words.
     const win = session();
-    assert.equal(win.receive(iac(WILL, NAWS)), iac(DONT, NAWS) + iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA));
+    assert.equal(win.receive(iac(WILL, NAWS)), iac(DO, NAWS) + iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA));
     assert.equal(win.session.echoing, false, "not before the client agrees");
     assert.equal(win.receive(iac(DO, OPT_ECHO) + iac(DO, OPT_SGA)), "");
     assert.equal(win.receive("a", "\r\n"), "a\r\na Ali\r\n");
@@ -497,6 +498,143 @@ describe("TelnetSession: properties", () => {
         assert.equal(session(32).receive(...chunk(bytes, sizes)), expected);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe("TelnetSession: what a character-mode user is typing", () => {
+  test("the unfinished line is the editor's while it echoes (as /connections shows it)", { timeout: 5000 }, () => {
+    const run = session();
+    run.receive(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO));
+    const typed = Buffer.from("Hi theGrüße 日本");
+    for (const byte of typed) run.receive(Buffer.from([byte]));
+    assert.deepEqual(run.session.pendingLine(), typed);
+    assert.equal(run.session.pendingByteCount, typed.length);
+    // Edited in the middle: what is shown is the line as it now is.
+    run.receive("\x1b[D", "\x1b[D", "\x7f", "X");
+    assert.deepEqual(run.session.pendingLine(), Buffer.from("Hi theGrüßeX日本"));
+    run.receive("\r\0");
+    assert.equal(run.session.pendingLine().length, 0);
+    assert.equal(run.session.pendingByteCount, 0);
+  });
+
+  test("without echo it is the framer's, as before", { timeout: 5000 }, () => {
+    const run = session();
+    run.receive("Hel");
+    assert.deepEqual(run.session.pendingLine(), Buffer.from("Hel"));
+  });
+});
+
+describe("TelnetSession: the server offers first (offerEcho)", () => {
+  test("WILL ECHO, WILL SGA and DO NAWS before a word from the client; its answers agree and change nothing more", { timeout: 5000 }, () => {
+    const run = session();
+    run.session.offerEcho();
+    assert.equal(run.receive(), iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA) + iac(DO, NAWS));
+    assert.equal(run.session.echoing, false, "not before the client agrees");
+    // What inetutils telnet answers (captured): DO ECHO, DO SGA, WILL NAWS and its size.
+    assert.equal(run.receive(iac(DO, OPT_ECHO) + iac(DO, OPT_SGA) + iac(WILL, NAWS) + iac(SB, NAWS, 0, 30, 0, 10) + iac(SE)), "");
+    assert.equal(run.session.echoing, true);
+    assert.equal(run.session.windowColumns, 30);
+    run.session.offerEcho();
+    assert.equal(run.receive(), "", "offered once");
+    assert.equal(run.receive(Buffer.from("日本語"), "\r\0"), latin1("日本語\r\n日本語 Ali\r\n"));
+  });
+
+  test("a client that refuses is left in line mode", { timeout: 5000 }, () => {
+    const run = session();
+    run.session.offerEcho();
+    run.receive();
+    assert.equal(run.receive(iac(DONT, OPT_ECHO) + iac(DONT, OPT_SGA) + iac(WONT, NAWS)), "");
+    assert.equal(run.session.echoing, false);
+    assert.equal(run.receive("a\r\n"), "a Ali\r\n");
+  });
+
+  test("after the client has spoken first, there is nothing left to offer", { timeout: 5000 }, () => {
+    const run = session();
+    run.receive(iac(DONT, OPT_ECHO));
+    run.session.offerEcho();
+    assert.equal(run.receive(), "");
+  });
+});
+
+describe("TelnetSession: NAWS, the client's window width", () => {
+  const sb = (...payload: number[]): string => iac(SB, NAWS, ...payload) + iac(SE);
+  const cases: { name: string; input: string; columns: number }[] = [
+    { name: "none sent: not known", input: "", columns: 0 },
+    { name: "WILL NAWS and its report", input: iac(WILL, NAWS) + sb(0, 80, 0, 24), columns: 80 },
+    { name: "a report without WILL NAWS is not taken", input: sb(0, 80, 0, 24), columns: 0 },
+    { name: "16-bit, high byte first", input: iac(WILL, NAWS) + sb(1, 0, 0, 24), columns: 256 },
+    { name: "a 255 comes as IAC IAC", input: iac(WILL, NAWS) + sb(0, IAC, IAC, 0, 24), columns: 255 },
+    { name: "not four bytes: ignored", input: iac(WILL, NAWS) + sb(0, 80, 0), columns: 0 },
+    { name: "a resize: the last report counts", input: iac(WILL, NAWS) + sb(0, 80, 0, 24) + sb(0, 100, 0, 30), columns: 100 },
+    { name: "a bad report after a good one leaves the good one", input: iac(WILL, NAWS) + sb(0, 80, 0, 24) + sb(9), columns: 80 },
+    { name: "WONT NAWS: not known any more", input: iac(WILL, NAWS) + sb(0, 80, 0, 24) + iac(WONT, NAWS), columns: 0 },
+    { name: "0 is 'not known'", input: iac(WILL, NAWS) + sb(0, 0, 0, 0), columns: 0 },
+    { name: "another option's subnegotiation is dropped", input: iac(WILL, NAWS) + iac(SB, 24, 0, 80, 0, 24) + iac(SE), columns: 0 },
+    { name: "an over-long report (past the cap) is not taken", input: iac(WILL, NAWS) + sb(...new Array<number>(MAX_SUBNEGOTIATION_BYTES + 4).fill(1)), columns: 0 },
+  ];
+  for (const { name, input, columns } of cases) {
+    test(name, { timeout: 5000 }, () => {
+      for (const chunks of [[input], keys(input)]) {
+        const run = session();
+        run.receive(...chunks);
+        assert.equal(run.session.windowColumns, columns);
+      }
+    });
+  }
+
+  test("the editor wraps by the width: a row filled, the cursor goes to the next row's start", { timeout: 5000 }, () => {
+    const run = session();
+    run.receive(iac(WILL, NAWS) + sb(0, 4, 0, 10) + iac(DO, OPT_SGA) + iac(DO, OPT_ECHO));
+    assert.equal(run.receive(..."abcde"), "abcd\r\ne");
+    // Left twice (BS to the start of the second row, then up to before "d"), then x: "xde" redrawn over both rows, the cursor after x.
+    assert.equal(run.receive("\x1b[D", "\x1b[D"), "\b\r\x1b[1A\x1b[3C");
+    assert.equal(run.receive("x"), "xde\b\b");
+    assert.deepEqual(run.session.pendingLine(), Buffer.from("abcxde"));
+    // Without NAWS the same keys draw one row, as before.
+    const plain = session();
+    plain.receive(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO));
+    assert.equal(plain.receive(..."abcde"), "abcde");
+  });
+
+  test("a width that comes after echo started reaches the editor", { timeout: 5000 }, () => {
+    const run = session();
+    run.receive(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO) + iac(WILL, NAWS));
+    run.receive(sb(0, 3, 0, 10));
+    assert.equal(run.receive("abcd"), "abc\r\nd");
+  });
+
+  test("property: any chunking of negotiation, reports and keys gives the same output, width and lines; bounded", { timeout: 60000 }, () => {
+    const u16 = fc.integer({ min: 0, max: 0xffff });
+    const doubled = (bytes: number[]): number[] => bytes.flatMap((b) => (b === IAC ? [IAC, IAC] : [b]));
+    const part = fc.oneof(
+      fc.constantFrom(iac(WILL, NAWS), iac(WONT, NAWS), iac(DO, OPT_ECHO), iac(DO, OPT_SGA), iac(DONT, OPT_ECHO), iac(AYT)),
+      fc.tuple(u16, u16).map(([w, h]) => iac(SB, NAWS, ...doubled([w >> 8, w & 0xff, h >> 8, h & 0xff])) + iac(SE)),
+      fc.constantFrom(0, 1, 2, 3, 5, 200).map((w) => iac(SB, NAWS, 0, w, 0, 9) + iac(SE)),
+      fc.constantFrom("a", "bc", "李", "😀", "\x7f", "\x1b[D", "\x1b[C", "\x01", "\x05", "\x0b", "\r\0", "\r\n").map(latin1),
+    );
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 40 }), fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 6 }), (parts, sizes) => {
+        const input = parts.join("");
+        const whole = session(64);
+        const out = whole.receive(input);
+        const split = session(64);
+        const chunks: string[] = [];
+        for (let at = 0, k = 0; at < input.length; k++) {
+          chunks.push(input.slice(at, at + sizes[k % sizes.length]!));
+          at += sizes[k % sizes.length]!;
+        }
+        let splitOut = "";
+        for (const chunk of chunks) {
+          splitOut += split.receive(chunk);
+          assert.ok(split.session.bufferedTelnetBytes <= MAX_SUBNEGOTIATION_BYTES);
+        }
+        assert.equal(splitOut, out);
+        assert.equal(split.session.windowColumns, whole.session.windowColumns);
+        assert.deepEqual(split.lines, whole.lines);
+        assert.deepEqual(split.session.pendingLine(), whole.session.pendingLine());
+      }),
+      { numRuns: 1000 },
     );
   });
 });

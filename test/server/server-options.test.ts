@@ -33,6 +33,7 @@ const refuse = (options: unknown) => () => new NameEchoServer(options as NameEch
 const BAD_OPTIONS: Array<[what: string, options: unknown, option: string, says: RegExp]> = [
   ["a boolean given as a string", { proxyProtocol: "false" }, "proxyProtocol", /^must be true or false, not "false"$/],
   ["a boolean given as a number", { proxyProtocol: 1 }, "proxyProtocol", /^must be true or false, not 1$/],
+  ["offerEcho given as a string", { offerEcho: "yes" }, "offerEcho", /^must be true or false, not "yes"$/],
   ["captureEndpoints given as a string", { captureEndpoints: "yes" }, "captureEndpoints", /^must be true or false, not "yes"$/],
   ["an empty name", { name: "" }, "name", /^must not be empty: every reply adds the name/],
   ["a null port", { port: null }, "port", /^is null; leave it out \(or undefined\) for the default, 8888$/],

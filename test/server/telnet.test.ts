@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { NameEchoServer } from "../../src/index.js";
-import { AYT, DO, DONT, IAC, IP, OPT_ECHO, OPT_SGA, OPT_TIMING_MARK, WILL, WONT } from "../../src/protocol/telnet-parser.js";
+import { AYT, DO, DONT, IAC, IP, OPT_ECHO, OPT_NAWS, OPT_SGA, OPT_TIMING_MARK, SB, SE, WILL, WONT } from "../../src/protocol/telnet-parser.js";
 import { TRANSPORTS } from "../helpers/transports.js";
 import { Changes, waitFor } from "../helpers/wait.js";
 
@@ -129,10 +129,36 @@ for (const transport of TRANSPORTS) describe(`telnet over a real socket (${trans
   test("a negotiating client's IAC bytes never leak into its first line", { timeout: 10000 }, async () => {
     const client = await connect();
     await client.send(Buffer.concat([iac(WILL, 31), iac(WILL, 24), Buffer.from("Hi"), iac(DO, OPT_ECHO), Buffer.from("\r\n")]));
-    const answers = Buffer.concat([iac(DONT, 31), iac(WILL, OPT_ECHO), iac(WILL, OPT_SGA), iac(DONT, 24)]);
+    const answers = Buffer.concat([iac(DO, 31), iac(WILL, OPT_ECHO), iac(WILL, OPT_SGA), iac(DONT, 24)]);
     await client.expect(answers);
     // "Hi" came before the DO ECHO that turned echo on: not echoed; the line end is.
     await client.expect("\r\nHi Ali\r\n");
+  });
+
+  test("offerEcho: the server speaks first, echo, suppress-go-ahead and NAWS; a telnet client's answers put it in character mode", { timeout: 10000 }, async () => {
+    const offering = new NameEchoServer({ port: 0, name: "Ali", transport, offerEcho: true });
+    const offeringPort = (await offering.listen()).port;
+    try {
+      const client = await RawClient.connect(offeringPort);
+      clients.push(client);
+      // Before the client says a word.
+      await client.expect(Buffer.concat([iac(WILL, OPT_ECHO), iac(WILL, OPT_SGA), iac(DO, OPT_NAWS)]));
+      // inetutils telnet's answer (captured), then UTF-8 typed a key at a time: echoed whole, answered whole.
+      await client.send(Buffer.concat([iac(DO, OPT_ECHO), iac(DO, OPT_SGA), iac(WILL, OPT_NAWS), iac(SB, OPT_NAWS, 0, 80, 0, 24), iac(SE)]));
+      for (const character of ["日", "本", "語"]) {
+        await client.send(character);
+        await client.expect(Buffer.from(character));
+      }
+      await client.send("\r\0");
+      await client.expect(Buffer.from("\r\n日本語 Ali\r\n"));
+      // A client that speaks no telnet (nc) gets the offer too: that is what the option is for, and why it is off by default.
+      const plain = await RawClient.connect(offeringPort);
+      clients.push(plain);
+      await plain.send("Grüße\r\n");
+      assert.deepEqual([...(await plain.endAndCollect())], [...Buffer.concat([iac(WILL, OPT_ECHO), iac(WILL, OPT_SGA), iac(DO, OPT_NAWS), Buffer.from("Grüße Ali\r\n")])]);
+    } finally {
+      await offering.destroy();
+    }
   });
 
   test("a plain client sending one byte per segment gets only its replies", { timeout: 10000 }, async () => {
