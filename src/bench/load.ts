@@ -11,7 +11,7 @@ import hdr from "hdr-histogram-js";
 import type { Histogram } from "hdr-histogram-js";
 import { openConnection } from "../client/connect.js";
 import { Endpoint } from "../endpoint.js";
-import { NameEchoError } from "../errors.js";
+import { describeConnectionError, explainClientError, NameEchoError } from "../errors.js";
 import { escapeClientBytes } from "../escape.js";
 import { ReplyEncoder } from "../protocol/reply.js";
 import { NumberedLines, ReplyChecker } from "./reply-check.js";
@@ -144,7 +144,7 @@ class BenchConnection {
     });
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
-    socket.on("error", (error: NodeJS.ErrnoException) => this.fail(`connection error: ${error.code ?? error.message}`));
+    socket.on("error", (error: NodeJS.ErrnoException) => this.fail(`connection error: ${describeConnectionError(error)}`));
     socket.on("close", () => {
       if (!this.closed) this.fail("the server closed the connection");
       this.closed = true;
@@ -228,7 +228,7 @@ class BenchConnection {
 
 function connectOne(target: Endpoint): Promise<net.Socket> {
   // No timeout of our own (a burst of connects may wait on the accept queue), and the
-  // system's code (ECONNREFUSED), which the run reports, rather than the explained error.
+  // system's error, which the run counts and puts into the same words as `connect`.
   return openConnection(target, { timeoutMs: 0 }).catch((error: Error) => Promise.reject(error.cause ?? error));
 }
 
@@ -264,13 +264,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
   });
   if (connections.length === 0) {
-    const code = (connectError as NodeJS.ErrnoException | undefined)?.code ?? String(connectError);
-    const hint = code === "ECONNREFUSED" ? "; is the server running? (name-echo serve)" : "";
-    throw new NameEchoError("ERR_CONNECTION_REFUSED", `could not connect to ${target}: ${code}${hint}`);
+    // The same line `name-echo connect` prints for the same failure.
+    const explained = explainClientError(connectError, target);
+    throw explained instanceof NameEchoError
+      ? explained
+      : new NameEchoError("ERR_CONNECTION_REFUSED", `cannot connect to ${target}: ${describeConnectionError(connectError)}`, { cause: connectError });
   }
   if (connectError !== undefined) {
-    const code = (connectError as NodeJS.ErrnoException).code ?? String(connectError);
-    totals.firstError ||= `${totals.connectErrors} of ${options.clients} connects failed: ${code}`;
+    totals.firstError ||= `${totals.connectErrors} of ${options.clients} connects failed: ${describeConnectionError(connectError)}`;
   }
 
   const started = performance.now();
