@@ -232,6 +232,9 @@ function connectOne(target: Endpoint): Promise<net.Socket> {
   return openConnection(target, { timeoutMs: 0 }).catch((error: Error) => Promise.reject(error.cause ?? error));
 }
 
+/** The shortest last stretch of a run that still gets a sample of its own. */
+const FINAL_SAMPLE_MIN_MS = 500;
+
 /** Runs one benchmark; resolves with the result (it does not throw on bad replies, it counts them). */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const totals: Totals = {
@@ -281,28 +284,31 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   let lastOk = 0;
   let lastTick = started;
   const progress = options.onProgress;
-  const ticker = progress
-    ? setInterval(() => {
-        const now = performance.now();
-        progress({
-          elapsedSeconds: (now - started) / 1000,
-          repliesOk: totals.okInWindow,
-          rate: ((totals.okInWindow - lastOk) * 1000) / (now - lastTick),
-          p50Us: totals.interval.getValueAtPercentile(50),
-          p99Us: totals.interval.getValueAtPercentile(99),
-          errors: errorCount(totals),
-        });
-        lastOk = totals.okInWindow;
-        lastTick = now;
-        totals.interval.reset();
-      }, 1000)
-    : null;
+  /** One sample: the rate and latencies since the last one. */
+  const sample = (now: number): void => {
+    progress!({
+      elapsedSeconds: (now - started) / 1000,
+      repliesOk: totals.okInWindow,
+      rate: ((totals.okInWindow - lastOk) * 1000) / (now - lastTick),
+      p50Us: totals.interval.getValueAtPercentile(50),
+      p99Us: totals.interval.getValueAtPercentile(99),
+      errors: errorCount(totals),
+    });
+    lastOk = totals.okInWindow;
+    lastTick = now;
+    totals.interval.reset();
+  };
+  const ticker = progress ? setInterval(() => sample(performance.now()), 1000) : null;
 
   await new Promise((resolve) => setTimeout(resolve, options.durationSeconds * 1000));
   const elapsedMs = performance.now() - started;
   totals.measuring = false;
   totals.stopping = true;
   if (ticker) clearInterval(ticker);
+  // The interval drifts a little later each tick, so the run's end comes before the tick due at
+  // the same moment: the last second gets its sample here. A sliver after the last tick (a 2.2 s
+  // run's 0.2 s) is too short to be a rate and gets none.
+  if (progress && started + elapsedMs - lastTick >= FINAL_SAMPLE_MIN_MS) sample(started + elapsedMs);
 
   // Let the replies already owed arrive (bounded), then count what is missing.
   let graceTimer: NodeJS.Timeout | undefined;
