@@ -99,11 +99,53 @@ export class ReplyBatch {
     // allocUnsafe: every byte handed out by take() is written first. Below
     // 4 KiB this comes from Node's shared pool, so a small read's replies
     // cost no allocation of their own.
-    const grown = Buffer.allocUnsafe(capacity);
+    const grown = takeSpareOutput(capacity, out === null) ?? Buffer.allocUnsafe(capacity);
     if (out !== null) out.copy(grown, 0, 0, this.used);
     this.out = grown;
     return grown;
   }
+}
+
+/**
+ * One output buffer for the whole process, as the handle transport has one
+ * read buffer: a batch whose bytes the kernel took at once (the usual case)
+ * gives its buffer back (recycleOutput), and the next read's replies are
+ * gathered in it. Without it every read of short lines allocates a chain of
+ * buffers up to twice its output and drops them; under a flood that is
+ * hundreds of MiB a second for the GC to find and the allocator to keep.
+ */
+let spareOutput: Buffer | null = null;
+/** A bigger buffer is not kept: one such batch is rare, and the spare is never freed. */
+const MAX_SPARE_OUTPUT_BYTES = 1024 * 1024;
+
+/** The size of the last buffer given back: what a read's replies have needed. */
+let spareOutputBytes = 0;
+
+/**
+ * The spare output buffer, when there is one of at least `bytes`; it is the
+ * caller's until it gives it back. When the spare is out (its batch's write
+ * still waits for the kernel), a new batch gets a buffer of the spare's size
+ * at once, not a chain of doublings for the GC.
+ */
+function takeSpareOutput(bytes: number, starting: boolean): Buffer | null {
+  const spare = spareOutput;
+  if (spare === null) return starting && spareOutputBytes >= bytes ? Buffer.allocUnsafe(spareOutputBytes) : null;
+  if (spare.length < bytes) return null;
+  spareOutput = null;
+  return spare;
+}
+
+/**
+ * Gives back a buffer take() returned, once nothing refers to it any more
+ * (the kernel copied it): the next batch may overwrite it. Small buffers
+ * (slices of Node's shared pool) are not kept.
+ */
+export function recycleOutput(taken: Buffer): void {
+  const whole = taken.buffer;
+  if (whole.byteLength <= Buffer.poolSize || whole.byteLength > MAX_SPARE_OUTPUT_BYTES) return;
+  if (spareOutput !== null && spareOutput.length >= whole.byteLength) return;
+  spareOutput = Buffer.from(whole, 0, whole.byteLength);
+  spareOutputBytes = whole.byteLength;
 }
 
 /** The smallest output buffer: one typical reply and then some. */

@@ -32,7 +32,7 @@ import {
   kRecharge,
   kSweepIdle,
 } from "../internal.js";
-import { ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
+import { recycleOutput, ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
 import { type SessionSink, TelnetSession } from "../protocol/telnet-session.js";
 import type { ClientMemoryBudget, MemoryHolder } from "./client-memory.js";
 import { clientMemoryNotice, idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "../protocol/notices.js";
@@ -289,7 +289,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if (this.stateValue === "closed") return 0;
     const transport = this.transport;
     return (
-      transport.unsentBytes + transport.bufferedInputBytes + (this.heldInput === null ? 0 : this.heldInput.length) + this.input.pendingByteCount
+      transport.heldOutputBytes + transport.bufferedInputBytes + (this.heldInput === null ? 0 : this.heldInput.length) + this.input.pendingByteCount
     );
   }
 
@@ -473,7 +473,10 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     // write() returns false once the transport holds more unsent bytes than
     // maxUnsentBytes: stop reading this client until it has taken its
     // replies ([kDrained]()), so its memory stays bounded.
-    if (!this.transport.write(bytes)) this.pauseForBackpressure();
+    const keepReading = this.transport.write(bytes);
+    // Taken whole by the kernel (and not kept by a trace): the next read's replies reuse the buffer.
+    if (!this.transport.holdsLastWrite && this.tracer === undefined) recycleOutput(bytes);
+    if (!keepReading) this.pauseForBackpressure();
   }
 
   /**
