@@ -25,6 +25,8 @@ const { values, positionals } = parseArgs({
     "per-client-mib": { type: "string", default: "8" },
     /** The memory attack's line length, line end included: short lines make the most reply bytes per byte read. */
     "line-bytes": { type: "string", default: "1024" },
+    /** The memory attack: one line every half second of RSS, malloc's heap, Buffers and what the budget counts. */
+    timeline: { type: "boolean", default: false },
     /** Another build's bin/name-echo, for before/after figures. */
     bin: { type: "string", default: BIN },
   },
@@ -134,6 +136,9 @@ async function memoryAttack(): Promise<void> {
       .then((text) => {
         const rss = rssOf(server.pid);
         if (rss > slowPeak) [slowPeak, atPeak] = [rss, `RSS ${(rss / MiB).toFixed(0)} MiB: ${gaugesOf(text)} (MiB)`];
+        if (values.timeline) {
+          console.log(`  ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s  RSS ${(rss / MiB).toFixed(0)} MiB (${rssByMapping(server.pid)}); ${gaugesOf(text)}`);
+        }
       })
       .catch(() => {});
   }, 500);

@@ -43,29 +43,25 @@ function collector(): Collect | null {
 /** The shortest time between two collections asked for: each costs the event loop some milliseconds. */
 export const MIN_COLLECT_INTERVAL_MS = 1000;
 
-/** Asks for collections, at most one a MIN_COLLECT_INTERVAL_MS: the first at once, any more asked for meanwhile at the end of it. */
+/**
+ * Asks for collections, at most one a MIN_COLLECT_INTERVAL_MS. Never at
+ * once: a client dropped now still has its writes queued in libuv, which
+ * lets go of their buffers only when it closes the handle, at the end of
+ * this turn of the event loop; the collection runs on a timer, after that.
+ */
 export class GarbageCollections {
   private lastAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
 
   request(): void {
     if (this.timer !== null) return;
-    const wait = this.lastAt + MIN_COLLECT_INTERVAL_MS - performance.now();
-    if (wait <= 0) {
-      this.run();
-      return;
-    }
+    const wait = Math.max(0, this.lastAt + MIN_COLLECT_INTERVAL_MS - performance.now());
     this.timer = setTimeout(() => {
       this.timer = null;
       this.run();
     }, wait);
     // Never what keeps a stopping process alive.
     this.timer.unref();
-  }
-
-  cancel(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
   }
 
   private run(): void {
