@@ -62,6 +62,42 @@ interface Path {
 
 const PATHS: Path[] = [
   {
+    // The ceiling: bench/peers/node-raw's loop (LF or CR LF only; no telnet,
+    // no edit bytes, no limit), into one buffer reused for every read.
+    name: "node-raw's loop",
+    make(batch) {
+      const suffix = batch.suffix;
+      let out = Buffer.allocUnsafe(1 << 17);
+      let pending: Buffer | null = null;
+      return (chunk) => {
+        const n = chunk.length;
+        if (out.length < n * 2 + 4096) out = Buffer.allocUnsafe(n * 2 + 65536);
+        let start = 0;
+        let o = 0;
+        for (;;) {
+          let i = start;
+          while (i < n && chunk[i] !== 10) i++;
+          if (i >= n) break;
+          let end = i;
+          if (end > start && chunk[end - 1] === 13) end--;
+          if (pending !== null) {
+            o += pending.copy(out, o);
+            pending = null;
+          }
+          for (let k = start; k < end; k++) out[o++] = chunk[k]!;
+          for (let k = 0; k < suffix.length; k++) out[o++] = suffix[k]!;
+          start = i + 1;
+        }
+        if (start < n) {
+          const rest = Buffer.from(chunk.subarray(start, n));
+          pending = pending === null ? rest : Buffer.concat([pending, rest]);
+        }
+        // What the peer hands to its write: a view of the bytes.
+        if (o > 0) out.subarray(0, o);
+      };
+    },
+  },
+  {
     // The full path's framing alone: LineFramer, each line's reply copied from its span.
     name: "LineFramer",
     make(batch) {

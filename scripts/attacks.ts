@@ -3,7 +3,7 @@
  * with figures, against a real server process (this build, or another with
  * --bin). Outside `npm test`: each takes seconds to a minute.
  *
- *   node dist/scripts/attacks.js memory [--clients 1000] [--per-client-mib 8] [-- serve flags…]
+ *   node dist/scripts/attacks.js memory [--clients 1000] [--per-client-mib 8] [--line-bytes 1024] [-- serve flags…]
  *   node dist/scripts/attacks.js slots  [--clients 2000] [-- serve flags…]
  *   node dist/scripts/attacks.js stop-read-buffer [-- serve flags…]
  *   node dist/scripts/attacks.js linger [--clients 9] [-- serve flags…]
@@ -11,6 +11,7 @@
  * Loopback only; the server is a child process started and stopped here.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { once } from "node:events";
 import * as net from "node:net";
 import { parseArgs } from "node:util";
@@ -22,6 +23,10 @@ const { values, positionals } = parseArgs({
   options: {
     clients: { type: "string" },
     "per-client-mib": { type: "string", default: "8" },
+    /** The memory attack's line length, line end included: short lines make the most reply bytes per byte read. */
+    "line-bytes": { type: "string", default: "1024" },
+    /** The memory attack: one line every half second of RSS, malloc's heap, Buffers and what the budget counts. */
+    timeline: { type: "boolean", default: false },
     /** Another build's bin/name-echo, for before/after figures. */
     bin: { type: "string", default: BIN },
   },
@@ -60,8 +65,10 @@ function connect(port: number, localAddress?: string): Promise<net.Socket> {
   return once(socket, "connect").then(() => socket);
 }
 
-const LINE = 1024;
-const BLOCK = Buffer.alloc(64 * LINE, "x");
+const LINE = Number(values["line-bytes"]);
+if (!Number.isInteger(LINE) || LINE < 1 || LINE > 65536) throw new Error(`--line-bytes must be a whole number from 1 to 65536, not ${values["line-bytes"]}`);
+/** About 64 KiB of lines of LINE bytes, the last byte of each a line end. */
+const BLOCK = Buffer.alloc(Math.max(1, Math.floor(65536 / LINE)) * LINE, "x");
 for (let i = LINE - 1; i < BLOCK.length; i += LINE) BLOCK[i] = 0x0a;
 
 /** Round trips of one honest client every 50 ms while `busy` runs: the slowest, and whether all were answered. */
@@ -115,6 +122,26 @@ async function memoryAttack(): Promise<void> {
   const rssBefore = rssOf(server.pid);
   let peakRss = rssBefore;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(server.pid))), 100);
+  // Where the memory is at the highest RSS seen by a slower sampler that also reads the metrics.
+  let atPeak = "";
+  let slowPeak = 0;
+  const gaugesOf = (text: string): string =>
+    ["name_echo_client_memory_bytes", "nodejs_external_memory_bytes", "nodejs_heap_size_used_bytes"]
+      .map((name) => `${name.replace(/^(name_echo_|nodejs_)/, "")} ${(Number(new RegExp(`^${name} (\\S+)`, "m").exec(text)?.[1]) / MiB).toFixed(0)}`)
+      .join(", ");
+  const metricsSampler = setInterval(() => {
+    if (metricsUrl === undefined) return;
+    void fetch(metricsUrl)
+      .then((response) => response.text())
+      .then((text) => {
+        const rss = rssOf(server.pid);
+        if (rss > slowPeak) [slowPeak, atPeak] = [rss, `RSS ${(rss / MiB).toFixed(0)} MiB: ${gaugesOf(text)} (MiB)`];
+        if (values.timeline) {
+          console.log(`  ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s  RSS ${(rss / MiB).toFixed(0)} MiB (${rssByMapping(server.pid)}); ${gaugesOf(text)}`);
+        }
+      })
+      .catch(() => {});
+  }, 500);
   const started = performance.now();
   const attack = (async () => {
     const sockets: net.Socket[] = [];
@@ -132,30 +159,52 @@ async function memoryAttack(): Promise<void> {
     // Held for a moment, as an attacker would: what does the server hold now?
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const rssHeld = rssOf(server.pid);
+    const mappings = rssByMapping(server.pid);
     const queued = serverQueuedBytes(server.port);
     const metrics = metricsUrl ? await (await fetch(metricsUrl)).text() : "";
     const gauge = (name: string): string => {
       const value = new RegExp(`^${name} (\\S+)`, "m").exec(metrics)?.[1];
       return value === undefined ? "n/a" : `${(Number(value) / MiB).toFixed(1)} MiB`;
     };
-    const accounted = `held for clients (name_echo_client_memory_bytes) ${gauge("name_echo_client_memory_bytes")}, Buffers alive or awaiting GC (nodejs_external_memory_bytes) ${gauge("nodejs_external_memory_bytes")}`;
+    const accounted =
+      `held for clients (name_echo_client_memory_bytes) ${gauge("name_echo_client_memory_bytes")}, Buffers alive or awaiting GC (nodejs_external_memory_bytes) ${gauge("nodejs_external_memory_bytes")}, ` +
+      `V8 heap ${gauge("nodejs_heap_size_total_bytes")}`;
     const closedByServer = server.log.filter((line) => / disconnect /.test(line)).length;
     for (const socket of sockets) socket.destroy();
-    return { sent, rssHeld, queued, closedByServer, accounted };
+    return { sent, rssHeld, queued, closedByServer, accounted, mappings };
   })();
   const { result, slowestMs, trips, failed } = await honestDuring(server.port, attack);
   clearInterval(sampler);
+  clearInterval(metricsSampler);
   const { closedByServer } = result;
   console.log(
-    `memory: ${clients} clients pipelining ${perClient / MiB} MiB each, never reading; serve ${serveArgs.join(" ") || "(defaults)"}\n` +
+    `memory: ${clients} clients pipelining ${perClient / MiB} MiB each in lines of ${LINE} bytes, never reading; serve ${serveArgs.join(" ") || "(defaults)"}\n` +
       `  sent ${(result.sent / MiB).toFixed(0)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s; server RSS ${(rssBefore / MiB).toFixed(0)} -> peak ${(peakRss / MiB).toFixed(0)} MiB, ${(result.rssHeld / MiB).toFixed(0)} MiB while held\n` +
       `  queued in the server's kernel send queues while held: ${(result.queued / MiB).toFixed(0)} MiB\n` +
+      `  at the highest RSS the metrics sampler saw: ${atPeak}\n` +
+      `  RSS while held by mapping: ${result.mappings}\n` +
       `  ${result.accounted}\n` +
       `  closed by the server before the attackers left: ${closedByServer}; honest client ${trips} round trips, slowest ${slowestMs.toFixed(0)} ms${failed ? `, FAILED: ${failed}` : ""}`,
   );
   for (const line of server.log.filter((line) => /memory full|repeated/.test(line)).slice(0, 3)) console.log(`  log: ${line}`);
   server.kill("SIGKILL");
   await server.exited;
+}
+
+/**
+ * The RSS of a process by kind of mapping (/proc/PID/smaps): malloc's main heap ([heap]), anonymous
+ * mappings (V8's heap, malloc's other arenas and its mmapped chunks) and files (code).
+ */
+function rssByMapping(pid: number): string {
+  const totals = new Map<string, number>();
+  let kind = "";
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (header) kind = header[1] === "[heap]" ? "[heap]" : header[1] === "" ? "anonymous" : header[1]!.startsWith("/") ? "files" : header[1]!;
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) totals.set(kind, (totals.get(kind) ?? 0) + Number(rss[1]) * 1024);
+  }
+  return [...totals].filter(([, bytes]) => bytes >= MiB).map(([kind, bytes]) => `${kind} ${(bytes / MiB).toFixed(0)} MiB`).join(", ");
 }
 
 /** Send-Q summed over the server's sockets on `port` (bytes in its kernel for clients not reading). */

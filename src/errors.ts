@@ -114,7 +114,7 @@ export function explainListenError(error: unknown, host: string, port: number): 
 /**
  * What each system error of a connection means, in words, with the code it
  * becomes: one table, so a refused connection reads the same from the
- * library, `name-echo connect` and a TLS connect.
+ * library, `name-echo connect`, `name-echo bench` and a TLS connect.
  */
 const CONNECT_ERRORS: Readonly<Record<string, readonly [NameEchoErrorCode, string]>> = {
   ECONNREFUSED: ["ERR_CONNECTION_REFUSED", "connection refused; is a server running there?"],
@@ -125,6 +125,19 @@ const CONNECT_ERRORS: Readonly<Record<string, readonly [NameEchoErrorCode, strin
   ENETUNREACH: ["ERR_ADDRESS_NOT_AVAILABLE", "host unreachable; check the host name or address"],
   EADDRNOTAVAIL: ["ERR_ADDRESS_NOT_AVAILABLE", "host unreachable; check the host name or address"],
 };
+
+/**
+ * A connection's system error in the table's words ("connection refused; is
+ * a server running there?"), for a tally that goes on after it (bench); the
+ * system's code where the table has no words for it.
+ */
+export function describeConnectionError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === "ECONNRESET" || code === "EPIPE") return "connection reset by the server";
+  const known = code === undefined ? undefined : CONNECT_ERRORS[code];
+  if (known !== undefined) return known[1];
+  return code ?? (error instanceof Error ? error.message : String(error));
+}
 
 /**
  * Turns the system errors of a client's connect() or of a broken connection

@@ -100,6 +100,9 @@ export function choiceRule<T extends string>(choices: readonly T[]): OptionRule<
 
 export const PORT_RULE: OptionRule<number> = integerRule(0, 65535, "(0 picks a free port)");
 
+/** A port to connect to: the same numbers, without the hint about listening, which means nothing to a client. */
+export const TARGET_PORT_RULE: OptionRule<number> = integerRule(0, 65535, "(the port the server listens on)");
+
 /** true or false, and nothing that merely looks like one: `proxyProtocol: "false"` must not turn PROXY mode on. */
 export const BOOLEAN_RULE: OptionRule<boolean> = {
   check(value, option) {
@@ -129,6 +132,16 @@ export const NAME_RULE: OptionRule<string> = {
     const control = /[\u0000-\u001f\u007f-\u009f]/u.exec(value);
     if (control) {
       throw invalidOption(option, `must not contain control characters (found ${codePoint(control[0])}); use printable text`);
+    }
+    // Format characters that reorder or hide text: an override (U+202A-U+202E) or isolate (U+2066-U+2069)
+    // would reverse the rest of every reply and of the operator's log lines; zero-width characters and
+    // direction marks (U+200B-U+200F) make a name that looks like another.
+    const format = /[\u200b-\u200f\u202a-\u202e\u2066-\u2069]/u.exec(value);
+    if (format) {
+      throw invalidOption(
+        option,
+        `must not contain invisible or text-direction characters (found ${codePoint(format[0])}), which reorder or hide text; use printable text`,
+      );
     }
     // A lone surrogate cannot be encoded as UTF-8 and would reach clients as U+FFFD.
     if (/\p{Surrogate}/u.test(value)) throw invalidOption(option, `must be valid Unicode text`);
@@ -259,8 +272,9 @@ function editDistance(a: string, b: string): number {
 // Value-or-text checks for command-line code that holds text or a default
 // number (name-echo connect, name-echo bench): text is parsed, a number checked.
 
+/** A port a client connects to. */
 export function validatePort(value: unknown, what = "port"): number {
-  return typeof value === "string" ? PORT_RULE.fromText(value, what) : PORT_RULE.check(value, what);
+  return typeof value === "string" ? TARGET_PORT_RULE.fromText(value, what) : TARGET_PORT_RULE.check(value, what);
 }
 
 /** A whole number within [min, max]. */

@@ -11,7 +11,7 @@ import hdr from "hdr-histogram-js";
 import type { Histogram } from "hdr-histogram-js";
 import { openConnection } from "../client/connect.js";
 import { Endpoint } from "../endpoint.js";
-import { NameEchoError } from "../errors.js";
+import { describeConnectionError, explainClientError, NameEchoError } from "../errors.js";
 import { escapeClientBytes } from "../escape.js";
 import { ReplyEncoder } from "../protocol/reply.js";
 import { NumberedLines, ReplyChecker } from "./reply-check.js";
@@ -151,7 +151,7 @@ class BenchConnection {
     });
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
-    socket.on("error", (error: NodeJS.ErrnoException) => this.fail(`connection error: ${error.code ?? error.message}`));
+    socket.on("error", (error: NodeJS.ErrnoException) => this.fail(`connection error: ${describeConnectionError(error)}`));
     socket.on("close", () => {
       if (!this.closed) this.fail("the server closed the connection");
       this.closed = true;
@@ -235,9 +235,12 @@ class BenchConnection {
 
 function connectOne(target: Endpoint): Promise<net.Socket> {
   // No timeout of our own (a burst of connects may wait on the accept queue), and the
-  // system's code (ECONNREFUSED), which the run reports, rather than the explained error.
+  // system's error, which the run counts and puts into the same words as `connect`.
   return openConnection(target, { timeoutMs: 0 }).catch((error: Error) => Promise.reject(error.cause ?? error));
 }
+
+/** The shortest last stretch of a run that still gets a sample of its own. */
+const FINAL_SAMPLE_MIN_MS = 500;
 
 /** Runs one benchmark; resolves with the result (it does not throw on bad replies, it counts them). */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
@@ -271,13 +274,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
   });
   if (connections.length === 0) {
-    const code = (connectError as NodeJS.ErrnoException | undefined)?.code ?? String(connectError);
-    const hint = code === "ECONNREFUSED" ? "; is the server running? (name-echo serve)" : "";
-    throw new NameEchoError("ERR_CONNECTION_REFUSED", `could not connect to ${target}: ${code}${hint}`);
+    // The same line `name-echo connect` prints for the same failure.
+    const explained = explainClientError(connectError, target);
+    throw explained instanceof NameEchoError
+      ? explained
+      : new NameEchoError("ERR_CONNECTION_REFUSED", `cannot connect to ${target}: ${describeConnectionError(connectError)}`, { cause: connectError });
   }
   if (connectError !== undefined) {
-    const code = (connectError as NodeJS.ErrnoException).code ?? String(connectError);
-    totals.firstError ||= `${totals.connectErrors} of ${options.clients} connects failed: ${code}`;
+    totals.firstError ||= `${totals.connectErrors} of ${options.clients} connects failed: ${describeConnectionError(connectError)}`;
   }
 
   await options.beforeStart?.();
@@ -288,28 +292,31 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   let lastOk = 0;
   let lastTick = started;
   const progress = options.onProgress;
-  const ticker = progress
-    ? setInterval(() => {
-        const now = performance.now();
-        progress({
-          elapsedSeconds: (now - started) / 1000,
-          repliesOk: totals.okInWindow,
-          rate: ((totals.okInWindow - lastOk) * 1000) / (now - lastTick),
-          p50Us: totals.interval.getValueAtPercentile(50),
-          p99Us: totals.interval.getValueAtPercentile(99),
-          errors: errorCount(totals),
-        });
-        lastOk = totals.okInWindow;
-        lastTick = now;
-        totals.interval.reset();
-      }, 1000)
-    : null;
+  /** One sample: the rate and latencies since the last one. */
+  const sample = (now: number): void => {
+    progress!({
+      elapsedSeconds: (now - started) / 1000,
+      repliesOk: totals.okInWindow,
+      rate: ((totals.okInWindow - lastOk) * 1000) / (now - lastTick),
+      p50Us: totals.interval.getValueAtPercentile(50),
+      p99Us: totals.interval.getValueAtPercentile(99),
+      errors: errorCount(totals),
+    });
+    lastOk = totals.okInWindow;
+    lastTick = now;
+    totals.interval.reset();
+  };
+  const ticker = progress ? setInterval(() => sample(performance.now()), 1000) : null;
 
   await new Promise((resolve) => setTimeout(resolve, options.durationSeconds * 1000));
   const elapsedMs = performance.now() - started;
   totals.measuring = false;
   totals.stopping = true;
   if (ticker) clearInterval(ticker);
+  // The interval drifts a little later each tick, so the run's end comes before the tick due at
+  // the same moment: the last second gets its sample here. A sliver after the last tick (a 2.2 s
+  // run's 0.2 s) is too short to be a rate and gets none.
+  if (progress && started + elapsedMs - lastTick >= FINAL_SAMPLE_MIN_MS) sample(started + elapsedMs);
 
   // Let the replies already owed arrive (bounded), then count what is missing.
   let graceTimer: NodeJS.Timeout | undefined;

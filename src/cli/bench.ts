@@ -2,6 +2,7 @@
  * `name-echo bench`: the command around the load engine (src/bench/load.ts):
  * its flags, the live progress line, --json and --report.
  */
+import { resolve } from "node:path";
 import { parseTarget } from "../client/target.js";
 import { DEFAULTS, validateInteger, validateName, validateSeconds } from "../options.js";
 import { MIN_LINE_BYTES, runBench, type BenchOptions, type BenchProgress, type BenchResult } from "../bench/load.js";
@@ -113,7 +114,11 @@ export async function bench(argv: string[]): Promise<number> {
   if (progress.length > 0) options.onProgress = (p) => progress.forEach((show) => show(p));
   const result = processes > 1 ? await runBenchInProcesses(options, processes) : await runBench(options);
   if (tty) process.stderr.write("\r\x1b[K");
-  if (recording !== undefined && reportFile !== undefined) await recording.write(reportFile, result);
+  if (recording !== undefined && reportFile !== undefined) {
+    await recording.write(reportFile, result);
+    // On stderr, so --json's stdout stays one JSON document.
+    process.stderr.write(`report written to ${resolve(reportFile)}; open it in a browser\n`);
+  }
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatResult(result));
   return result.errors > 0 ? 1 : 0;
 }

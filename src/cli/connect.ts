@@ -245,6 +245,8 @@ async function raw(target: Endpoint): Promise<number> {
   // allowHalfOpen: after stdin ends we send FIN but keep reading the answer.
   // No connect timeout of our own, as nc has none: the system's applies.
   const socket = await openConnection(target, { allowHalfOpen: true, timeoutMs: 0 });
+  // On stderr, so stdout stays the server's bytes alone; without it a user at a terminal faces a blank screen.
+  process.stderr.write(`connected to ${target} (raw TCP): what you type is sent as it is; Ctrl-D ends it\n`);
   return new Promise<number>((resolve, reject) => {
     let failure: unknown;
     process.stdin.pipe(socket);

@@ -3,6 +3,7 @@
  * protocol, TLS), kept out of serve.ts so that file stays about running and
  * stopping the server.
  */
+import { isIP } from "node:net";
 import { Endpoint } from "../endpoint.js";
 import { DEFAULTS, HOST_RULE, integerRule, PORT_RULE } from "../options.js";
 import type { NameEchoServer, NameEchoServerOptions } from "../server/server.js";
@@ -124,10 +125,27 @@ export function httpAddressFromArgs(values: Values, spell: Spell = dashed): { ho
     if (host !== undefined) throw usageError(`${spell("http-host")} needs ${spell("http-port")} (the HTTP port is off without it)`);
     return null;
   }
-  return {
-    port: PORT_RULE.fromText(port, spell(values["http-port"] !== undefined ? "http-port" : "metrics-port")),
+  const portFlag = spell(values["http-port"] !== undefined ? "http-port" : "metrics-port");
+  const address = {
+    port: PORT_RULE.fromText(port, portFlag),
     host: HOST_RULE.fromText(host ?? DEFAULTS.metricsHost, spell(values["http-host"] !== undefined ? "http-host" : "metrics-host")),
   };
+  // Said as what it is, before anything listens: otherwise the second listen() reports the port "in use" by ourselves.
+  const serverPortText = text(values, "port");
+  const serverPort = serverPortText === undefined ? DEFAULTS.port : PORT_RULE.fromText(serverPortText, spell("port"));
+  const serverHost = text(values, "host") ?? DEFAULTS.host;
+  if (address.port !== 0 && address.port === serverPort && hostsMayOverlap(address.host, serverHost)) {
+    throw usageError(
+      `${portFlag} ${address.port} is the same port as ${spell("port")} ${serverPort}, where the server listens; give the HTTP port another one (0 picks a free one)`,
+    );
+  }
+  return address;
+}
+
+/** Whether two listen addresses can clash on one port: the same, a wildcard, or a name that may resolve to either. */
+function hostsMayOverlap(a: string, b: string): boolean {
+  const wildcard = (host: string): boolean => host === "0.0.0.0" || host === "::";
+  return a === b || wildcard(a) || wildcard(b) || isIP(a) === 0 || isIP(b) === 0;
 }
 
 /** A flag and its old name: either may be given, both only if they agree. */

@@ -9,7 +9,7 @@ import { oneOf, parseCommandLine, type OptionSpec, type ParsedArgs } from "./arg
 import { applyEnvironment, environmentHelp, flagSpeller, inCommandLineTerms } from "./config.js";
 import type { Logger } from "./log.js";
 import { ConnectionLogThrottle, WarningThrottle } from "./warning-throttle.js";
-import { connectionLogsPerSecondFromArgs, loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, startPrimaryOps, startWorkerOps, watchTrace, type RunningOps } from "./serve-ops.js";
+import { connectionLogsPerSecondFromArgs, httpAddressFromArgs, loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, startPrimaryOps, startWorkerOps, watchTrace, type RunningOps } from "./serve-ops.js";
 import { BALANCE_CHOICES, decideBalance, isWorker, leaveCluster, prepareWorkerListening, runPrimary, runWorker, workerListenOptions } from "./workers.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
@@ -129,6 +129,8 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
   const log = loggerFromArgs(values, spell);
   const workers = typeof values.workers === "string" ? WORKERS_RULE.fromText(values.workers, spell("workers")) : 1;
   const balance = oneOf(typeof values.balance === "string" ? values.balance : "auto", BALANCE_CHOICES, spell("balance"));
+  // Checked now, with the other values, so a bad --http-port is reported as such (exit 2) even when --port is taken.
+  httpAddressFromArgs(values, spell);
   const serverOptions: NameEchoServerOptions = {
     ...serverOptionsFromArgs(values, spell),
     ...opsServerOptions(values, spell),

@@ -9,7 +9,7 @@
 import { isIP } from "node:net";
 import { Endpoint } from "../endpoint.js";
 import { invalidOption } from "../errors.js";
-import { DEFAULTS, describe, HOST_RULE, optionValue, PORT_RULE, validateHost, validatePort } from "../options.js";
+import { DEFAULTS, describe, HOST_RULE, optionValue, TARGET_PORT_RULE, validateHost, validatePort } from "../options.js";
 
 /** Where to connect: what NameEchoServer.listen() resolves to fits as it is. */
 export interface ClientTarget {
@@ -62,7 +62,7 @@ export function resolveTarget(given: ClientTarget | string | number): Endpoint {
   // Only undefined means "the default": a null host or port is a mistake to report, not 127.0.0.1:8888.
   const fields = given as Record<string, unknown>;
   const host = optionValue(fields, fields.host === undefined && fields.address !== undefined ? "address" : "host", HOST_RULE, DEFAULTS.host);
-  return new Endpoint(host, optionValue(fields, "port", PORT_RULE, DEFAULTS.port));
+  return new Endpoint(host, optionValue(fields, "port", TARGET_PORT_RULE, DEFAULTS.port));
 }
 
 function target(host: string, port: string | undefined, names: TargetNames): Endpoint {

@@ -99,7 +99,8 @@ export class ReplyBatch {
     const out = this.out;
     if (out === null || this.used === 0) {
       // Room was made but nothing written (a read with no complete line): an
-      // idle connection holds no buffer.
+      // idle connection holds no buffer, and the spare goes back unused.
+      if (out !== null && out === lentSpare) giveBackSpare();
       this.out = null;
       return null;
     }
@@ -122,11 +123,74 @@ export class ReplyBatch {
     // allocUnsafe: every byte handed out by take() is written first. Below
     // 4 KiB this comes from Node's shared pool, so a small read's replies
     // cost no allocation of their own.
-    const grown = Buffer.allocUnsafe(capacity);
-    if (out !== null) out.copy(grown, 0, 0, this.used);
+    const grown = takeSpareOutput(capacity, out === null) ?? Buffer.allocUnsafe(capacity);
+    if (out !== null) {
+      out.copy(grown, 0, 0, this.used);
+      // Outgrown: the spare is free again (nothing refers to its bytes).
+      if (out === lentSpare) giveBackSpare();
+    }
     this.out = grown;
     return grown;
   }
+}
+
+/**
+ * One output buffer for the whole process, as the handle transport has one
+ * read buffer: a batch whose bytes the kernel took at once (the usual case)
+ * gives its buffer back (releaseOutput), and the next read's replies are
+ * gathered in it. Without it every read of short lines allocates a chain of
+ * buffers up to twice its output and drops them; under a flood that is
+ * hundreds of MiB a second for the GC to find and the allocator to keep.
+ */
+let spareOutput: Buffer | null = null;
+/** The spare while a batch has it (between takeSpareOutput() and its return): given back as it is, no new view. */
+let lentSpare: Buffer | null = null;
+/** A bigger buffer is not kept: one such batch is rare, and the spare is never freed. */
+const MAX_SPARE_OUTPUT_BYTES = 1024 * 1024;
+
+/** The size of the last buffer given back: what a read's replies have needed. */
+let spareOutputBytes = 0;
+
+/**
+ * The spare output buffer, when there is one of at least `bytes`; it is the
+ * caller's until it gives it back. When the spare is out (its batch's write
+ * still waits for the kernel), a new batch gets a buffer of the spare's size
+ * at once, not a chain of doublings for the GC.
+ */
+function takeSpareOutput(bytes: number, starting: boolean): Buffer | null {
+  const spare = spareOutput;
+  if (spare === null) return starting && spareOutputBytes >= bytes ? Buffer.allocUnsafe(spareOutputBytes) : null;
+  if (spare.length < bytes) return null;
+  spareOutput = null;
+  lentSpare = spare;
+  return spare;
+}
+
+function giveBackSpare(): void {
+  spareOutput = lentSpare;
+  lentSpare = null;
+}
+
+/**
+ * Says what became of a buffer take() returned once it was written:
+ * `reusable` when nothing refers to it any more (the kernel copied it), and
+ * the next batch may overwrite it; else a write request (or a trace) keeps
+ * it, and it is never handed out again. Small buffers (slices of Node's
+ * shared pool) are not kept.
+ */
+export function releaseOutput(taken: Buffer, reusable: boolean): void {
+  const whole = taken.buffer;
+  if (lentSpare !== null && whole === lentSpare.buffer) {
+    if (reusable) giveBackSpare();
+    // Kept by the write: the next batch gets a new spare, not these bytes.
+    else lentSpare = null;
+    return;
+  }
+  if (!reusable) return;
+  if (whole.byteLength <= Buffer.poolSize || whole.byteLength > MAX_SPARE_OUTPUT_BYTES) return;
+  if (spareOutput !== null && spareOutput.length >= whole.byteLength) return;
+  spareOutput = Buffer.from(whole, 0, whole.byteLength);
+  spareOutputBytes = whole.byteLength;
 }
 
 /** The smallest output buffer: one typical reply and then some. */

@@ -26,6 +26,7 @@
  */
 import * as os from "node:os";
 import { kChargedBytes, kEvict, kHeldBytes, kIsLeaving, kRecharge } from "../internal.js";
+import { GarbageCollections } from "./collect-garbage.js";
 
 export const MiB = 1024 * 1024;
 
@@ -86,6 +87,9 @@ export class ClientMemoryBudget {
   /** What clients already told to go still hold (freed as they take it, or by the linger). */
   private leavingBytes = 0;
   private passing = false;
+  /** Bytes the connections let go since the last collection was asked for: garbage until V8 collects it. */
+  private released = 0;
+  private readonly collections = new GarbageCollections();
 
   /**
    * @param holders every connection (the server's live set).
@@ -110,6 +114,15 @@ export class ClientMemoryBudget {
   change(delta: number, leaving: boolean): void {
     if (leaving) this.leavingBytes += delta;
     else this.openBytes += delta;
+    if (delta < 0) {
+      // A quarter of the budget let go (clients closed, or their replies taken): collected now, not when
+      // V8 next needs room, so the process's memory follows the budget down, not only its count.
+      this.released -= delta;
+      if (this.released >= this.limit / 4) {
+        this.released = 0;
+        this.collections.request();
+      }
+    }
     if (delta > 0 && !leaving && this.openBytes > this.limit && !this.passing) this.pass();
   }
 

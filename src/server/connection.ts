@@ -32,7 +32,7 @@ import {
   kRecharge,
   kSweepIdle,
 } from "../internal.js";
-import { ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
+import { releaseOutput, ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
 import { answerPlainLines } from "../protocol/plain-lines.js";
 import { escapeIAC } from "../protocol/telnet-data.js";
 import { type SessionSink, TelnetSession } from "../protocol/telnet-session.js";
@@ -310,7 +310,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     if ((this.flags & STATE_BITS) === CLOSED) return 0;
     const transport = this.transport;
     return (
-      transport.unsentBytes + transport.bufferedInputBytes + (this.heldInput === null ? 0 : this.heldInput.length) +
+      transport.heldOutputBytes + transport.bufferedInputBytes + (this.heldInput === null ? 0 : this.heldInput.length) +
       (this.session === null ? 0 : this.session.pendingByteCount)
     );
   }
@@ -493,7 +493,10 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     // write() returns false once the transport holds more unsent bytes than
     // maxUnsentBytes: stop reading this client until it has taken its
     // replies ([kDrained]()), so its memory stays bounded.
-    if (!this.transport.write(bytes)) this.pauseForBackpressure();
+    const keepReading = this.transport.write(bytes);
+    // Taken whole by the kernel (and not kept by a trace): the next read's replies reuse the buffer.
+    releaseOutput(bytes, !this.transport.holdsLastWrite && this.context.trace === undefined);
+    if (!keepReading) this.pauseForBackpressure();
   }
 
   /**

@@ -9,7 +9,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { hasCommand } from "../helpers/tools.js";
 
 /** CHROMIUM names another binary; otherwise Debian's. */
-function chromiumPath(): string | null {
+export function chromiumPath(): string | null {
   const given = process.env.CHROMIUM;
   if (given) return given;
   for (const path of ["/usr/bin/chromium", "/usr/bin/chromium-browser"]) if (existsSync(path)) return path;
@@ -25,6 +25,11 @@ export async function launchChromium(t: TestContext): Promise<Browser | null> {
     t.skip(reason);
     return null;
   }
+  return launchHeadless(executablePath);
+}
+
+/** Headless Chromium from `executablePath`, as every page test and `npm run screenshots` run it. */
+export function launchHeadless(executablePath: string): Promise<Browser> {
   return chromium.launch({
     executablePath,
     headless: true,

@@ -93,6 +93,17 @@ describe("bench report", () => {
       assert.ok(html.includes("<th>cores</th>"));
     });
 
+    it("says on stderr where it wrote the report, and the chart has a point for the run's last second", async () => {
+      const file = join(folder, "three-seconds.html");
+      const finished = await runCli(["bench", "--connect", `127.0.0.1:${port}`, "--clients", "1", "--duration", "3", "--report", file]).finished;
+      assert.equal(finished.code, 0, finished.stderr);
+      assert.equal(finished.stderr, `report written to ${file}; open it in a browser\n`);
+      const html = readFileSync(file, "utf8");
+      const marks = [...html.matchAll(/<circle class="mark"[^>]*><title>([\d.]+) s: /g)].map((match) => Number(match[1]));
+      assert.equal(marks.length, 3, `one point a second of a 3 s run, at ${marks.join(", ")} s`);
+      assert.ok(marks[2]! >= 2.9, `the last point is at the run's end, not ${marks[2]} s`);
+    });
+
     it("a report that cannot be written is refused before the run, exit 2", async () => {
       const run = runCli(["bench", "--connect", `127.0.0.1:${port}`, "--duration", "1", "--report", join(folder, "missing", "x.html")]);
       const finished = await run.finished;

@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
-import { runCli, type Running } from "../helpers/cli.js";
+import { runCli, waitForOutput, type Running } from "../helpers/cli.js";
 import { freePort } from "../helpers/net.js";
 import { startInProcessServer } from "../helpers/server.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
@@ -81,6 +81,33 @@ describe("name-echo connect", { timeout: 30_000 }, () => {
     const result = await cli(["connect", "--raw", "127.0.0.1", String(port)], "a\r\nb\n").finished;
     assert.equal(result.code, 0);
     assert.equal(result.stdout, "a Ali\r\nb Ali\r\n");
+  });
+
+  it("--raw says on stderr that it connected, before the server has said anything", async () => {
+    // A server that says nothing: all the user sees is what connect prints itself.
+    const port = await startServer();
+    const running = cli(["connect", "--raw", "127.0.0.1", String(port)]);
+    await waitForOutput(running, running.stderr, new RegExp(`^connected to 127\\.0\\.0\\.1:${port} \\(raw TCP\\): what you type is sent as it is; Ctrl-D ends it\n$`), 10_000);
+    assert.equal(running.stdout(), "");
+  });
+
+  it("an unreachable server: bench says it in the same words as connect", async () => {
+    const port = await freePort();
+    const connect = await cli(["connect", "127.0.0.1", String(port)], "Hello\n").finished;
+    const bench = await cli(["bench", "--connect", `127.0.0.1:${port}`, "--duration", "0.2", "--clients", "1"]).finished;
+    const refused = `name-echo: cannot connect to 127.0.0.1:${port}: connection refused; is a server running there?\n`;
+    assert.equal(connect.stderr, refused);
+    assert.equal(bench.stderr, refused);
+    assert.equal(bench.code, 1);
+  });
+
+  it("a port out of range: the range, without serve's hint about port 0", async () => {
+    for (const args of [["127.0.0.1", "99999"], ["127.0.0.1:99999"]]) {
+      const result = await cli(["connect", ...args]).finished;
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /^name-echo: PORT must be a whole number from 0 to 65535 \(the port the server listens on\), not 99999; see 'name-echo connect --help'\n$/);
+      assert.doesNotMatch(result.stderr, /free port/);
+    }
   });
 
   it("rejects bad arguments with exit 2 and a hint", async () => {

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { BIN, REPO, runCli } from "../helpers/cli.js";
+import { freePort } from "../helpers/net.js";
 
 interface Outcome {
   code: number | null;
@@ -54,6 +55,8 @@ const USAGE_ERRORS: Array<[what: string, args: string[], says: RegExp]> = [
   ["a value for a switch", ["--quiet=yes"], /'--quiet' takes no value/],
   ["stray argument", ["8888"], /unexpected argument '8888'/],
   ["name with a control character", ["--name", "Ali\u001b[2J"], /--name must not contain control characters \(found U\+001B\)/],
+  ["name with a right-to-left override", ["--name", "Ali\u202Eevil"], /^name-echo: --name must not contain invisible or text-direction characters \(found U\+202E\)/],
+  ["name with a zero-width space", ["--name", "A\u200Bli"], /^name-echo: --name must not contain invisible or text-direction characters \(found U\+200B\)/],
   ["empty host", ["--host", ""], /--host must be a host name or an IP address/],
   ["name too long", ["--name", "x".repeat(300)], /--name is 300 bytes long; the limit is 256 bytes/],
   ["negative line length", ["--max-line-length", "-5"], /option '--max-line-length' needs a value \(a value that starts with '-' is written --max-line-length=VALUE\)/],
@@ -93,6 +96,30 @@ describe("name-echo serve with bad values", { timeout: 60_000 }, () => {
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
+  });
+
+  test("a bad --http-port while --port is taken: the bad value (a usage error, exit 2) before the port in use", { timeout: 10_000 }, async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = holder.address() as net.AddressInfo;
+      assertOneLine(await serve(["--port", String(port), "--http-port", "abc"]), 2, /^name-echo: --http-port must be a whole number from 0 to 65535.*"abc"/);
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+  });
+
+  test("--http-port equal to --port: says they are the same port, exit 2", { timeout: 10_000 }, async () => {
+    const port = String(await freePort());
+    assertOneLine(
+      await serve(["--port", port, "--http-port", port]),
+      2,
+      new RegExp(`^name-echo: --http-port ${port} is the same port as --port ${port}, where the server listens; give the HTTP port another one`),
+    );
+  });
+
+  test("--http-port equal to the default port, set by NAME_ECHO_HTTP_PORT: names the variable and the default", { timeout: 10_000 }, async () => {
+    assertOneLine(await serve([], { NAME_ECHO_HTTP_PORT: "8888" }), 2, /^name-echo: NAME_ECHO_HTTP_PORT 8888 is the same port as --port 8888/);
   });
 });
 

@@ -79,9 +79,14 @@ for (let i = LINE_BYTES - 1; i < BLOCK.length; i += LINE_BYTES) BLOCK[i] = 0x0a;
 
 /** name_echo_client_memory_bytes from the server's metrics port. */
 async function heldClientBytes(metricsUrl: string): Promise<number> {
+  return gauge(metricsUrl, "name_echo_client_memory_bytes");
+}
+
+/** One gauge from the server's metrics port. */
+async function gauge(metricsUrl: string, name: string): Promise<number> {
   const text = await (await fetch(metricsUrl)).text();
-  const match = /^name_echo_client_memory_bytes (\d+)/m.exec(text);
-  if (!match) throw new Error(`no name_echo_client_memory_bytes in ${metricsUrl}`);
+  const match = new RegExp(`^${name} (\\d+)`, "m").exec(text);
+  if (!match) throw new Error(`no ${name} in ${metricsUrl}`);
   return Number(match[1]);
 }
 
@@ -96,6 +101,7 @@ for (const transport of TRANSPORTS) describe(`clients that pipeline and never re
     cleanups.push(() => honest.destroy());
     assert.equal((await honest.roundTrip("before")).reply, "before Ali");
     const rssBefore = server.rss();
+    const externalBefore = await gauge(metricsUrl, "nodejs_external_memory_bytes");
     let peakGrowth = 0;
     let slowest = 0;
     let served = 0;
@@ -125,6 +131,9 @@ for (const transport of TRANSPORTS) describe(`clients that pipeline and never re
       }),
     );
     peakGrowth = Math.max(peakGrowth, server.rss() - rssBefore);
+    // What the budget counts against what the process's Buffers hold (alive, or awaiting the GC).
+    const heldWhileAttacked = await heldClientBytes(metricsUrl);
+    const externalWhileAttacked = (await gauge(metricsUrl, "nodejs_external_memory_bytes")) - externalBefore;
     attacking = false;
     await pinging;
     // The clients told to go take nothing, so the linger (2 s) drops them; then what is held fits the budget.
@@ -141,7 +150,8 @@ for (const transport of TRANSPORTS) describe(`clients that pipeline and never re
     ).catch(() => {}); // the assertion below says by how much it missed
     const closed = server.log.filter((line) => / disconnect /.test(line)).length;
     t.diagnostic(
-      `${ATTACKERS} attackers sent ${(sent / MiB).toFixed(0)} MiB; ${closed} closed by the server; held after: ${(held / MiB).toFixed(1)} MiB (budget ${BUDGET / MiB} MiB); server RSS grew by ${(peakGrowth / MiB).toFixed(1)} MiB at most; honest client: ${served} round trips, slowest ${slowest.toFixed(0)} ms`,
+      `${ATTACKERS} attackers sent ${(sent / MiB).toFixed(0)} MiB; ${closed} closed by the server; held after: ${(held / MiB).toFixed(1)} MiB (budget ${BUDGET / MiB} MiB); server RSS grew by ${(peakGrowth / MiB).toFixed(1)} MiB at most; honest client: ${served} round trips, slowest ${slowest.toFixed(0)} ms; ` +
+        `while attacked the budget counted ${(heldWhileAttacked / MiB).toFixed(1)} MiB and Buffers held ${(externalWhileAttacked / MiB).toFixed(1)} MiB more than before`,
     );
     assert.ok(full, server.log.slice(-5).join("\n"));
     assert.ok(held <= BUDGET, `the server still holds ${held} bytes for its clients, over the ${BUDGET} budget`);

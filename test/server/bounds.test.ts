@@ -14,6 +14,7 @@ import { ClientMemoryBudget, defaultMaxClientMemory, type EvictionReport, type M
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
 import { writeOrStall } from "../helpers/fault.js";
 import { TRANSPORTS } from "../helpers/transports.js";
+import { waitFor } from "../helpers/wait.js";
 
 describe("ConnectionsPerAddress", () => {
   test("admits up to the limit per address, each address on its own, and frees a slot on release", () => {
@@ -189,5 +190,45 @@ for (const transport of TRANSPORTS) describe(`eviction past maxClientMemory on r
     assert.ok(lines.length > 0 && lines.length <= sent);
     for (const reply of lines) assert.equal(reply, `${"x".repeat(99)} Ali`);
     attacker.destroy();
+  });
+});
+
+describe("what the memory budget counts for a client that does not read (handle transport)", () => {
+  test("a reply buffer kept whole for the tail the kernel did not take counts at its size, and replies behind a queue at theirs", { timeout: 20_000 }, async (t) => {
+    if (!TRANSPORTS.includes("handle")) {
+      t.skip("the handle transport is not under test here");
+      return;
+    }
+    // No budget: the count is made on demand, from every connection, and nobody is evicted.
+    const server = new NameEchoServer({ port: 0, transport: "handle", maxClientMemory: 0 });
+    servers.push(server);
+    const { port } = await server.listen();
+    const reader = net.connect({ port, host: "127.0.0.1" });
+    reader.on("error", () => {});
+    await once(reader, "connect");
+    reader.pause();
+    // Short lines: each read's replies fill a buffer bigger than the read (and gathered with room to spare).
+    const line = Buffer.from("x".repeat(31) + "\n");
+    const block = Buffer.concat(Array.from({ length: 2048 }, () => line));
+    await waitFor(() => server.connections.size === 1, "the server to accept the client");
+    const [connection] = [...server.connections];
+    assert.ok(connection !== undefined);
+    // Until the server stops reading it: more than 1 MiB of replies it has not taken.
+    while (!connection.isPausedForBackpressure && (await writeOrStall(reader, block, 2000)));
+    await waitFor(() => connection.isPausedForBackpressure, "the server to stop reading the client");
+    const unsent = connection.unsentBytes;
+    // Read but not answered (held back by the pause, or an unfinished line): the rest of what is counted.
+    const { bytesIn, lines } = connection.stats;
+    const input = bytesIn - lines * line.length;
+    const heldForOutput = server.heldClientBytes - input;
+    assert.ok(unsent >= 1024 * 1024, `unsent ${unsent}`);
+    // The buffer the kernel took part of stays alive whole until its write completes: counted whole.
+    assert.ok(
+      heldForOutput - unsent >= 16 * 1024,
+      `counted ${heldForOutput} bytes for ${unsent} unsent: the part of a buffer the kernel took, still alive, is not counted`,
+    );
+    // Each write behind it waits in a buffer of its own size, not in one up to twice as big.
+    assert.ok(heldForOutput <= unsent + 512 * 1024, `counted ${heldForOutput} bytes for ${unsent} unsent`);
+    reader.destroy();
   });
 });

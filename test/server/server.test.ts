@@ -3,7 +3,7 @@ import { once } from "node:events";
 import * as net from "node:net";
 import * as os from "node:os";
 import { afterEach, describe, test } from "node:test";
-import { Endpoint, NameEchoServer, TcpConnection, type NameEchoServerOptions } from "../../src/index.js";
+import { Endpoint, NameEchoError, NameEchoServer, TcpConnection, type NameEchoServerOptions } from "../../src/index.js";
 import { RawClient } from "../helpers/net.js";
 import { TRANSPORTS } from "../helpers/transports.js";
 import { waitFor } from "../helpers/wait.js";
@@ -386,6 +386,21 @@ for (const transport of TRANSPORTS) describe(`NameEchoServer on real sockets (${
     assert.throws(() => new NameEchoServer({ name: "a\nb" }), /name must not contain control characters/);
     assert.throws(() => new NameEchoServer({ name: "x".repeat(257) }), /name is 257 bytes long; the limit is 256/);
     assert.throws(() => new NameEchoServer({ maxLineLength: 0 }), /maxLineLength must be a whole number from 1/);
+  });
+
+  test("a name with text-direction or invisible format characters is refused like a control character", () => {
+    // Each end of each range: overrides and embeddings, isolates, zero-width characters and direction marks.
+    for (const char of ["\u202A", "\u202E", "\u2066", "\u2069", "\u200B", "\u200F"]) {
+      const found = `U+${char.codePointAt(0)!.toString(16).toUpperCase()}`;
+      assert.throws(
+        () => new NameEchoServer({ name: `Ali${char}ceh` }),
+        (error: NameEchoError) =>
+          error.code === "ERR_INVALID_OPTION" && error.message === `name must not contain invisible or text-direction characters (found ${found}), which reorder or hide text; use printable text`,
+        found,
+      );
+    }
+    // Letters of right-to-left scripts are text, not format characters.
+    assert.equal(new NameEchoServer({ name: "علي" }).options.name, "علي");
   });
 });
 

@@ -53,6 +53,8 @@ export interface WriteRequest {
   oncomplete: RequestCompletion;
   /** The bytes of an asynchronous write: the request keeps them alive until it completes. */
   buffer: Uint8Array | null;
+  /** The memory `buffer` keeps alive (its allocation, which may be bigger than it), for the client memory budget. */
+  heldBytes?: number;
 }
 
 export interface ShutdownRequest {

@@ -13,7 +13,8 @@
  *   write at once; only when the kernel does not take every byte is the
  *   request queued ("async"), so one spare request object serves every
  *   synchronous write in the process and a new one is made only after an
- *   asynchronous one. Unsent bytes are the handle's writeQueueSize.
+ *   asynchronous one. Unsent bytes are the handle's writeQueueSize; the
+ *   memory they keep alive (heldOutputBytes) is counted per request.
  * - Ending: shutdown() sends our FIN after the queued writes; the handle is
  *   closed as soon as both sides have ended, with no round trip more. When
  *   the peer has ended first and nothing is queued, close() alone does it.
@@ -56,6 +57,8 @@ let readBuffer: Buffer;
  */
 let readView: Buffer;
 let spareWriteRequest: WriteRequest;
+/** Whether the last write() of any handle transport left its buffer with a request in flight (one at a time: JS is single-threaded). */
+let lastWriteHeld = false;
 
 // Transport flags, one small integer per connection instead of a field each.
 /** readStart() is in effect. */
@@ -100,6 +103,8 @@ export class HandleTransport implements Transport {
   private readonly settings: HandleTransportSettings;
   private sink!: TransportSink;
   private flags = 0;
+  /** The memory the write requests in flight keep alive. */
+  private heldOutput = 0;
 
   constructor(handle: TcpHandle, settings: HandleTransportSettings) {
     this.handle = handle;
@@ -120,19 +125,32 @@ export class HandleTransport implements Transport {
   }
 
   write(bytes: Buffer): boolean {
+    // Refused or failed: nothing refers to it.
+    lastWriteHeld = false;
     if ((this.flags & (ENDING | CLOSING)) !== 0) return false;
+    // Behind a queue libuv does not try the kernel: these bytes will wait whole, for as long as the
+    // client does not read. They wait in a buffer of their own size, not in the one they were
+    // gathered in (up to twice as big, and the process's spare): a client that does not read holds
+    // about what it is owed, and the next read's replies are gathered without a new allocation.
+    const queued = (this.flags & QUEUED) !== 0;
+    const copied = queued && this.handle.writeQueueSize > 0 && allocationOf(bytes) > bytes.length;
+    const written = copied ? Buffer.from(bytes) : bytes;
     const request = spareWriteRequest;
-    const status = this.handle.writeBuffer(request, bytes);
+    const status = this.handle.writeBuffer(request, written);
     if (status < 0) {
       this.fail(systemError(status, "write"));
       return false;
     }
     if (bindings.lastWriteWasAsync()) {
       // In flight: it must keep its bytes alive, and the next write needs another request.
-      request.buffer = bytes;
+      request.buffer = written;
+      // All of it stays alive, even the part the kernel took: that is what the memory budget is charged.
+      request.heldBytes = allocationOf(written);
+      this.heldOutput += request.heldBytes;
       spareWriteRequest = newWriteRequest();
+      lastWriteHeld = !copied;
       this.flags |= QUEUED;
-    } else if ((this.flags & QUEUED) === 0) {
+    } else if (!queued) {
       // Out at once with nothing queued before it: nothing is unsent.
       return true;
     }
@@ -180,6 +198,14 @@ export class HandleTransport implements Transport {
     return (this.flags & (CLOSING | QUEUED)) === QUEUED ? this.handle.writeQueueSize : 0;
   }
 
+  get holdsLastWrite(): boolean {
+    return lastWriteHeld;
+  }
+
+  get heldOutputBytes(): number {
+    return (this.flags & CLOSING) !== 0 ? 0 : this.heldOutput;
+  }
+
   get writable(): boolean {
     return (this.flags & (ENDING | CLOSING)) === 0;
   }
@@ -222,8 +248,9 @@ export class HandleTransport implements Transport {
     }
   }
 
-  /** @internal an asynchronous write finished */
-  writeDone(status: number): void {
+  /** @internal an asynchronous write finished, and its buffer of `heldBytes` is let go */
+  writeDone(status: number, heldBytes: number): void {
+    this.heldOutput -= heldBytes;
     if ((this.flags & CLOSING) !== 0) return;
     if (status < 0) {
       this.fail(systemError(status, "write"));
@@ -285,7 +312,16 @@ function onHandleRead(this: OwnedHandle): void {
 
 function onWriteComplete(this: WriteRequest, status: number, handle: OwnedHandle): void {
   this.buffer = null;
-  transportOf(handle).writeDone(status);
+  transportOf(handle).writeDone(status, this.heldBytes ?? 0);
+}
+
+/**
+ * The memory a buffer keeps alive: its whole allocation, which a buffer
+ * gathered by doubling can have twice of; or its own length when it is a
+ * slice of Node's shared pool (small buffers), whose room others use.
+ */
+function allocationOf(bytes: Buffer): number {
+  return bytes.buffer.byteLength > Buffer.poolSize ? bytes.buffer.byteLength : bytes.length;
 }
 
 function onShutdownComplete(this: ShutdownRequest, status: number, handle: OwnedHandle): void {

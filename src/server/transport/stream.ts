@@ -86,6 +86,15 @@ export class StreamTransport implements Transport {
     return this.socket.writableLength;
   }
 
+  /** A net.Socket may keep any buffer it was given (its write queue, writev). */
+  get holdsLastWrite(): boolean {
+    return true;
+  }
+
+  get heldOutputBytes(): number {
+    return this.socket.writableLength;
+  }
+
   get writable(): boolean {
     return this.socket.writable;
   }

@@ -67,8 +67,19 @@ export interface Transport {
   end(): void;
   /** Closes now; queued bytes are dropped. */
   destroy(): void;
+  /**
+   * Whether the transport still refers to the buffer last given to write():
+   * false when the kernel took every byte at once, so the caller may reuse it.
+   */
+  readonly holdsLastWrite: boolean;
   /** Bytes written but not yet taken by the kernel. */
   readonly unsentBytes: number;
+  /**
+   * The memory kept alive for those bytes: at least unsentBytes, more where a
+   * buffer the kernel took part of (or one with room to spare) is kept whole
+   * until its write completes. What the client memory budget counts.
+   */
+  readonly heldOutputBytes: number;
   /**
    * Input read from the socket but not yet given to [kReceive]() because
    * reading is paused (net.Socket reads ahead into its buffer after pause();
