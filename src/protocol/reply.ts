@@ -145,8 +145,19 @@ export class ReplyBatch {
 let spareOutput: Buffer | null = null;
 /** The spare while a batch has it (between takeSpareOutput() and its return): given back as it is, no new view. */
 let lentSpare: Buffer | null = null;
-/** A bigger buffer is not kept: one such batch is rare, and the spare is never freed. */
-const MAX_SPARE_OUTPUT_BYTES = 1024 * 1024;
+/**
+ * The smallest spare: room for a read's replies in all but bulk transfers.
+ * Made on its own (allocUnsafeSlow), never a slice of Node's shared pool: a
+ * slice cannot be given back, others use the rest of its pool.
+ */
+const MIN_SPARE_OUTPUT_BYTES = 16 * 1024;
+/**
+ * A bigger buffer is not kept as the spare. A write that has to wait for the
+ * kernel keeps the buffer it was gathered in, and its client is charged all
+ * of it (the handle transport's heldOutputBytes): the spare's size is what
+ * one slow client can cost beyond the bytes it is owed.
+ */
+const MAX_SPARE_OUTPUT_BYTES = 64 * 1024;
 
 /** The size of the last buffer given back: what a read's replies have needed. */
 let spareOutputBytes = 0;
@@ -159,11 +170,20 @@ let spareOutputBytes = 0;
  */
 function takeSpareOutput(bytes: number, starting: boolean): Buffer | null {
   const spare = spareOutput;
-  if (spare === null) return starting && spareOutputBytes >= bytes ? Buffer.allocUnsafe(spareOutputBytes) : null;
-  if (spare.length < bytes) return null;
-  spareOutput = null;
-  lentSpare = spare;
-  return spare;
+  if (spare !== null) {
+    if (spare.length < bytes) return null;
+    spareOutput = null;
+    lentSpare = spare;
+    return spare;
+  }
+  if (!starting) return null;
+  if (lentSpare === null && bytes <= MAX_SPARE_OUTPUT_BYTES) {
+    // No spare: none yet, or the last one stayed with a write that waits. This batch's buffer becomes it.
+    const made = Buffer.allocUnsafeSlow(Math.max(bytes, MIN_SPARE_OUTPUT_BYTES, spareOutputBytes));
+    lentSpare = made;
+    return made;
+  }
+  return spareOutputBytes >= bytes ? Buffer.allocUnsafe(spareOutputBytes) : null;
 }
 
 function giveBackSpare(): void {
