@@ -34,16 +34,34 @@ export class ReplyEncoder {
  * socket owns what it was given, and an idle connection holds no buffer.
  */
 export class ReplyBatch {
-  readonly suffix: Buffer;
-  readonly emptyLineReply: Buffer;
+  private readonly encoder: ReplyEncoder;
+  /** Whether the spare output buffer may be used: see the constructor. */
+  private readonly spareAllowed: boolean;
   private out: Buffer | null = null;
   private used = 0;
   /** Replies added since the batch was made (every take() included): the connection's line count. */
   replyCount = 0;
 
-  constructor(encoder: ReplyEncoder) {
-    this.suffix = encoder.suffix;
-    this.emptyLineReply = encoder.emptyLineReply;
+  /**
+   * @param spareAllowed gather in the process's spare output buffer (see
+   *   releaseOutput()): only for a writer that usually has the kernel take
+   *   the bytes at once (libuv's handle). One that keeps every buffer it is
+   *   given (a net.Socket queues them) would keep the spare each time, while
+   *   counting only the bytes written into it.
+   */
+  constructor(encoder: ReplyEncoder, spareAllowed = false) {
+    this.encoder = encoder;
+    this.spareAllowed = spareAllowed;
+  }
+
+  /** `" " + name + "\r\n"`, appended to every non-empty line. */
+  get suffix(): Buffer {
+    return this.encoder.suffix;
+  }
+
+  /** `name + "\r\n"`, the whole reply to an empty line. */
+  get emptyLineReply(): Buffer {
+    return this.encoder.emptyLineReply;
   }
 
   get isEmpty(): boolean {
@@ -123,7 +141,7 @@ export class ReplyBatch {
     // allocUnsafe: every byte handed out by take() is written first. Below
     // 4 KiB this comes from Node's shared pool, so a small read's replies
     // cost no allocation of their own.
-    const grown = takeSpareOutput(capacity, out === null) ?? Buffer.allocUnsafe(capacity);
+    const grown = (this.spareAllowed ? takeSpareOutput(capacity, out === null) : null) ?? Buffer.allocUnsafe(capacity);
     if (out !== null) {
       out.copy(grown, 0, 0, this.used);
       // Outgrown: the spare is free again (nothing refers to its bytes).

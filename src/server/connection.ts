@@ -225,7 +225,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       void this.local;
       void this.remote;
     }
-    this.batch = new ReplyBatch(options.context.encoder);
+    // The spare output buffer only where writes usually go out at once.
+    this.batch = new ReplyBatch(options.context.encoder, transport.name === "handle");
     transport.start(this);
   }
 
