@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ReplyBatch, ReplyEncoder } from "../../src/protocol/reply.js";
+import { ReplyBatch, ReplyEncoder, releaseOutput } from "../../src/protocol/reply.js";
 
 describe("ReplyEncoder / ReplyBatch", () => {
   const encoder = new ReplyEncoder("Ali");
@@ -32,5 +32,45 @@ describe("ReplyEncoder / ReplyBatch", () => {
     assert.equal(batch.take()!.toString(), "one Ali\r\nnotice\r\nAli\r\n");
     assert.equal(batch.isEmpty, true);
     assert.equal(batch.take(), null);
+  });
+});
+
+describe("the spare output buffer", () => {
+  const encoder = new ReplyEncoder("Ali");
+
+  test("a batch allowed it gathers in the same buffer read after read, once each is given back as written", () => {
+    const batch = new ReplyBatch(encoder, true);
+    batch.addReply(Buffer.from("one"));
+    const first = batch.take()!;
+    releaseOutput(first, true);
+    batch.addReply(Buffer.from("two"));
+    const second = batch.take()!;
+    assert.equal(second.toString(), "two Ali\r\n");
+    assert.equal(second.buffer, first.buffer, "the second read's replies reuse the first's buffer");
+    releaseOutput(second, true);
+  });
+
+  test("a buffer a write keeps is never handed out again", () => {
+    const batch = new ReplyBatch(encoder, true);
+    batch.addReply(Buffer.from("kept"));
+    const kept = batch.take()!;
+    releaseOutput(kept, false);
+    batch.addReply(Buffer.from("next"));
+    const next = batch.take()!;
+    assert.notEqual(next.buffer, kept.buffer);
+    assert.equal(kept.toString(), "kept Ali\r\n", "the kept bytes are untouched");
+    releaseOutput(next, true);
+  });
+
+  test("a batch not allowed it (a writer that keeps every buffer) never gathers in the spare", () => {
+    const spared = new ReplyBatch(encoder, true);
+    spared.addReply(Buffer.from("a"));
+    const spare = spared.take()!;
+    releaseOutput(spare, true);
+    const streamed = new ReplyBatch(encoder);
+    streamed.addReply(Buffer.from("b"));
+    const own = streamed.take()!;
+    assert.notEqual(own.buffer, spare.buffer);
+    releaseOutput(own, false);
   });
 });
