@@ -8,6 +8,7 @@
  * connection, when the server announces it.
  */
 import type { EndpointJSON } from "../endpoint.js";
+import { escapeClientText } from "../escape.js";
 import type { TcpConnection } from "../server/connection.js";
 import type { NameEchoServer } from "../server/server.js";
 
@@ -40,8 +41,9 @@ export interface ConnectionInfo {
   /** Bytes of the line being typed (not yet ended). */
   pendingBytes: number;
   /**
-   * That line as text (UTF-8, invalid bytes as U+FFFD, control bytes as
-   * \xHH), at most PREVIEW_CHARACTERS: client-supplied, to be shown as text only.
+   * That line as text (UTF-8, invalid bytes as U+FFFD, controls as \xHH and
+   * text-direction or invisible characters as \uHHHH: escapeClientText), at
+   * most PREVIEW_CHARACTERS: client-supplied, to be shown as text only.
    */
   typing: string;
 }
@@ -50,14 +52,13 @@ export interface ConnectionInfo {
 export const PREVIEW_CHARACTERS = 80;
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
-/** Client bytes as text that cannot drive a terminal: controls escaped, cut at PREVIEW_CHARACTERS. */
+/** Client bytes as text that cannot drive a terminal or reorder the page: escaped (escape.ts), cut at PREVIEW_CHARACTERS. */
 export function previewText(bytes: Uint8Array): string {
   const text = decoder.decode(bytes.subarray(0, PREVIEW_CHARACTERS * 4));
-  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  const escaped = escapeClientText(text);
   const characters = Array.from(escaped);
   return characters.length > PREVIEW_CHARACTERS ? `${characters.slice(0, PREVIEW_CHARACTERS).join("")}…` : escaped;
 }
-
 
 /**
  * Ids for the connections of one server: a number each, given when the
