@@ -50,8 +50,8 @@ svg .lines { fill: none; stroke: var(--lines); stroke-width: 2; vector-effect: n
 svg .conns { fill: none; stroke: var(--conns); stroke-width: 2; vector-effect: non-scaling-stroke; }
 .axis { display: flex; justify-content: space-between; font-size: .8rem; color: var(--muted); }
 .table { overflow-x: auto; background: var(--card); border: 1px solid var(--line); border-radius: .5rem; }
-table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { padding: .35rem .6rem; text-align: right; white-space: nowrap; border-bottom: 1px solid var(--line); }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; font-size: .9rem; }
+th, td { padding: .35rem .45rem; text-align: right; white-space: nowrap; border-bottom: 1px solid var(--line); }
 th { font-size: .8rem; color: var(--muted); font-weight: 600; position: sticky; top: 0; background: var(--card); }
 th.l, td.l { text-align: left; }
 td.typing { font-family: ui-monospace, Menlo, Consolas, monospace; max-width: 18rem; overflow: hidden; text-overflow: ellipsis; }
