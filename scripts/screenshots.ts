@@ -30,8 +30,8 @@ import { paletteOf } from "./png-palette.js";
 
 declare const document: any;
 
-/** The pictures' width: the status page's table needs 1200 px for every column (typing is the last). */
-const STATUS_VIEWPORT = { width: 1200, height: 600 };
+/** The pictures' width: the status page's table needs 1400 px for every column (typing is the last). */
+const STATUS_VIEWPORT = { width: 1400, height: 600 };
 const REPORT_VIEWPORT = { width: 1000, height: 600 };
 const WAIT = { timeout: 15_000 };
 

@@ -20,6 +20,7 @@ import { openConnection } from "../client/connect.js";
 import { parseTarget } from "../client/target.js";
 import type { Endpoint } from "../endpoint.js";
 import { explainClientError, NameEchoError } from "../errors.js";
+import { escapeClientText } from "../escape.js";
 import { DEFAULTS } from "../options.js";
 import { ESCAPE_TIMEOUT_MS } from "../protocol/keys.js";
 import { classify, isClosing } from "../protocol/notices.js";
@@ -99,11 +100,6 @@ function targetFromArgs([first, second]: string[]): Endpoint {
   } catch (error) {
     throw usageError(`${(error as Error).message}; see 'name-echo connect --help'`);
   }
-}
-
-/** Control characters as \xHH, so what a server sends cannot drive the terminal; other text as it is. */
-export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/gu, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /** stdout may be a pipe whose reader went away (`| head -1`): that is the end, not a crash. */
@@ -200,7 +196,7 @@ async function interactive(target: Endpoint, tls: TlsConnectionOptions | undefin
     let leaving = false;
     let exitCode = 0;
     // Everything the server sends is shown, escaped: its bytes must not drive our terminal.
-    client.on("line", (line) => show(printable(line)));
+    client.on("line", (line) => show(escapeClientText(line)));
     client.on("close", (error) => {
       if (!leaving) {
         leaving = true;

@@ -18,6 +18,7 @@
  * them instead of holding them without bound.
  */
 import { pino, type Logger as PinoLogger } from "pino";
+import { escapeClientText } from "../escape.js";
 import { LogOutput } from "./log-output.js";
 
 export { escapeClientBytes } from "../escape.js";
@@ -86,7 +87,7 @@ function prettyLogger(level: LogLevel, { write, close }: Sink): Logger {
     // Escaped here as well as at the source: a control character that slips
     // into any message (an error text quoting client input, say) still cannot
     // drive the terminal or start a fake log line. (JSON lines escape them anyway.)
-    if (RANK[wanted] >= RANK[level]) write(`${new Date().toISOString()} ${wanted.padEnd(5)} ${escapeControls(message)}\n`);
+    if (RANK[wanted] >= RANK[level]) write(`${new Date().toISOString()} ${wanted.padEnd(5)} ${escapeClientText(message)}\n`);
   };
   return {
     debug: at("debug"),
@@ -96,11 +97,6 @@ function prettyLogger(level: LogLevel, { write, close }: Sink): Logger {
     enabled: (wanted) => RANK[wanted] >= RANK[level],
     close,
   };
-}
-
-/** C0 controls, DEL and C1 controls as \xHH; everything else (printable Unicode) stays. */
-export function escapeControls(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 function jsonLogger(level: LogLevel, sink: Sink): Logger {

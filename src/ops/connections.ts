@@ -7,57 +7,25 @@
  * line or per chunk to make this possible. Ids are given out here, once per
  * connection, when the server announces it.
  */
-import type { EndpointJSON } from "../endpoint.js";
+import { escapeClientText } from "../escape.js";
 import type { TcpConnection } from "../server/connection.js";
 import type { NameEchoServer } from "../server/server.js";
+import type { ConnectionInfo } from "./status-json.js";
 
-export interface ConnectionInfo {
-  /** Unique within the process, in order of arrival. */
-  id: number;
-  /** The cluster worker serving it (`serve --workers`); absent with one process. */
-  worker?: number;
-  remote: EndpointJSON;
-  local: EndpointJSON;
-  /** How the bytes travel (TcpConnection.transportName: "handle" or "stream"). */
-  transport: string;
-  tls: boolean;
-  /** open; paused: not read until the client takes its replies (backpressure); closing: saying goodbye. */
-  state: "open" | "paused" | "closing";
-  telnet: {
-    /** character: the server echoes and edits the line (the client sends each key); line: the client does. */
-    mode: "character" | "line";
-    echo: "server" | "client";
-  };
-  connectedForMs: number;
-  /** Time since the last read or write, to within one idle sweep; null when the idle timeout is off (no sweep runs). */
-  idleForMs: number | null;
-  lines: number;
-  linesTooLong: number;
-  bytesIn: number;
-  bytesOut: number;
-  /** Reply bytes written but not yet taken by the kernel. */
-  unsentBytes: number;
-  /** Bytes of the line being typed (not yet ended). */
-  pendingBytes: number;
-  /**
-   * That line as text (UTF-8, invalid bytes as U+FFFD, control bytes as
-   * \xHH), at most PREVIEW_CHARACTERS: client-supplied, to be shown as text only.
-   */
-  typing: string;
-}
+// The JSON's type lives in status-json.ts, which the status page's script is built against too.
+export type { ConnectionInfo } from "./status-json.js";
 
 /** How much of a pending line the JSON shows. */
 export const PREVIEW_CHARACTERS = 80;
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
-/** Client bytes as text that cannot drive a terminal: controls escaped, cut at PREVIEW_CHARACTERS. */
+/** Client bytes as text that cannot drive a terminal or reorder the page: escaped (escape.ts), cut at PREVIEW_CHARACTERS. */
 export function previewText(bytes: Uint8Array): string {
   const text = decoder.decode(bytes.subarray(0, PREVIEW_CHARACTERS * 4));
-  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  const escaped = escapeClientText(text);
   const characters = Array.from(escaped);
   return characters.length > PREVIEW_CHARACTERS ? `${characters.slice(0, PREVIEW_CHARACTERS).join("")}…` : escaped;
 }
-
 
 /**
  * Ids for the connections of one server: a number each, given when the

@@ -11,6 +11,7 @@
  * socket drains: nothing queues without bound.
  */
 import type * as http from "node:http";
+import type { LiveUpdate } from "./status-json.js";
 import { SampleHistory, type Sample } from "./status.js";
 import type { OpsView } from "./view.js";
 
@@ -95,7 +96,9 @@ export class LiveUpdates {
     if (broadcast) this.sending = true;
     try {
       const [status, list] = await Promise.all([this.view.status(), this.view.connections(PAGE_ROWS)]);
-      const message = `event: update\ndata: ${JSON.stringify({ status, ...list, ...extra })}\n\n`;
+      // Typed as the page's script reads it (status-json.ts).
+      const update: LiveUpdate = { status, ...list, ...extra };
+      const message = `event: update\ndata: ${JSON.stringify(update)}\n\n`;
       for (const response of to) {
         // A browser still reading the last update gets the next one instead.
         if (response.writableNeedDrain || response.destroyed) continue;

@@ -4,18 +4,10 @@
  * per line), the server's settings, and a short history of samples.
  */
 import type { NameEchoServer } from "../server/server.js";
+import type { Sample, ServerStatus, Totals } from "./status-json.js";
 
-/** Totals over the server's life: closed connections' counts kept at disconnect, plus the open ones' read now. */
-export interface Totals {
-  connectionsOpen: number;
-  connectionsTotal: number;
-  lines: number;
-  bytesIn: number;
-  bytesOut: number;
-  linesTooLong: number;
-  /** Clients turned away or closed by a limit, by kind (max-connections, idle-timeout, proxy-header, tls-handshake, …). */
-  rejections: Record<string, number>;
-}
+// The JSON's types live in status-json.ts, which the status page's script is built against too.
+export type { Sample, ServerStatus, Totals } from "./status-json.js";
 
 type TrafficKey = "lines" | "bytesIn" | "bytesOut" | "linesTooLong";
 
@@ -101,28 +93,6 @@ export class ServerCounters {
   }
 }
 
-export interface ServerStatus {
-  name: string;
-  /** Where clients connect, e.g. "127.0.0.1:8888"; null before listening. */
-  address: string | null;
-  state: string;
-  tls: boolean;
-  proxyProtocol: boolean;
-  /** Processes serving (serve --workers), 1 otherwise. */
-  workers: number;
-  startedAt: number;
-  uptimeMs: number;
-  node: string;
-  limits: {
-    maxLineLength: number;
-    maxConnections: number;
-    idleTimeoutSeconds: number;
-    maxUnsentBytes: number;
-    shutdownTimeoutSeconds: number;
-  };
-  totals: Totals;
-}
-
 export function serverStatus(server: NameEchoServer, counters: ServerCounters, startedAt: number): ServerStatus {
   const options = server.options;
   const now = Date.now();
@@ -145,15 +115,6 @@ export function serverStatus(server: NameEchoServer, counters: ServerCounters, s
     },
     totals: counters.totals(),
   };
-}
-
-/** One point of the status page's chart. */
-export interface Sample {
-  /** ms since the epoch */
-  t: number;
-  /** Lines answered per second since the previous sample. */
-  linesPerSecond: number;
-  connections: number;
 }
 
 /** The last `capacity` samples (a ring), oldest first when read. */

@@ -8,10 +8,11 @@
  *     > "Hello Ali\r\n"
  *
  * Telnet commands are named (RFC 854 commands, the options' RFC names);
- * data is shown quoted and escaped, so no byte a client sends can reach the
- * operator's terminal raw: printable ASCII stays, \r \n \t \0 \\ \" are
- * written so, everything else as \xHH (0xFF data bytes, sent as IAC IAC on
- * the wire, included).
+ * data is shown quoted and escaped by the project's one escaper
+ * (escapeTraceBytes), so no byte a client sends can reach the operator's
+ * terminal raw: printable ASCII stays, \r \n \t \0 \\ \" are written so,
+ * everything else as \xHH (0xFF data bytes, sent as IAC IAC on the wire,
+ * included).
  *
  * Pure and incremental: no sockets, no timers. Parsing is the server's own
  * TelnetParser, so an IAC sequence split across chunks is named once it is
@@ -22,6 +23,7 @@
  * one line is counted, not shown, and subnegotiation payloads show at most
  * MAX_SHOWN_PAYLOAD bytes.
  */
+import { escapeTraceBytes } from "../escape.js";
 import { type TelnetEventSink, TelnetParser } from "./telnet-parser.js";
 
 /** Data bytes shown per trace line by default; the rest of that line is counted. */
@@ -108,23 +110,6 @@ export function optionName(code: number): string {
   return OPTION_NAMES[code] ?? String(code);
 }
 
-/** Data bytes as the inside of a quoted string: printable ASCII as is, the rest escaped. */
-export function escapeData(bytes: Uint8Array, from = 0, to = bytes.length): string {
-  let out = "";
-  for (let i = from; i < to; i++) {
-    const byte = bytes[i]!;
-    if (byte === 0x5c) out += "\\\\";
-    else if (byte === 0x22) out += '\\"';
-    else if (byte >= 0x20 && byte < 0x7f) out += String.fromCharCode(byte);
-    else if (byte === 0x0d) out += "\\r";
-    else if (byte === 0x0a) out += "\\n";
-    else if (byte === 0x09) out += "\\t";
-    else if (byte === 0x00) out += "\\0";
-    else out += `\\x${byte.toString(16).padStart(2, "0")}`;
-  }
-  return out;
-}
-
 export type TraceDirection = "<" | ">";
 
 export interface WireTraceOptions {
@@ -202,7 +187,7 @@ export class WireTrace implements TelnetEventSink {
     const room = this.maxDataBytes - this.dataShown;
     const show = Math.min(room, to - from);
     if (show > 0) {
-      this.dataText += escapeData(bytes, from, from + show);
+      this.dataText += escapeTraceBytes(bytes, from, from + show);
       this.dataShown += show;
     }
     this.dataHidden += to - from - Math.max(0, show);

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createLogger, escapeClientBytes, escapeControls } from "../../src/cli/log.js";
+import { createLogger, escapeClientBytes } from "../../src/cli/log.js";
 
 describe("nothing a client sends reaches the operator's terminal raw", { timeout: 5000 }, () => {
   test("client bytes are printable ASCII", () => {
@@ -25,7 +25,10 @@ describe("nothing a client sends reaches the operator's terminal raw", { timeout
     assert.match(line, /accept failed: \\x1b\[31mred\\x1b\[0m\\x0asecond line\\x0d\\x9b\n$/);
   });
 
-  test("printable Unicode in a message (a name, say) is kept", () => {
-    assert.equal(escapeControls("replies add \"Zoë 李\""), "replies add \"Zoë 李\"");
+  test("text-direction characters in a message cannot reorder the operator's line", () => {
+    const written: string[] = [];
+    const log = createLogger({ level: "info", format: "pretty", write: (line) => written.push(line) });
+    log.info("client typed \u202eevil\u2066 \u200bZoë 李");
+    assert.match(written[0]!, /client typed \\u202eevil\\u2066 \\u200bZoë 李\n$/);
   });
 });

@@ -204,6 +204,7 @@ describe("previewText", () => {
     ["plain text", Buffer.from("Hello"), "Hello"],
     ["UTF-8 stays", Buffer.from("héllo ✓"), "héllo ✓"],
     ["controls escaped", Buffer.from("a\x1b[2Jb\x07"), "a\\x1b[2Jb\\x07"],
+    ["text-direction and invisible characters escaped", Buffer.from("a\u202eb\u2066c\u200b"), "a\\u202eb\\u2066c\\u200b"],
     ["invalid UTF-8 becomes U+FFFD", Buffer.from([0x61, 0xff, 0x62]), "a\ufffdb"],
     ["markup is just text", Buffer.from("<script>x</script>"), "<script>x</script>"],
     ["cut at 80 characters", Buffer.from("y".repeat(100)), `${"y".repeat(80)}…`],

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { escapeData, MAX_SHOWN_PAYLOAD, WireTrace } from "../../src/protocol/wire-trace.js";
+import { MAX_SHOWN_PAYLOAD, WireTrace } from "../../src/protocol/wire-trace.js";
 
 const IAC = 0xff;
 const DONT = 0xfe;
@@ -110,11 +110,6 @@ describe("WireTrace", () => {
     assert.equal(line, `< IAC SB TERMINAL-TYPE ${payload.slice(0, MAX_SHOWN_PAYLOAD).join(" ")} …(40 bytes) IAC SE`);
     const [endless] = traceOf("<", [bytes([IAC, SB, 24], new Array(1000).fill(65), [IAC, SE])]);
     assert.match(endless!, /…\(more than 256 bytes\) IAC SE$/);
-  });
-
-  test("escapeData", () => {
-    assert.equal(escapeData(Buffer.from("a\r\nb")), "a\\r\\nb");
-    assert.equal(escapeData(Buffer.from("abcdef"), 1, 3), "bc");
   });
 
   const telnetish = fc.oneof(

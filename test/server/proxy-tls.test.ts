@@ -25,6 +25,59 @@ async function withServerOn(options: NameEchoServerOptions, body: (server: NameE
 const SOURCE = { address: "203.0.113.7", port: 41234, family: "IPv4" as const };
 const DEST = { address: "127.0.0.1", port: 8888, family: "IPv4" as const };
 
+type WithServer = (options: NameEchoServerOptions, body: (server: NameEchoServer, port: number) => Promise<void>) => Promise<void>;
+
+/** A header that never comes right: the same outcome and the same words through a transport and, before TLS, through the raw socket. */
+function headerFailures(withServer: WithServer): void {
+  it("a client without a header is closed unanswered and reported, never served", async () => {
+    await withServer({ proxyProtocol: true }, async (server, port) => {
+      let served = false;
+      server.on("connection", () => (served = true));
+      const rejected = once(server, "rejected");
+      const socket = await connect(port);
+      const clientPort = socket.localPort;
+      const replies = collect(socket);
+      socket.on("error", () => {});
+      socket.write("Hello\x1b[2J\r\n");
+      const [remote, reason, detail] = await rejected;
+      await closed(socket);
+      assert.equal(reason, "proxy-header");
+      assert.match(detail, /did not start with a PROXY/);
+      assert.match(detail, /Hello\\x1b\[2J/, "client bytes are escaped in the detail");
+      assert.equal(String(remote), `127.0.0.1:${clientPort}`);
+      assert.equal(replies.text, "");
+      assert.equal(served, false);
+    });
+  });
+
+  it("a silent connection is dropped after the handshake timeout", async () => {
+    await withServer({ proxyProtocol: true, handshakeTimeout: 0.2 }, async (server, port) => {
+      const rejected = once(server, "rejected");
+      const socket = await connect(port);
+      socket.on("error", () => {});
+      const started = Date.now();
+      const [, reason, detail] = await rejected;
+      await closed(socket);
+      assert.equal(reason, "proxy-header");
+      assert.match(detail, /within 0.2 s/);
+      assert.ok(Date.now() - started < 2000);
+    });
+  });
+
+  it("a peer that half-closes mid-header is rejected", async () => {
+    await withServer({ proxyProtocol: true }, async (server, port) => {
+      const rejected = once(server, "rejected");
+      const socket = await connect(port);
+      socket.on("error", () => {});
+      socket.end("PROXY TCP4 1.2.3.4");
+      const [, reason, detail] = await rejected;
+      assert.equal(reason, "proxy-header");
+      assert.match(detail, /closed before/);
+      await closed(socket);
+    });
+  });
+}
+
 // A PROXY header alone is read on either transport; with TLS (below) it is the stream transport's.
 for (const transport of TRANSPORTS) describe(`--proxy-protocol (${transport} transport)`, { timeout: 30_000 }, () => {
   const withServer = (options: NameEchoServerOptions, body: (server: NameEchoServer, port: number) => Promise<void>): Promise<void> =>
@@ -75,53 +128,7 @@ for (const transport of TRANSPORTS) describe(`--proxy-protocol (${transport} tra
     });
   });
 
-  it("a client without a header is closed unanswered and reported, never served", async () => {
-    await withServer({ proxyProtocol: true }, async (server, port) => {
-      let served = false;
-      server.on("connection", () => (served = true));
-      const rejected = once(server, "rejected");
-      const socket = await connect(port);
-      const clientPort = socket.localPort;
-      const replies = collect(socket);
-      socket.on("error", () => {});
-      socket.write("Hello\x1b[2J\r\n");
-      const [remote, reason, detail] = await rejected;
-      await closed(socket);
-      assert.equal(reason, "proxy-header");
-      assert.match(detail, /did not start with a PROXY/);
-      assert.match(detail, /Hello\\x1b\[2J/, "client bytes are escaped in the detail");
-      assert.equal(String(remote), `127.0.0.1:${clientPort}`);
-      assert.equal(replies.text, "");
-      assert.equal(served, false);
-    });
-  });
-
-  it("a silent connection is dropped after the handshake timeout", async () => {
-    await withServer({ proxyProtocol: true, handshakeTimeout: 0.2 }, async (server, port) => {
-      const rejected = once(server, "rejected");
-      const socket = await connect(port);
-      socket.on("error", () => {});
-      const started = Date.now();
-      const [, reason, detail] = await rejected;
-      await closed(socket);
-      assert.equal(reason, "proxy-header");
-      assert.match(detail, /within 0.2 s/);
-      assert.ok(Date.now() - started < 2000);
-    });
-  });
-
-  it("a peer that half-closes mid-header is rejected", async () => {
-    await withServer({ proxyProtocol: true }, async (server, port) => {
-      const rejected = once(server, "rejected");
-      const socket = await connect(port);
-      socket.on("error", () => {});
-      socket.end("PROXY TCP4 1.2.3.4");
-      const [, reason, detail] = await rejected;
-      assert.equal(reason, "proxy-header");
-      assert.match(detail, /closed before/);
-      await closed(socket);
-    });
-  });
+  headerFailures(withServer);
 
   it("pending headers count against maxConnections and close() drops them at once", async () => {
     const server = new NameEchoServer({ port: 0, proxyProtocol: true, maxConnections: 1, handshakeTimeout: 30, transport });
@@ -176,6 +183,29 @@ describe("TLS", { timeout: 60_000 }, () => {
       socket.end("Last");
       await replies.until("Last Ali\r\n");
       await closed(socket as never);
+    });
+  });
+
+  describe("a PROXY header before TLS, read from the raw socket", { skip }, () => {
+    headerFailures((options, body) => withServer({ ...options, tls: { cert: certificate!.cert, key: certificate!.key } }, body));
+
+    it("a header, then no TLS handshake: dropped when what the header left of the deadline is over", async () => {
+      await withServer({ proxyProtocol: true, handshakeTimeout: 0.3, tls: { cert: certificate!.cert, key: certificate!.key } }, async (server, port) => {
+        let served = false;
+        server.on("connection", () => (served = true));
+        const rejected = once(server, "rejected");
+        const socket = await connect(port);
+        socket.on("error", () => {});
+        const started = Date.now();
+        socket.write(encodeProxyV1(SOURCE, DEST));
+        const [remote, reason, detail] = await rejected;
+        await closed(socket);
+        assert.equal(reason, "tls-handshake");
+        assert.equal(detail, "no TLS handshake within 0.3 s");
+        assert.equal(String(remote), "203.0.113.7:41234", "the header's client is the one reported");
+        assert.ok(Date.now() - started < 2000);
+        assert.equal(served, false);
+      });
     });
   });
 
