@@ -32,7 +32,7 @@ for tool in gcc make python3; do
     exit 1
   fi
 done
-[[ -f $repo/dist/src/cli/main.js ]] || (cd "$repo" && npx tsc -p tsconfig.json)
+[[ -f $repo/dist/src/cli/main.js ]] || (cd "$repo" && npm run build >&2)
 # Builds bench/build (incremental); without Go the go peer is skipped with a note.
 make -C "$bench" >&2
 
