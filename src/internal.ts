@@ -4,8 +4,8 @@
  * state behind the symbols of one constants module.
  *
  * A TcpConnection is a public class, but most of what it does is called by
- * the parts around it: the transport hands it bytes, the telnet session its
- * lines, the memory budget asks what it holds, the server's sweep its idle
+ * the parts around it: the transport hands it bytes, the memory budget asks
+ * what it holds, the server's sweep its idle
  * time. Those methods are keyed by these symbols rather than by names: they
  * do not show up in autocomplete, in the declaration a user reads, or in
  * Object.keys(), and nobody outside can call them by accident. They cost
@@ -20,9 +20,6 @@ export const kReceiveEnd: unique symbol = Symbol("receiveEnd");
 export const kDrained: unique symbol = Symbol("drained");
 export const kFailed: unique symbol = Symbol("failed");
 export const kClosed: unique symbol = Symbol("closed");
-
-// SessionSink (protocol/telnet-session.ts): who is told of an over-long line.
-export const kLineTooLong: unique symbol = Symbol("lineTooLong");
 
 // MemoryHolder (server/client-memory.ts): what the client memory budget needs of a connection.
 export const kHeldBytes: unique symbol = Symbol("heldBytes");

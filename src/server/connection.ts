@@ -25,7 +25,6 @@ import {
   kFailed,
   kHeldBytes,
   kIsLeaving,
-  kLineTooLong,
   kOfferEcho,
   kReceive,
   kReceiveEnd,
@@ -165,7 +164,12 @@ export interface TcpConnectionEvents {
   resumed: [];
 }
 
-export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements SessionSink, TransportSink, MemoryHolder {
+export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements TransportSink, MemoryHolder {
+  /** What every connection's telnet session tells it: one object for all, handed the connection back. */
+  private static readonly sessionSink: SessionSink<TcpConnection> = {
+    lineTooLong: (connection) => connection.lineTooLong(),
+  };
+
   /** When the connection was accepted, in ms since CLOCK_BASE (see connectedAt). */
   private readonly acceptedAt = sinceBase(Date.now());
   // The counters behind `stats`, as plain fields: no object of their own per connection.
@@ -189,7 +193,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * receiveInput()): a client that only ever sends whole plain lines, as nc,
    * scripts and load tools do, never needs one.
    */
-  private session: TelnetSession | null = null;
+  private session: TelnetSession<TcpConnection> | null = null;
   private readonly batch: ReplyBatch;
   /** The state and the flags above (OPEN, PAUSED, TOUCHED, ...). */
   private flags = OPEN;
@@ -347,9 +351,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     return held;
   }
 
-  // SessionSink: called by the telnet session, synchronously inside [kReceive]().
-
-  [kLineTooLong](): void {
+  /** The session's lineTooLong (see sessionSink): called synchronously inside [kReceive](). */
+  private lineTooLong(): void {
     this.linesTooLong++;
     this.writeNotice(lineTooLongNotice(this.context.limits.maxLineLength));
     this.context.owner?.[kConnectionLimit]?.(this, "line-too-long");
@@ -553,8 +556,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     return used + this.session.receive(input.subarray(used), budget);
   }
 
-  private newSession(): TelnetSession {
-    return new TelnetSession(this, this.batch, this.context.limits.maxLineLength);
+  private newSession(): TelnetSession<TcpConnection> {
+    return new TelnetSession(TcpConnection.sessionSink, this, this.batch, this.context.limits.maxLineLength);
   }
 
   /**
