@@ -16,7 +16,6 @@
 import { EventEmitter } from "node:events";
 import type { Endpoint } from "../endpoint.js";
 import {
-  kChargedBytes,
   kClosed,
   kConnectionClosed,
   kConnectionLimit,
@@ -25,10 +24,10 @@ import {
   kFailed,
   kHeldBytes,
   kIsLeaving,
+  kMemoryCharge,
   kOfferEcho,
   kReceive,
   kReceiveEnd,
-  kRecharge,
   kSweepIdle,
 } from "../internal.js";
 import { releaseOutput, ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
@@ -75,8 +74,6 @@ const TOUCHED = 1 << 3;
  * taking its bytes counts as activity, and lingerMs of none drops it.
  */
 const LINGERING = 1 << 4;
-/** What was last reported to the memory budget was reported as a leaving client's. */
-const CHARGED_AS_LEAVING = 1 << 5;
 
 export interface ConnectionLimits {
   maxLineLength: number;
@@ -212,8 +209,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    */
   private quietSince = this.acceptedAt;
   private unsentAtSweep = 0;
-  /** What this connection last reported to limits.memoryBudget (as which kind: CHARGED_AS_LEAVING). */
-  private charged = 0;
+  /** The memory budget's record of what it charged this connection (client-memory.ts keeps it). */
+  [kMemoryCharge] = 0;
 
   /** @param transport not started yet: the connection starts it. */
   constructor(transport: Transport, options: TcpConnectionOptions) {
@@ -319,36 +316,9 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     );
   }
 
-  /** What was last reported to the budget. */
-  get [kChargedBytes](): number {
-    return this.charged;
-  }
-
   /** Told to go already. */
   get [kIsLeaving](): boolean {
     return (this.flags & STATE_BITS) !== OPEN;
-  }
-
-  /** Reports what is held now to the budget; returns it. */
-  [kRecharge](): number {
-    const budget = this.context.limits.memoryBudget;
-    if (budget === null) return 0;
-    const leaving = (this.flags & STATE_BITS) !== OPEN;
-    const chargedAsLeaving = (this.flags & CHARGED_AS_LEAVING) !== 0;
-    if (leaving !== chargedAsLeaving && this.charged !== 0) {
-      // Told to go since: its bytes move to the other sum.
-      budget.change(-this.charged, chargedAsLeaving);
-      this.charged = 0;
-    }
-    if (leaving) this.flags |= CHARGED_AS_LEAVING;
-    else this.flags &= ~CHARGED_AS_LEAVING;
-    const held = this[kHeldBytes];
-    if (held !== this.charged) {
-      const delta = held - this.charged;
-      this.charged = held;
-      budget.change(delta, leaving);
-    }
-    return held;
   }
 
   /** The session's lineTooLong (see sessionSink): called synchronously inside [kReceive](). */
@@ -379,7 +349,9 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       this.heldInput = Buffer.from(rest);
       this.pauseForBackpressure();
     }
-    if (this.context.limits.memoryBudget !== null) this[kRecharge]();
+    const budget = this.context.limits.memoryBudget;
+    // The state passed, not asked for: no getter call per read.
+    if (budget !== null) budget.recharge(this, (this.flags & STATE_BITS) !== OPEN);
   }
 
   /** The client half-closed: answer its last unterminated line, then finish. */
@@ -408,7 +380,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       this.transport.resumeReading();
       this.emit("resumed");
     }
-    if (this.context.limits.memoryBudget !== null) this[kRecharge]();
+    this.context.limits.memoryBudget?.recharge(this);
   }
 
   /**
@@ -423,7 +395,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   [kSweepIdle](now: number, idleMs: number): boolean {
     const unsent = this.transport.unsentBytes;
     // Unsent bytes also shrink with no event to report it (the kernel took them): bring the budget up to date.
-    if (this.charged !== 0) this[kRecharge]();
+    if (this[kMemoryCharge] !== 0) this.context.limits.memoryBudget?.recharge(this);
     if ((this.flags & LINGERING) !== 0) {
       // What it sends now is dropped and buys no time; taking our bytes does.
       this.flags &= ~TOUCHED;
@@ -478,10 +450,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   [kClosed](): void {
     this.setState(CLOSED);
     this.heldInput = null;
-    if (this.charged !== 0) {
-      this.context.limits.memoryBudget?.change(-this.charged, (this.flags & CHARGED_AS_LEAVING) !== 0);
-      this.charged = 0;
-    }
+    if (this[kMemoryCharge] !== 0) this.context.limits.memoryBudget?.release(this);
     this.context.owner?.[kConnectionClosed](this, this.closeError);
     this.emit("close", this.closeError);
   }
@@ -600,7 +569,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.unsentAtSweep = this.transport.unsentBytes;
     // Read on: the FIN that lets the socket close must not sit behind paused input.
     if (!wasEnding) this.resumeReading();
-    if (this.context.limits.memoryBudget !== null) this[kRecharge]();
+    this.context.limits.memoryBudget?.recharge(this);
   }
 
   private setState(state: number): void {
