@@ -8,6 +8,7 @@
  * server.test.ts, lifecycle.test.ts and bounds.test.ts.
  */
 import * as assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
 import { describe, test } from "node:test";
 import { Endpoint } from "../../src/endpoint.js";
 import {
@@ -390,6 +391,30 @@ describe("TcpConnection over a fake transport: the end of a connection", () => {
     small.transport.drain();
     assert.equal(small.connection[kSweepIdle](Date.now(), 0), false);
     assert.equal(budget.heldBytes, 0);
+  });
+});
+
+describe("TcpConnection over a fake transport: its events", () => {
+  test("an EventEmitter whose listener map is made at the first listener: none on a connection nobody listens to", () => {
+    const transport = new FakeTransport(1024);
+    const limits: ConnectionLimits = { maxLineLength: 8192, idleTimeoutSeconds: 0, maxUnsentBytes: 1024, lingerMs: 1000, memoryBudget: null };
+    const connection = new TcpConnection(transport, { context: { encoder: new ReplyEncoder("Ali"), limits }, captureEndpoints: false });
+    assert.ok(connection instanceof EventEmitter);
+    // What most connections cost: no listener map, and no emitter fields of their own.
+    assert.deepEqual(Object.keys(connection).filter((key) => key.startsWith("_")), []);
+    assert.equal(connection.emit("idle"), false);
+    const heard: string[] = [];
+    const onIdle = (): number => heard.push("idle");
+    connection.on("idle", onIdle);
+    connection.once("close", (error) => heard.push(`close ${error?.message}`));
+    assert.equal(connection.listenerCount("idle"), 1);
+    assert.equal(connection.emit("idle"), true);
+    connection.off("idle", onIdle);
+    assert.equal(connection.emit("idle"), false);
+    transport.close(new Error("reset"));
+    transport.close();
+    assert.deepEqual(heard, ["idle", "close reset"]);
+    assert.equal(connection.listenerCount("close"), 0);
   });
 });
 
