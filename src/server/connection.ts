@@ -177,9 +177,18 @@ Object.setPrototypeOf(EventEmitterWithoutListenerMap, EventEmitter);
 const ConnectionEmitter = EventEmitterWithoutListenerMap as unknown as new () => EventEmitter<TcpConnectionEvents>;
 
 export class TcpConnection extends ConnectionEmitter implements TransportSink, MemoryHolder {
-  /** What every connection's telnet session tells it: one object for all, handed the connection back. */
+  /**
+   * What every connection's telnet session tells it: one object for all,
+   * handed the connection back (and no method of the connection's by name).
+   * Called synchronously inside [kReceive]().
+   */
   private static readonly sessionSink: SessionSink<TcpConnection> = {
-    lineTooLong: (connection) => connection.lineTooLong(),
+    lineTooLong(connection) {
+      connection.linesTooLong++;
+      connection.writeNotice(lineTooLongNotice(connection.context.limits.maxLineLength));
+      connection.context.owner?.[kConnectionLimit]?.(connection, "line-too-long");
+      connection.emit("lineTooLong");
+    },
   };
 
   /** When the connection was accepted, in ms since CLOCK_BASE (see connectedAt). */
@@ -330,14 +339,6 @@ export class TcpConnection extends ConnectionEmitter implements TransportSink, M
   /** Told to go already. */
   get [kIsLeaving](): boolean {
     return (this.flags & STATE_BITS) !== OPEN;
-  }
-
-  /** The session's lineTooLong (see sessionSink): called synchronously inside [kReceive](). */
-  private lineTooLong(): void {
-    this.linesTooLong++;
-    this.writeNotice(lineTooLongNotice(this.context.limits.maxLineLength));
-    this.context.owner?.[kConnectionLimit]?.(this, "line-too-long");
-    this.emit("lineTooLong");
   }
 
   // TransportSink: called by the transport.
