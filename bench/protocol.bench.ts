@@ -14,7 +14,6 @@ import { performance } from "node:perf_hooks";
 import { LineFramer, type LineSink } from "../src/protocol/line-framer.js";
 import { ReplyBatch, ReplyEncoder } from "../src/protocol/reply.js";
 import { TelnetSession } from "../src/protocol/telnet-session.js";
-import { kLineTooLong } from "../src/internal.js";
 
 interface Case {
   name: string;
@@ -113,7 +112,7 @@ const PATHS: Path[] = [
     // What a connection runs: the session, whose fast path takes plain lines in one pass.
     name: "TelnetSession",
     make(batch) {
-      const session = new TelnetSession({ [kLineTooLong]: () => undefined }, batch, 8192);
+      const session = new TelnetSession({ lineTooLong: () => undefined }, null, batch, 8192);
       return (chunk) => void session.receive(chunk);
     },
   },

@@ -1,11 +1,11 @@
 /**
- * The keys of the methods one part of name-echo calls on another's objects
- * and that are no part of the public API, as ws keeps its cross-object
- * state behind the symbols of one constants module.
+ * The keys of the methods (and the one field) one part of name-echo uses on
+ * another's objects and that are no part of the public API, as ws keeps its
+ * cross-object state behind the symbols of one constants module.
  *
  * A TcpConnection is a public class, but most of what it does is called by
- * the parts around it: the transport hands it bytes, the telnet session its
- * lines, the memory budget asks what it holds, the server's sweep its idle
+ * the parts around it: the transport hands it bytes, the memory budget asks
+ * what it holds (and keeps its charge on it), the server's sweep its idle
  * time. Those methods are keyed by these symbols rather than by names: they
  * do not show up in autocomplete, in the declaration a user reads, or in
  * Object.keys(), and nobody outside can call them by accident. They cost
@@ -21,14 +21,10 @@ export const kDrained: unique symbol = Symbol("drained");
 export const kFailed: unique symbol = Symbol("failed");
 export const kClosed: unique symbol = Symbol("closed");
 
-// SessionSink (protocol/telnet-session.ts): who is told of an over-long line.
-export const kLineTooLong: unique symbol = Symbol("lineTooLong");
-
 // MemoryHolder (server/client-memory.ts): what the client memory budget needs of a connection.
 export const kHeldBytes: unique symbol = Symbol("heldBytes");
-export const kChargedBytes: unique symbol = Symbol("chargedBytes");
 export const kIsLeaving: unique symbol = Symbol("isLeaving");
-export const kRecharge: unique symbol = Symbol("recharge");
+export const kMemoryCharge: unique symbol = Symbol("memoryCharge");
 export const kEvict: unique symbol = Symbol("evict");
 
 // The server's one sweep over its connections (idle timeouts, lingers).

@@ -1,7 +1,8 @@
 /**
  * The line editor the server is while it echoes (a character-mode telnet
  * client: each key arrives as typed, and the user sees only what the server
- * sends back). It behaves like readline in its default (emacs) bindings:
+ * sends back). It behaves like readline in its default (emacs) bindings
+ * (LineEditor.keymap binds these keys to readline's commands):
  *
  *     Left / Ctrl-B, Right / Ctrl-F       one character back / forward
  *     Alt-B, Alt-F, Ctrl-Left, Ctrl-Right one word back / forward
@@ -39,6 +40,7 @@
  */
 import { eastAsianWidth } from "get-east-asian-width";
 import { type Key, KeyDecoder } from "./keys.js";
+import { completesCR, CR } from "./line-end.js";
 import { escapeIAC } from "./telnet-data.js";
 import { WrappedCursor } from "./wrapped-cursor.js";
 
@@ -83,7 +85,7 @@ export class LineEditor {
   private cursor = 0;
   /** The last text killed (Ctrl-U, Ctrl-K, Ctrl-W…), for Ctrl-Y. */
   private killed: { bytes: Buffer; info: Uint8Array } | null = null;
-  /** The last key was a CR: an LF or NUL right after it belongs to it. */
+  /** The last key ended in a CR: an LF or NUL right after it belongs to that Enter (line-end.ts). */
   private afterCR = false;
   /** The line and the cursor are on the user's screen as held (false after a notice pushed them off). */
   private shown = true;
@@ -141,11 +143,21 @@ export class LineEditor {
     return this.decoder.decode(chunk, from, to, this.onKey);
   }
 
-  /** Starts from a line typed before the editor took over (cursor at its end, already on screen). */
-  load(line: Buffer): void {
+  /**
+   * Starts from a line typed before the editor took over (cursor at its
+   * end, already on screen); `afterCR`: what came before ended with a CR
+   * that ended a line, so a next LF or NUL is the rest of that line end.
+   */
+  load(line: Buffer, afterCR = false): void {
     this.clear();
     this.insert(line, 0, line.length, false);
     if (this.wrapped !== null) this.wrapped.wrote(this.cellAt(this.length));
+    this.afterCR = afterCR;
+  }
+
+  /** The last key ended in a CR that ended a line (what the framer takes over when echo stops). */
+  get isAfterCR(): boolean {
+    return this.afterCR;
   }
 
   /** Telnet EC: the character before the cursor. */
@@ -224,17 +236,17 @@ export class LineEditor {
   // ── keys ─────────────────────────────────────────────────────────
 
   private key(key: Key): void {
-    const { name } = key;
+    const { name, sequence } = key;
     if (this.afterCR) {
       this.afterCR = false;
-      // CR LF and CR NUL are one Enter.
-      if (!key.meta && (name === "enter" || (name === "space" && key.ctrl))) return;
+      // CR LF and CR NUL are one Enter: the LF or NUL byte alone is the rest of it.
+      if (sequence.length === 1 && completesCR(sequence[0])) return;
     }
     this.show();
     if (name === "return" || name === "enter") {
       // Alt-Enter (Esc, then Enter) is Enter too.
       this.submit();
-      this.afterCR = name === "return";
+      this.afterCR = sequence[sequence.length - 1] === CR;
       return;
     }
     if (key.text !== undefined && !key.ctrl && !key.meta) {
@@ -246,103 +258,104 @@ export class LineEditor {
       this.insertCharacter(key.sequence, 1);
       return;
     }
-    if (key.meta) {
-      this.metaKey(name);
-      return;
-    }
-    if (key.ctrl && !key.shift) {
-      this.ctrlKey(name);
-      return;
-    }
-    switch (name) {
-      case "backspace":
-        if (this.cursor > 0) this.deleteRange(this.previousBoundary(this.cursor), this.cursor);
-        break;
-      case "delete":
-        if (this.cursor < this.length) this.deleteRange(this.cursor, this.nextBoundary(this.cursor));
-        break;
-      case "left":
-        if (this.cursor > 0) this.moveTo(this.previousBoundary(this.cursor));
-        break;
-      case "right":
-        if (this.cursor < this.length) this.moveTo(this.nextBoundary(this.cursor));
-        break;
-      case "home":
-        this.moveTo(0);
-        break;
-      case "end":
-        this.moveTo(this.length);
-        break;
-      default:
-        // Tab, Up, Down, F-keys, mouse reports, unknown sequences: not ours.
-        break;
-    }
+    // Tab, Up, Down, F-keys, mouse reports, unknown sequences and every
+    // other control key are unbound, as in readline without an inputrc: nothing happens.
+    LineEditor.keymap.get(keymapName(key))?.(this);
   }
 
-  private ctrlKey(name: string): void {
-    switch (name) {
-      case "a":
-        this.moveTo(0);
-        break;
-      case "e":
-        this.moveTo(this.length);
-        break;
-      case "b":
-        if (this.cursor > 0) this.moveTo(this.previousBoundary(this.cursor));
-        break;
-      case "f":
-        if (this.cursor < this.length) this.moveTo(this.nextBoundary(this.cursor));
-        break;
-      case "d":
-        if (this.cursor < this.length) this.deleteRange(this.cursor, this.nextBoundary(this.cursor));
-        break;
-      case "c":
-        this.interrupt();
-        break;
-      case "u":
-        this.kill(0, this.cursor);
-        break;
-      case "k":
-        this.kill(this.cursor, this.length);
-        break;
-      case "w":
-        this.kill(this.wordStartBefore(this.cursor, isNotSpace), this.cursor);
-        break;
-      case "y":
-        if (this.killed !== null) this.yank(this.killed);
-        break;
-      case "left":
-        this.moveTo(this.wordStartBefore(this.cursor, isWordByte));
-        break;
-      case "right":
-        this.moveTo(this.wordEndAfter(this.cursor));
-        break;
-      default:
-        // Every other control key is unbound, as in readline without an inputrc: nothing happens.
-        break;
-    }
+  // ── readline's commands (its names), each bound to its keys in keymap ──
+
+  private static backwardChar(editor: LineEditor): void {
+    if (editor.cursor > 0) editor.moveTo(editor.previousBoundary(editor.cursor));
   }
 
-  private metaKey(name: string): void {
-    switch (name) {
-      case "b":
-      case "left":
-        this.moveTo(this.wordStartBefore(this.cursor, isWordByte));
-        break;
-      case "f":
-      case "right":
-        this.moveTo(this.wordEndAfter(this.cursor));
-        break;
-      case "d":
-        this.kill(this.cursor, this.wordEndAfter(this.cursor));
-        break;
-      case "backspace":
-        this.kill(this.wordStartBefore(this.cursor, isWordByte), this.cursor);
-        break;
-      default:
-        break;
-    }
+  private static forwardChar(editor: LineEditor): void {
+    if (editor.cursor < editor.length) editor.moveTo(editor.nextBoundary(editor.cursor));
   }
+
+  private static beginningOfLine(editor: LineEditor): void {
+    editor.moveTo(0);
+  }
+
+  private static endOfLine(editor: LineEditor): void {
+    editor.moveTo(editor.length);
+  }
+
+  private static backwardWord(editor: LineEditor): void {
+    editor.moveTo(editor.wordStartBefore(editor.cursor, isWordByte));
+  }
+
+  private static forwardWord(editor: LineEditor): void {
+    editor.moveTo(editor.wordEndAfter(editor.cursor));
+  }
+
+  private static backwardDeleteChar(editor: LineEditor): void {
+    if (editor.cursor > 0) editor.deleteRange(editor.previousBoundary(editor.cursor), editor.cursor);
+  }
+
+  private static deleteChar(editor: LineEditor): void {
+    if (editor.cursor < editor.length) editor.deleteRange(editor.cursor, editor.nextBoundary(editor.cursor));
+  }
+
+  private static unixLineDiscard(editor: LineEditor): void {
+    editor.kill(0, editor.cursor);
+  }
+
+  private static killLine(editor: LineEditor): void {
+    editor.kill(editor.cursor, editor.length);
+  }
+
+  private static unixWordRubout(editor: LineEditor): void {
+    editor.kill(editor.wordStartBefore(editor.cursor, isNotSpace), editor.cursor);
+  }
+
+  private static killWord(editor: LineEditor): void {
+    editor.kill(editor.cursor, editor.wordEndAfter(editor.cursor));
+  }
+
+  private static backwardKillWord(editor: LineEditor): void {
+    editor.kill(editor.wordStartBefore(editor.cursor, isWordByte), editor.cursor);
+  }
+
+  private static yank(editor: LineEditor): void {
+    if (editor.killed !== null) editor.yank(editor.killed);
+  }
+
+  private static interrupt(editor: LineEditor): void {
+    editor.interrupt();
+  }
+
+  /**
+   * Key → command, readline's emacs bindings (the file header): keys are
+   * named by keymapName(), "C-" for Ctrl and "M-" for Alt (meta) before the
+   * key's name. Several keys share a command, as in readline.
+   */
+  private static readonly keymap: ReadonlyMap<string, (editor: LineEditor) => void> = new Map([
+    ["left", LineEditor.backwardChar],
+    ["C-b", LineEditor.backwardChar],
+    ["right", LineEditor.forwardChar],
+    ["C-f", LineEditor.forwardChar],
+    ["home", LineEditor.beginningOfLine],
+    ["C-a", LineEditor.beginningOfLine],
+    ["end", LineEditor.endOfLine],
+    ["C-e", LineEditor.endOfLine],
+    ["M-b", LineEditor.backwardWord],
+    ["M-left", LineEditor.backwardWord],
+    ["C-left", LineEditor.backwardWord],
+    ["M-f", LineEditor.forwardWord],
+    ["M-right", LineEditor.forwardWord],
+    ["C-right", LineEditor.forwardWord],
+    ["backspace", LineEditor.backwardDeleteChar],
+    ["delete", LineEditor.deleteChar],
+    ["C-d", LineEditor.deleteChar],
+    ["C-u", LineEditor.unixLineDiscard],
+    ["C-k", LineEditor.killLine],
+    ["C-w", LineEditor.unixWordRubout],
+    ["M-d", LineEditor.killWord],
+    ["M-backspace", LineEditor.backwardKillWord],
+    ["C-y", LineEditor.yank],
+    ["C-c", LineEditor.interrupt],
+  ]);
 
   // ── editing, with the screen kept in step ───────────────────────
 
@@ -641,6 +654,17 @@ export class LineEditor {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A key's name in the keymap. Alt (meta) wins over Ctrl, so Ctrl-Alt-Left is
+ * Alt-Left; Ctrl with Shift is the plain key (Ctrl-Shift-Left moves one
+ * character), as the editor has always read them.
+ */
+function keymapName(key: Key): string {
+  if (key.meta) return `M-${key.name}`;
+  if (key.ctrl && !key.shift) return `C-${key.name}`;
+  return key.name;
+}
 
 /** C0 and C1 control characters and DEL: never part of a line typed at a terminal. */
 function isControl(codePoint: number): boolean {

@@ -4,11 +4,11 @@
  * Pure and incremental: no sockets, no timers, no strings. Feed it chunks as
  * they arrive with push(); every complete line goes to the sink, in order.
  *
- * A line ends at LF, CR LF, CR NUL or a lone CR. A line is handed over as soon
- * as its CR is seen (no waiting for the next byte); whether a following LF or
- * NUL belongs to that CR is remembered as state ("afterCR"), so a CR at the
- * end of one chunk and an LF at the start of the next make one line end, not
- * two. That is parser state, never a clock (Node's readline uses a timer).
+ * A line ends at LF, CR LF, CR NUL or a lone CR (line-end.ts, the rule the
+ * line editor follows too). A line is handed over as soon as its CR is seen
+ * (no waiting for the next byte); whether a following LF or NUL belongs to
+ * that CR is remembered as state ("afterCR"), so a CR at the end of one
+ * chunk and an LF at the start of the next make one line end, not two.
  *
  * Lines longer than maxLineLength are refused: the sink hears lineTooLong()
  * once, as soon as the limit is passed (even before the line ends), and the
@@ -20,10 +20,7 @@
  * feeds the rest later with push(chunk, from). A chunk that holds no line
  * end is taken whole, whatever the sink says.
  */
-
-const LF = 0x0a;
-const CR = 0x0d;
-const NUL = 0x00;
+import { completesCR, CR, LF } from "./line-end.js";
 
 /** The smallest buffer allocated for a partial line; it grows by doubling. */
 const MIN_PENDING_CAPACITY = 64;
@@ -90,6 +87,20 @@ export class LineFramer {
     return this.pendingLength > 0 && !this.afterCR && !this.discarding ? this.pending : null;
   }
 
+  /**
+   * The last byte was a CR that ended a line, so a next LF or NUL is the
+   * rest of that line end: what another keeper of the line (the line editor)
+   * takes over with it.
+   */
+  get isAfterCR(): boolean {
+    return this.afterCR;
+  }
+
+  /** Takes over from a keeper of the line whose last byte was a CR that ended a line (isAfterCR). */
+  continueAfterCR(): void {
+    this.afterCR = true;
+  }
+
   /** True while the rest of an over-long line is being discarded. */
   get isDiscarding(): boolean {
     return this.discarding;
@@ -102,8 +113,7 @@ export class LineFramer {
     let start = from;
     if (this.afterCR) {
       this.afterCR = false;
-      const first = chunk[start];
-      if (first === LF || first === NUL) start++;
+      if (completesCR(chunk[start])) start++;
     }
     // One native LF scan per line. The CR question ("is there a CR before
     // this LF?") is answered without a second native call per line, which
@@ -143,8 +153,7 @@ export class LineFramer {
           this.afterCR = true;
           return end;
         }
-        const after = chunk[cr + 1];
-        start = after === LF || after === NUL ? cr + 2 : cr + 1;
+        start = completesCR(chunk[cr + 1]) ? cr + 2 : cr + 1;
         if (!more) return start;
       } else if (nextLF !== -1) {
         const more = this.completeLine(chunk, start, nextLF);

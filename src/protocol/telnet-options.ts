@@ -5,7 +5,7 @@
  * us, DO/DONT from the peer) and "him" (the client performs it: DO/DONT from
  * us, WILL/WONT from the peer). Each side of each option is in one of six
  * states, and every (state, message) pair has one cell of the RFC's table
- * below. Because a request that changes nothing is never answered, and our
+ * (TABLE below). Because a request that changes nothing is never answered, and our
  * own requests are remembered until answered, no peer can draw us into a
  * negotiation loop.
  *
@@ -20,31 +20,23 @@
  * TIMING-MARK and nothing is remembered. Linux telnet sends `IAC IP IAC DO
  * TIMING-MARK` on Ctrl-C and hides all output until the answer comes.
  *
- * The table (RFC 1143 section 7), for one side of one supported option.
- * "on" is WILL on the peer's side (him) and DO on ours (us); "off" is WONT
- * and DONT. The four states are NO, YES, WANTNO and WANTYES; a WANT state
- * has a queue bit, EMPTY or OPPOSITE ("once answered, ask for the other
- * way"), which makes the six states above. Each cell is the new state and
- * what we send ("on" = DO / WILL, "off" = DONT / WONT); "-" is no change
- * and no answer (the method returns false).
- *
- *   state              | peer says on      | peer says off     | enable()          | disable()
- *   -------------------+-------------------+-------------------+-------------------+-------------------
- *   NO                 | YES, send on      | -                 | WANTYES, send on  | -
- *   YES                | -                 | NO, send off (1)  | -                 | WANTNO, send off
- *   WANTNO   EMPTY     | NO (2)            | NO                | WANTNO OPPOSITE   | -
- *   WANTNO   OPPOSITE  | YES (2)           | WANTYES, send on  | -                 | WANTNO EMPTY
- *   WANTYES  EMPTY     | YES               | NO (refused)      | -                 | WANTYES OPPOSITE
- *   WANTYES  OPPOSITE  | WANTNO, send off  | NO (refused)      | WANTYES EMPTY     | -
- *   (unsupported)      | NO, send off      | -                 | -                 | -
- *
- * (1) The acknowledgement RFC 854 requires of a change.
- * (2) An error by the peer: it answered our "off" with "on". The RFC takes
- *     it as off (EMPTY) or as on (OPPOSITE: we wanted on next anyway).
- * An enable() in WANTNO EMPTY or a disable() in WANTYES EMPTY only queues the
- * wish: asking again before the first question is answered is what starts
- * loops. Twisted's telnet.py keeps the same table as its willMap, wontMap,
- * doMap and dontMap.
+ * The table (RFC 1143 section 7), for one side of one supported option, is
+ * TABLE below, in code as it is in the RFC: each cell is the new state and
+ * what we send ("on" = DO / WILL, "off" = DONT / WONT), or "-" for no change
+ * and no answer (the method returns false). "on" is WILL on the peer's side
+ * (him) and DO on ours (us); "off" is WONT and DONT. The four states are NO,
+ * YES, WANTNO and WANTYES; a WANT state has a queue bit, EMPTY or OPPOSITE
+ * ("once answered, ask for the other way"), which makes the six states.
+ * Notes on some cells:
+ *   - YES + peer says off is acknowledged: RFC 854 requires it of a change.
+ *   - WANTNO + peer says on is an error by the peer (it answered our "off"
+ *     with "on"). The RFC takes it as off (EMPTY) or as on (OPPOSITE: we
+ *     wanted on next anyway).
+ *   - An enable() in WANTNO EMPTY or a disable() in WANTYES EMPTY only queues
+ *     the wish: asking again before the first question is answered is what
+ *     starts loops.
+ * Twisted's telnet.py keeps the same table as its willMap, wontMap, doMap
+ * and dontMap.
  */
 import { DO, DONT, OPT_ECHO, OPT_NAWS, OPT_SGA, OPT_TIMING_MARK, WILL, WONT } from "./telnet-parser.js";
 
@@ -91,6 +83,41 @@ function slotOf(side: Side, option: number): number {
 const BITS = 3;
 const MASK = 0b111;
 
+/** What happens to one side of one option: the peer says on or off, or we want it on or off. */
+const PEER_ON = 0;
+const PEER_OFF = 1;
+const ENABLE = 2;
+const DISABLE = 3;
+type Event = typeof PEER_ON | typeof PEER_OFF | typeof ENABLE | typeof DISABLE;
+
+/** The answer a cell sends, if any. */
+const SEND_NOTHING = 0;
+const SEND_ON = 1;
+const SEND_OFF = 2;
+type Answer = typeof SEND_NOTHING | typeof SEND_ON | typeof SEND_OFF;
+
+/** A cell of the table: the new state and what to send; null ("-") changes nothing and sends nothing. */
+type Cell = { readonly state: QState; readonly send: Answer } | null;
+const to = (state: QState, send: Answer = SEND_NOTHING): Cell => ({ state, send });
+const _ = null;
+
+/**
+ * The Q method, (state, event) → (new state, answer): RFC 1143 section 7,
+ * row by row. The last row is every option we do not support: NO for ever,
+ * with no state to keep, so every offer is refused.
+ */
+const UNSUPPORTED = 6;
+const TABLE: readonly (readonly [peerOn: Cell, peerOff: Cell, enable: Cell, disable: Cell])[] = [
+  /*                         peer says on              peer says off             enable()                  disable()              */
+  /* NO                */ [to(YES, SEND_ON),          _,                        to(WANTYES, SEND_ON),     _],
+  /* YES               */ [_,                         to(NO, SEND_OFF),         _,                        to(WANTNO, SEND_OFF)],
+  /* WANTNO   EMPTY    */ [to(NO),                    to(NO),                   to(WANTNO_OPPOSITE),      _],
+  /* WANTNO   OPPOSITE */ [to(YES),                   to(WANTYES, SEND_ON),     _,                        to(WANTNO)],
+  /* WANTYES  EMPTY    */ [to(YES),                   to(NO),                   _,                        to(WANTYES_OPPOSITE)],
+  /* WANTYES  OPPOSITE */ [to(WANTNO, SEND_OFF),      to(NO),                   to(WANTYES),              _],
+  /* (unsupported)     */ [to(NO, SEND_OFF),          _,                        _,                        _],
+];
+
 export class TelnetOptions {
   private readonly out: NegotiationOutput;
   /** QState of each supported (side, option), BITS each (all NO to start). */
@@ -103,7 +130,7 @@ export class TelnetOptions {
   /** The Q-method state of one side of one option (NO for every unsupported one). */
   state(side: Side, option: number): QState {
     const slot = slotOf(side, option);
-    return slot === -1 ? NO : (((this.states >> (slot * BITS)) & MASK) as QState);
+    return slot === -1 ? NO : this.get(slot);
   }
 
   /** Whether the option is on (agreed by both ends) on that side. */
@@ -123,13 +150,13 @@ export class TelnetOptions {
     }
     switch (command) {
       case WILL:
-        return this.receiveEnable(HIM, option);
+        return this.apply(HIM, option, PEER_ON);
       case WONT:
-        return this.receiveDisable(HIM, option);
+        return this.apply(HIM, option, PEER_OFF);
       case DO:
-        return this.receiveEnable(US, option);
+        return this.apply(US, option, PEER_ON);
       case DONT:
-        return this.receiveDisable(US, option);
+        return this.apply(US, option, PEER_OFF);
       default:
         return false;
     }
@@ -141,107 +168,22 @@ export class TelnetOptions {
    * unsupported): no message is sent twice.
    */
   enable(side: Side, option: number): boolean {
-    const slot = slotOf(side, option);
-    if (slot === -1) return false;
-    switch (this.get(slot)) {
-      case NO:
-        this.set(slot, WANTYES);
-        this.send(side, true, option);
-        return true;
-      case WANTNO:
-        // Our "off" request is unanswered: ask for "on" once it is.
-        this.set(slot, WANTNO_OPPOSITE);
-        return true;
-      case WANTYES_OPPOSITE:
-        this.set(slot, WANTYES);
-        return true;
-      default:
-        // YES (already on), WANTNO_OPPOSITE (already queued), WANTYES (already asked).
-        return false;
-    }
+    return this.apply(side, option, ENABLE);
   }
 
   /** We want the option off, on that side (RFC 1143 "we want to disable"). */
   disable(side: Side, option: number): boolean {
-    const slot = slotOf(side, option);
-    if (slot === -1) return false;
-    switch (this.get(slot)) {
-      case YES:
-        this.set(slot, WANTNO);
-        this.send(side, false, option);
-        return true;
-      case WANTNO_OPPOSITE:
-        this.set(slot, WANTNO);
-        return true;
-      case WANTYES:
-        this.set(slot, WANTYES_OPPOSITE);
-        return true;
-      default:
-        // NO (already off), WANTNO (already asked), WANTYES_OPPOSITE (already queued).
-        return false;
-    }
+    return this.apply(side, option, DISABLE);
   }
 
-  /** The peer offers (WILL) or asks us (DO) to turn the option on. */
-  private receiveEnable(side: Side, option: number): boolean {
+  /** One cell of the table; returns false for "-". */
+  private apply(side: Side, option: number, event: Event): boolean {
     const slot = slotOf(side, option);
-    if (slot === -1) {
-      // Unsupported: state NO for ever; refuse every offer.
-      this.send(side, false, option);
-      return true;
-    }
-    switch (this.get(slot)) {
-      case NO:
-        this.set(slot, YES);
-        this.send(side, true, option);
-        return true;
-      case YES:
-        return false; // changes nothing: no answer, which is what prevents loops
-      case WANTNO:
-        // Our "off" was answered "on" (an RFC 1143 error): take it as off.
-        this.set(slot, NO);
-        return true;
-      case WANTNO_OPPOSITE:
-        this.set(slot, YES);
-        return true;
-      case WANTYES:
-        this.set(slot, YES); // the answer to our request
-        return true;
-      case WANTYES_OPPOSITE:
-        // On now, but we have since changed our mind: ask for off.
-        this.set(slot, WANTNO);
-        this.send(side, false, option);
-        return true;
-      default:
-        return false;
-    }
-  }
-
-  /** The peer refuses or turns off (WONT / DONT) the option. */
-  private receiveDisable(side: Side, option: number): boolean {
-    const slot = slotOf(side, option);
-    if (slot === -1) return false; // already off: nothing to say
-    switch (this.get(slot)) {
-      case NO:
-        return false;
-      case YES:
-        this.set(slot, NO);
-        this.send(side, false, option); // acknowledge, as RFC 854 requires
-        return true;
-      case WANTNO:
-        this.set(slot, NO);
-        return true;
-      case WANTNO_OPPOSITE:
-        this.set(slot, WANTYES);
-        this.send(side, true, option);
-        return true;
-      case WANTYES:
-      case WANTYES_OPPOSITE:
-        this.set(slot, NO); // refused
-        return true;
-      default:
-        return false;
-    }
+    const cell = TABLE[slot === -1 ? UNSUPPORTED : this.get(slot)]![event];
+    if (cell === null) return false;
+    if (slot !== -1) this.set(slot, cell.state);
+    if (cell.send !== SEND_NOTHING) this.send(side, cell.send === SEND_ON, option);
+    return true;
   }
 
   /** WILL/WONT for our side, DO/DONT for the peer's. */

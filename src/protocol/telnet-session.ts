@@ -3,7 +3,7 @@
  * parsed out, option negotiation answered, the pending line edited, and, for
  * a character-mode client, a line editor that echoes what is typed.
  * Everything it has to say — echo, negotiation answers, the AYT answer,
- * notices, and the replies (through the SessionSink) — goes into one
+ * notices, and the replies — goes into one
  * ReplyBatch in the order it must reach the client, so the connection writes
  * it all with one write.
  *
@@ -45,7 +45,6 @@
  * The window's width (NAWS, window-size.ts) is taken from a client that
  * offers it, or agrees when offered: the editor then wraps its line by it.
  */
-import { kLineTooLong } from "../internal.js";
 import { LineEditor, type LineEditorSink } from "./line-editor.js";
 import { LineFramer, type LineSink } from "./line-framer.js";
 import { answerPlainLines } from "./plain-lines.js";
@@ -78,18 +77,19 @@ const DEL = 0x7f;
 export const AYT_REPLY = Buffer.from("[yes, name-echo is here]\r\n", "latin1");
 
 /**
- * Who is told of what is not a reply (the connection). Symbol-keyed
- * (internal.ts): it is TcpConnection's method, and no part of its API.
- * The replies themselves go into the batch as the lines are read (the
- * batch counts them), with no call out per line.
+ * Who is told of what is not a reply, with the session's owner handed back
+ * (the session's own `owner`), so one sink object serves every session: no
+ * closure per connection. The replies themselves go into the batch as the
+ * lines are read (the batch counts them), with no call out per line.
  */
-export interface SessionSink {
+export interface SessionSink<Owner> {
   /** The line being typed passed maxLineLength: answer with a notice, through notice(). */
-  [kLineTooLong](): void;
+  lineTooLong(owner: Owner): void;
 }
 
-export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutput {
-  private readonly sink: SessionSink;
+export class TelnetSession<Owner = unknown> implements TelnetEventSink, LineSink, NegotiationOutput {
+  private readonly sink: SessionSink<Owner>;
+  private readonly owner: Owner;
   private readonly out: ReplyBatch;
   private readonly maxLineLength: number;
   /** receive() stops consuming input once the batch holds this many bytes. */
@@ -116,12 +116,14 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
   private columns = 0;
 
   /**
-   * @param sink hears every complete line and every over-long one; it adds
-   *   the reply (or notice) to `out` itself, so it lands in order.
+   * @param sink hears every over-long line, with `owner`; it adds the notice
+   *   through notice() (or to `out` itself), so it lands in order.
+   * @param owner what the sink is handed back (the connection).
    * @param out where every byte for the client goes, in order.
    */
-  constructor(sink: SessionSink, out: ReplyBatch, maxLineLength: number) {
+  constructor(sink: SessionSink<Owner>, owner: Owner, out: ReplyBatch, maxLineLength: number) {
     this.sink = sink;
+    this.owner = owner;
     this.out = out;
     this.maxLineLength = maxLineLength;
     this.parser = new TelnetParser(this);
@@ -195,7 +197,8 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
         if (lf === -1) return this.parser.push(chunk);
         from = this.parser.push(chunk.subarray(0, lf + 1));
         if (from <= lf || this.full) return from;
-        if (this.lineMayHoldIAC || !this.parser.isBetweenCommands || !framer.isAtLineStart) return this.parser.push(chunk, from);
+        // What that took may have switched echo on: the editor's then, not the fast path's.
+        if (this.editing || this.lineMayHoldIAC || !this.parser.isBetweenCommands || !framer.isAtLineStart) return this.parser.push(chunk, from);
       }
       // Nothing held that the next byte could change the meaning of: the
       // plain lines need none of the machinery below.
@@ -367,7 +370,7 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
 
   lineTooLong(): boolean {
     this.lineMayHoldIAC = false;
-    this.sink[kLineTooLong]();
+    this.sink.lineTooLong(this.owner);
     return !this.full;
   }
 
@@ -390,25 +393,33 @@ export class TelnetSession implements TelnetEventSink, LineSink, NegotiationOutp
       lineTooLong: () => {
         // The notice must not stick to the line on screen, however the sink writes it.
         this.editor!.hide();
-        this.sink[kLineTooLong]();
+        this.sink.lineTooLong(this.owner);
       },
     };
     return new LineEditor(this.out, editorSink, this.maxLineLength);
   }
 
-  /** Echo started or stopped: the line typed so far moves between the framer and the editor. */
+  /**
+   * Echo started or stopped: the line typed so far moves between the framer
+   * and the editor, and with it a CR that just ended a line (line-end.ts),
+   * so a CR LF cut by the switch is still one line end.
+   */
   private switchEditing(): void {
     this.editing = !this.editing;
     if (this.editing) {
       const editor = (this.editor ??= this.makeEditor());
       editor.setWidth(this.columns);
-      editor.load(this.framer.pendingLine());
+      editor.load(this.framer.pendingLine(), this.framer.isAfterCR);
       this.framer.reset();
       this.lineMayHoldIAC = false;
     } else {
-      const line = this.editor!.line();
-      this.editor!.clear();
+      const editor = this.editor!;
+      const line = editor.line();
+      const afterCR = editor.isAfterCR;
+      editor.clear();
       this.framer.push(line);
+      // Only with nothing typed since the CR: any key clears it.
+      if (afterCR) this.framer.continueAfterCR();
       this.lineMayHoldIAC = line.includes(IAC);
     }
   }

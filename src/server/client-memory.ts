@@ -5,9 +5,11 @@
  * of those is bounded per client already; this bounds their sum, so that
  * 10,000 clients that never read cannot add up to gigabytes.
  *
- * Cheap by construction: each connection reports the change in what it
- * holds from the paths that already change it (a read processed, a drain,
- * a close), which is a subtraction and an addition; only when what open
+ * Cheap by construction: each connection asks for recharge() from the
+ * paths that already change what it holds (a read processed, a drain, a
+ * goodbye) and release() at its close, which is a subtraction and an
+ * addition; the accounting is the budget's, kept in one number on the
+ * connection (its charge, see MemoryHolder). Only when what open
  * clients hold passes the budget does a pass over the connections run, at
  * once, and it evicts the clients holding the most, down to 7/8 of the
  * budget (so the next pass waits for real growth).
@@ -25,7 +27,7 @@
  * holding nothing, are never candidates while a bigger one is.
  */
 import * as os from "node:os";
-import { kChargedBytes, kEvict, kHeldBytes, kIsLeaving, kRecharge } from "../internal.js";
+import { kEvict, kHeldBytes, kIsLeaving, kMemoryCharge } from "../internal.js";
 import { GarbageCollections } from "./collect-garbage.js";
 
 export const MiB = 1024 * 1024;
@@ -50,17 +52,20 @@ export function defaultMaxClientMemory(): number {
 
 /**
  * What the budget needs of a connection. Symbol-keyed (internal.ts) but for
- * destroy(): they are TcpConnection's methods, and no part of its API.
+ * destroy(): they are TcpConnection's members, and no part of its API.
  */
 export interface MemoryHolder {
   /** Bytes held for this client right now (unsent output, held input, pending line). */
   readonly [kHeldBytes]: number;
-  /** The amount last reported to the budget. */
-  readonly [kChargedBytes]: number;
-  /** Reports [kHeldBytes] to the budget again (the pass refreshes every holder first). */
-  [kRecharge](): number;
   /** Told to go already (closing or half-closed): evicting it means dropping it. */
   readonly [kIsLeaving]: boolean;
+  /**
+   * The budget's record, which the holder only stores (0 to start): the
+   * bytes last charged to it, negative when they were charged to the
+   * leaving clients' sum. One number, so a connection pays one field for
+   * the whole of the accounting.
+   */
+  [kMemoryCharge]: number;
   /** Tell it why and close it (the notice goes through its own notice path). */
   [kEvict](heldBytes: number): void;
   /** Drop it now. */
@@ -107,11 +112,41 @@ export class ClientMemoryBudget {
   }
 
   /**
-   * A connection holds `delta` bytes more (or fewer) than it last said;
-   * `leaving`: it has been told to go. Past the limit the pass runs at once,
-   * so the sum never runs ahead by more than one read's output.
+   * Charges `holder` with what it holds now, in the sum of its kind (open,
+   * or told to go: `leaving`, which a holder that knows it passes rather
+   * than be asked); returns those bytes. Called from the paths that change
+   * what a connection holds, and by the pass for every holder.
    */
-  change(delta: number, leaving: boolean): void {
+  recharge(holder: MemoryHolder, leaving = holder[kIsLeaving]): number {
+    const held = holder[kHeldBytes];
+    const charge = holder[kMemoryCharge];
+    let charged = charge < 0 ? -charge : charge;
+    if (charged !== 0 && (charge < 0) !== leaving) {
+      // Told to go since its last charge: its bytes move to the other sum.
+      this.change(-charged, !leaving);
+      charged = 0;
+    }
+    // Recorded before change(), which may run the pass: the pass recharges this holder too.
+    // (0 for nothing held either way: a -0 would not be a small integer.)
+    holder[kMemoryCharge] = held === 0 ? 0 : leaving ? -held : held;
+    if (held !== charged) this.change(held - charged, leaving);
+    return held;
+  }
+
+  /** `holder` is closed: what it was charged is no longer held. */
+  release(holder: MemoryHolder): void {
+    const charge = holder[kMemoryCharge];
+    if (charge === 0) return;
+    holder[kMemoryCharge] = 0;
+    this.change(charge < 0 ? charge : -charge, charge < 0);
+  }
+
+  /**
+   * One sum changes by `delta` bytes (`leaving`: the sum of the clients told
+   * to go). Past the limit the pass runs at once, so the sum never runs
+   * ahead by more than one read's output.
+   */
+  private change(delta: number, leaving: boolean): void {
     if (leaving) this.leavingBytes += delta;
     else this.openBytes += delta;
     if (delta < 0) {
@@ -140,24 +175,24 @@ export class ClientMemoryBudget {
     // Recount exactly: unsent bytes also shrink without any event (the
     // kernel took them), so what was reported may be stale upwards.
     const holding: MemoryHolder[] = [];
-    for (const holder of this.holders) if (holder[kRecharge]() > 0) holding.push(holder);
+    for (const holder of this.holders) if (this.recharge(holder) > 0) holding.push(holder);
     let open = 0;
     let leaving = 0;
     for (const holder of holding) {
-      if (holder[kIsLeaving]) leaving += holder[kChargedBytes];
-      else open += holder[kChargedBytes];
+      if (holder[kIsLeaving]) leaving += chargedBytes(holder);
+      else open += chargedBytes(holder);
     }
     this.openBytes = open;
     this.leavingBytes = leaving;
     if (open <= this.limit) return;
     const before = open + leaving;
-    holding.sort((a, b) => b[kChargedBytes] - a[kChargedBytes]);
+    holding.sort((a, b) => chargedBytes(b) - chargedBytes(a));
     // 1. Clients already told, biggest first, while everyone together is over.
     let dropped = 0;
     for (const holder of holding) {
       if (open + leaving <= this.limit) break;
       if (!holder[kIsLeaving]) continue;
-      leaving -= holder[kChargedBytes];
+      leaving -= chargedBytes(holder);
       dropped++;
       holder.destroy();
     }
@@ -168,10 +203,17 @@ export class ClientMemoryBudget {
     for (const holder of holding) {
       if (open <= target) break;
       if (holder[kIsLeaving]) continue;
-      open -= holder[kChargedBytes];
+      const bytes = chargedBytes(holder);
+      open -= bytes;
       told++;
-      holder[kEvict](holder[kChargedBytes]);
+      holder[kEvict](bytes);
     }
     if (told + dropped > 0) this.onEviction({ told, dropped, heldBytes: before, limit: this.limit });
   }
+}
+
+/** The bytes last charged to `holder`, in whichever sum. */
+function chargedBytes(holder: MemoryHolder): number {
+  const charge = holder[kMemoryCharge];
+  return charge < 0 ? -charge : charge;
 }

@@ -16,7 +16,6 @@
 import { EventEmitter } from "node:events";
 import type { Endpoint } from "../endpoint.js";
 import {
-  kChargedBytes,
   kClosed,
   kConnectionClosed,
   kConnectionLimit,
@@ -25,11 +24,10 @@ import {
   kFailed,
   kHeldBytes,
   kIsLeaving,
-  kLineTooLong,
+  kMemoryCharge,
   kOfferEcho,
   kReceive,
   kReceiveEnd,
-  kRecharge,
   kSweepIdle,
 } from "../internal.js";
 import { releaseOutput, ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
@@ -76,8 +74,6 @@ const TOUCHED = 1 << 3;
  * taking its bytes counts as activity, and lingerMs of none drops it.
  */
 const LINGERING = 1 << 4;
-/** What was last reported to the memory budget was reported as a leaving client's. */
-const CHARGED_AS_LEAVING = 1 << 5;
 
 export interface ConnectionLimits {
   maxLineLength: number;
@@ -165,7 +161,36 @@ export interface TcpConnectionEvents {
   resumed: [];
 }
 
-export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements SessionSink, TransportSink, MemoryHolder {
+/**
+ * EventEmitter without its constructor, as TcpConnection's base. The
+ * constructor gives every instance a listener map (a dictionary object) and
+ * four fields, about 200 bytes per connection, and most connections never
+ * get a listener (the server hears them through ConnectionOwner).
+ * EventEmitter's methods take an object whose constructor never ran, as
+ * util.inherits-era subclasses that never called it are, and make the map
+ * at its first listener; emit() with none returns false. Everything else of
+ * EventEmitter (its prototype, so `instanceof`, and its statics) is there.
+ */
+function EventEmitterWithoutListenerMap(): void {}
+EventEmitterWithoutListenerMap.prototype = EventEmitter.prototype;
+Object.setPrototypeOf(EventEmitterWithoutListenerMap, EventEmitter);
+const ConnectionEmitter = EventEmitterWithoutListenerMap as unknown as new () => EventEmitter<TcpConnectionEvents>;
+
+export class TcpConnection extends ConnectionEmitter implements TransportSink, MemoryHolder {
+  /**
+   * What every connection's telnet session tells it: one object for all,
+   * handed the connection back (and no method of the connection's by name).
+   * Called synchronously inside [kReceive]().
+   */
+  private static readonly sessionSink: SessionSink<TcpConnection> = {
+    lineTooLong(connection) {
+      connection.linesTooLong++;
+      connection.writeNotice(lineTooLongNotice(connection.context.limits.maxLineLength));
+      connection.context.owner?.[kConnectionLimit]?.(connection, "line-too-long");
+      connection.emit("lineTooLong");
+    },
+  };
+
   /** When the connection was accepted, in ms since CLOCK_BASE (see connectedAt). */
   private readonly acceptedAt = sinceBase(Date.now());
   // The counters behind `stats`, as plain fields: no object of their own per connection.
@@ -189,7 +214,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    * receiveInput()): a client that only ever sends whole plain lines, as nc,
    * scripts and load tools do, never needs one.
    */
-  private session: TelnetSession | null = null;
+  private session: TelnetSession<TcpConnection> | null = null;
   private readonly batch: ReplyBatch;
   /** The state and the flags above (OPEN, PAUSED, TOUCHED, ...). */
   private flags = OPEN;
@@ -208,16 +233,12 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
    */
   private quietSince = this.acceptedAt;
   private unsentAtSweep = 0;
-  /** What this connection last reported to limits.memoryBudget (as which kind: CHARGED_AS_LEAVING). */
-  private charged = 0;
+  /** The memory budget's record of what it charged this connection (client-memory.ts keeps it). */
+  [kMemoryCharge] = 0;
 
   /** @param transport not started yet: the connection starts it. */
   constructor(transport: Transport, options: TcpConnectionOptions) {
     super();
-    // No listener map until the first listener: EventEmitter creates its
-    // _events lazily when it finds none (as on its own prototype), and most
-    // connections never get a listener. Saves ~160 bytes per connection.
-    (this as unknown as { _events: undefined })._events = undefined;
     this.transport = transport;
     this.context = options.context;
     this.remoteValue = options.remote;
@@ -316,45 +337,9 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     );
   }
 
-  /** What was last reported to the budget. */
-  get [kChargedBytes](): number {
-    return this.charged;
-  }
-
   /** Told to go already. */
   get [kIsLeaving](): boolean {
     return (this.flags & STATE_BITS) !== OPEN;
-  }
-
-  /** Reports what is held now to the budget; returns it. */
-  [kRecharge](): number {
-    const budget = this.context.limits.memoryBudget;
-    if (budget === null) return 0;
-    const leaving = (this.flags & STATE_BITS) !== OPEN;
-    const chargedAsLeaving = (this.flags & CHARGED_AS_LEAVING) !== 0;
-    if (leaving !== chargedAsLeaving && this.charged !== 0) {
-      // Told to go since: its bytes move to the other sum.
-      budget.change(-this.charged, chargedAsLeaving);
-      this.charged = 0;
-    }
-    if (leaving) this.flags |= CHARGED_AS_LEAVING;
-    else this.flags &= ~CHARGED_AS_LEAVING;
-    const held = this[kHeldBytes];
-    if (held !== this.charged) {
-      const delta = held - this.charged;
-      this.charged = held;
-      budget.change(delta, leaving);
-    }
-    return held;
-  }
-
-  // SessionSink: called by the telnet session, synchronously inside [kReceive]().
-
-  [kLineTooLong](): void {
-    this.linesTooLong++;
-    this.writeNotice(lineTooLongNotice(this.context.limits.maxLineLength));
-    this.context.owner?.[kConnectionLimit]?.(this, "line-too-long");
-    this.emit("lineTooLong");
   }
 
   // TransportSink: called by the transport.
@@ -377,7 +362,9 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       this.heldInput = Buffer.from(rest);
       this.pauseForBackpressure();
     }
-    if (this.context.limits.memoryBudget !== null) this[kRecharge]();
+    const budget = this.context.limits.memoryBudget;
+    // The state passed, not asked for: no getter call per read.
+    if (budget !== null) budget.recharge(this, (this.flags & STATE_BITS) !== OPEN);
   }
 
   /** The client half-closed: answer its last unterminated line, then finish. */
@@ -406,7 +393,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
       this.transport.resumeReading();
       this.emit("resumed");
     }
-    if (this.context.limits.memoryBudget !== null) this[kRecharge]();
+    this.context.limits.memoryBudget?.recharge(this);
   }
 
   /**
@@ -421,7 +408,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   [kSweepIdle](now: number, idleMs: number): boolean {
     const unsent = this.transport.unsentBytes;
     // Unsent bytes also shrink with no event to report it (the kernel took them): bring the budget up to date.
-    if (this.charged !== 0) this[kRecharge]();
+    if (this[kMemoryCharge] !== 0) this.context.limits.memoryBudget?.recharge(this);
     if ((this.flags & LINGERING) !== 0) {
       // What it sends now is dropped and buys no time; taking our bytes does.
       this.flags &= ~TOUCHED;
@@ -476,10 +463,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
   [kClosed](): void {
     this.setState(CLOSED);
     this.heldInput = null;
-    if (this.charged !== 0) {
-      this.context.limits.memoryBudget?.change(-this.charged, (this.flags & CHARGED_AS_LEAVING) !== 0);
-      this.charged = 0;
-    }
+    if (this[kMemoryCharge] !== 0) this.context.limits.memoryBudget?.release(this);
     this.context.owner?.[kConnectionClosed](this, this.closeError);
     this.emit("close", this.closeError);
   }
@@ -554,8 +538,8 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     return used + this.session.receive(input.subarray(used), budget);
   }
 
-  private newSession(): TelnetSession {
-    return new TelnetSession(this, this.batch, this.context.limits.maxLineLength);
+  private newSession(): TelnetSession<TcpConnection> {
+    return new TelnetSession(TcpConnection.sessionSink, this, this.batch, this.context.limits.maxLineLength);
   }
 
   /**
@@ -598,7 +582,7 @@ export class TcpConnection extends EventEmitter<TcpConnectionEvents> implements 
     this.unsentAtSweep = this.transport.unsentBytes;
     // Read on: the FIN that lets the socket close must not sit behind paused input.
     if (!wasEnding) this.resumeReading();
-    if (this.context.limits.memoryBudget !== null) this[kRecharge]();
+    this.context.limits.memoryBudget?.recharge(this);
   }
 
   private setState(state: number): void {

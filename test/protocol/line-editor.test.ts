@@ -72,6 +72,7 @@ describe("LineEditor: keys, and exactly what goes to the screen", () => {
     { name: "Alt-B and Alt-F move by words, Alt-D kills one", keys: [..."ab cd", "\x1bb", "\x1bb", "\x1bf", "\x1bd"], echo: "ab cd\b\b\b\b\bab" + "   " + bs(3), line: "ab" },
     { name: "Alt-Backspace kills the word before", keys: [..."ab-cd", "\x1b\x7f"], echo: "ab-cd\b\b  \b\b", line: "ab-" },
     { name: "Ctrl-Left and Ctrl-Right", keys: [..."ab cd", "\x1b[1;5D", "x", "\x1b[1;5C", "y"], echo: "ab cd\b\bxcd\b\bcdy", line: "ab xcdy" },
+    { name: "Ctrl-Alt-Left is Alt-Left (a word), Ctrl-Shift-Left is Left (a character)", keys: [..."ab cd", "\x1b[1;7D", "x", "\x1b[1;6D", "y"], echo: "ab cd\b\bxcd\b\b\byxcd\b\b\b", line: "ab yxcd" },
     { name: "erasing 李 moves two columns", keys: ["李", BACKSPACE], echo: latin1("李") + "\b\b  \b\b", line: "" },
     { name: "Left over 李 and 😀 moves two columns each", keys: ["a李😀", LEFT, LEFT, "b"], echo: latin1("a李😀") + "\b\b\b\b" + latin1("b李😀") + bs(4), line: "ab李😀" },
     { name: "a whole UTF-8 character is erased, never half of one", keys: ["cafe", BACKSPACE, "é", BACKSPACE, "e"], echo: "cafe\b \b" + latin1("é") + "\b \be", line: "cafe" },
@@ -105,6 +106,15 @@ describe("LineEditor: keys, and exactly what goes to the screen", () => {
     // An empty Enter is an empty line; Esc then Enter is Enter.
     assert.equal(run.type("\r\n", "\x1b", "\r"), "\r\n\r\n");
     assert.deepEqual(run.lines.map((l) => l.toString()).slice(5), ["", ""]);
+    // Alt-Enter (Esc CR) ends in a CR too: its LF belongs to it.
+    assert.equal(run.type("f\x1b\r", "\n", "g\n"), "f\r\ng\r\n");
+    assert.deepEqual(run.lines.map((l) => l.toString()).slice(7), ["f", "g"]);
+  });
+
+  test("only an LF or NUL byte right after a CR completes it: a keypad Enter (ESC O M) there is an Enter of its own", () => {
+    const run = editor();
+    assert.equal(run.type("a\r", "\x1bOM"), "a\r\n\r\n");
+    assert.deepEqual(run.lines.map((l) => l.toString()), ["a", ""]);
   });
 
   test("Ctrl-C abandons the line: ^C at its end, a fresh line", () => {

@@ -1,7 +1,6 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { kLineTooLong } from "../../src/internal.js";
 import { answerPlainLines } from "../../src/protocol/plain-lines.js";
 import { ReplyBatch, ReplyEncoder } from "../../src/protocol/reply.js";
 import { TelnetSession } from "../../src/protocol/telnet-session.js";
@@ -10,7 +9,7 @@ import { DO, IAC, OPT_ECHO, OPT_SGA, type TelnetParser } from "../../src/protoco
 const TOO_LONG = Buffer.from("!too long\r\n");
 
 /** The full path alone: what TelnetSession.receive() did before it had the fast path, for comparison. */
-class FullPathSession extends TelnetSession {
+class FullPathSession<Owner> extends TelnetSession<Owner> {
   override receive(chunk: Buffer, budget = Infinity): number {
     const self = this as unknown as { out: ReplyBatch; budget: number; parser: TelnetParser };
     if (self.out.length >= budget) return 0;
@@ -31,11 +30,12 @@ function wire(kind: typeof TelnetSession, maxLineLength: number): Wired {
   const wired = { batch, tooLong: 0 } as Wired;
   wired.session = new kind(
     {
-      [kLineTooLong]: () => {
-        wired.tooLong++;
-        wired.session.notice(TOO_LONG);
+      lineTooLong: (owner) => {
+        owner.tooLong++;
+        owner.session.notice(TOO_LONG);
       },
     },
+    wired,
     batch,
     maxLineLength,
   );

@@ -105,6 +105,44 @@ describe("TelnetOptions: the Q method (RFC 1143) from every state", () => {
     });
   }
 
+  // The same section, our own wishes: (state, enable() or disable()) -> (new state, what is sent, what it returns).
+  const wishes: [QState, "enable" | "disable", QState, number | null, boolean][] = [
+    [NO, "enable", WANTYES, WILL, true],
+    [YES, "enable", YES, null, false],
+    [WANTNO, "enable", WANTNO_OPPOSITE, null, true],
+    [WANTNO_OPPOSITE, "enable", WANTNO_OPPOSITE, null, false],
+    [WANTYES, "enable", WANTYES, null, false],
+    [WANTYES_OPPOSITE, "enable", WANTYES, null, true],
+    [NO, "disable", NO, null, false],
+    [YES, "disable", WANTNO, WONT, true],
+    [WANTNO, "disable", WANTNO, null, false],
+    [WANTNO_OPPOSITE, "disable", WANTNO, null, true],
+    [WANTYES, "disable", WANTYES_OPPOSITE, null, true],
+    [WANTYES_OPPOSITE, "disable", WANTYES_OPPOSITE, null, false],
+  ];
+  for (const [from, wish, to, sends, changed] of wishes) {
+    test(`state ${from} + ${wish}() -> state ${to}, sends ${sends ?? "nothing"}`, { timeout: 5000 }, () => {
+      const { options: o, sent } = options();
+      reach[from](o);
+      assert.equal(o.state(US, OPT_ECHO), from);
+      sent.length = 0;
+      assert.equal(o[wish](US, OPT_ECHO), changed);
+      assert.equal(o.state(US, OPT_ECHO), to);
+      assert.deepEqual(sent, sends === null ? [] : [[sends, OPT_ECHO]]);
+    });
+  }
+
+  test("the peer's side is answered with DO / DONT from the same table", { timeout: 5000 }, () => {
+    const { options: o, sent } = options();
+    assert.equal(o.enable(HIM, NAWS), true);
+    assert.equal(o.receive(WILL, NAWS), true, "the answer to our DO");
+    assert.equal(o.receive(WILL, NAWS), false, "a repeat changes nothing");
+    assert.equal(o.disable(HIM, NAWS), true);
+    assert.equal(o.receive(WONT, NAWS), true);
+    assert.equal(o.state(HIM, NAWS), NO);
+    assert.deepEqual(sent, [[DO, NAWS], [DONT, NAWS]]);
+  });
+
   test("our own requests are sent once, then remembered", { timeout: 5000 }, () => {
     const { options: o, sent } = options();
     assert.equal(o.enable(US, OPT_ECHO), true);

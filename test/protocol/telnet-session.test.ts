@@ -1,7 +1,6 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { kLineTooLong } from "../../src/internal.js";
 import { LineFramer } from "../../src/protocol/line-framer.js";
 import { ReplyBatch, ReplyEncoder } from "../../src/protocol/reply.js";
 import { AYT_REPLY, TelnetSession } from "../../src/protocol/telnet-session.js";
@@ -68,8 +67,9 @@ function session(maxLineLength = 8192): Run {
   const lines = batch.lines;
   const s: TelnetSession = new TelnetSession(
     {
-      [kLineTooLong]: () => s.notice(TOO_LONG),
+      lineTooLong: () => s.notice(TOO_LONG),
     },
+    null,
     batch,
     maxLineLength,
   );
@@ -281,7 +281,7 @@ describe("TelnetSession: server echo for character-mode clients", () => {
   test("the line-too-long notice while typing starts on a fresh line", { timeout: 5000 }, () => {
     const batch = new ReplyBatch(new ReplyEncoder("Ali"));
     // Wired as TcpConnection wires it: the notice goes back through notice().
-    const s: TelnetSession = new TelnetSession({ [kLineTooLong]: () => s.notice(TOO_LONG) }, batch, 4);
+    const s: TelnetSession = new TelnetSession({ lineTooLong: () => s.notice(TOO_LONG) }, null, batch, 4);
     s.receive(Buffer.from(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO), "latin1"));
     batch.take();
     for (const key of "abcd") s.receive(Buffer.from(key));
@@ -294,7 +294,7 @@ describe("TelnetSession: server echo for character-mode clients", () => {
     assert.equal(batch.take()?.toString(), "\b \bg\r\nabcg Ali\r\n");
     // A sink that writes the notice straight into the batch gets the same screen.
     const direct = new ReplyBatch(new ReplyEncoder("Ali"));
-    const d = new TelnetSession({ [kLineTooLong]: () => direct.add(TOO_LONG) }, direct, 4);
+    const d = new TelnetSession({ lineTooLong: () => direct.add(TOO_LONG) }, null, direct, 4);
     d.receive(Buffer.from(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO) + "abcde", "latin1"));
     assert.equal(direct.take()?.toString("latin1"), `${iac(WILL, OPT_SGA)}${iac(WILL, OPT_ECHO)}abcd\r\n${TOO_LONG}abcd`);
   });
@@ -343,6 +343,19 @@ describe("TelnetSession: server echo for character-mode clients", () => {
     assert.equal(run.receive("xy"), "xy");
     assert.equal(run.receive(iac(DONT, OPT_ECHO)), iac(WONT, OPT_ECHO));
     assert.equal(run.receive("z\n"), "xyz Ali\r\n");
+  });
+
+  test("a CR LF or CR NUL cut by echo starting or stopping is still one line end", { timeout: 5000 }, () => {
+    const run = session();
+    assert.equal(run.receive(iac(DO, OPT_SGA)), iac(WILL, OPT_SGA) + iac(WILL, OPT_ECHO));
+    assert.equal(run.receive("ab\r"), "ab Ali\r\n");
+    // The framer saw the CR; its LF comes to the editor, and so does the line after it, echoed.
+    assert.equal(run.receive(iac(DO, OPT_ECHO) + "\nc\r"), "c\r\nc Ali\r\n");
+    assert.equal(run.session.echoing, true);
+    // The editor saw the CR; its NUL comes to the framer.
+    assert.equal(run.receive(iac(DONT, OPT_ECHO) + "\0d\n"), iac(WONT, OPT_ECHO) + "d Ali\r\n");
+    assert.equal(run.receive("\0e\n"), "\0e Ali\r\n", "a NUL after that is data again");
+    assert.deepEqual(run.lines, ["ab", "c", "d", "\0e"]);
   });
 
   test("while echoing, IAC EC erases before the cursor and IAC IP abandons the line", { timeout: 5000 }, () => {

@@ -8,7 +8,7 @@ import { once } from "node:events";
 import * as net from "node:net";
 import { after, describe, test } from "node:test";
 import fc from "fast-check";
-import { kChargedBytes, kEvict, kHeldBytes, kIsLeaving, kRecharge } from "../../src/internal.js";
+import { kEvict, kHeldBytes, kIsLeaving, kMemoryCharge } from "../../src/internal.js";
 import { ConnectionsPerAddress } from "../../src/server/address-limit.js";
 import { ClientMemoryBudget, defaultMaxClientMemory, type EvictionReport, type MemoryHolder } from "../../src/server/client-memory.js";
 import { NameEchoServer, type NameEchoServerOptions } from "../../src/server/server.js";
@@ -57,28 +57,18 @@ describe("ConnectionsPerAddress", () => {
 
 /** A holder with a fixed size; records what the budget did to it. */
 class Holder implements MemoryHolder {
-  chargedBytes = 0;
+  [kMemoryCharge] = 0;
   fate: "kept" | "told" | "dropped" = "kept";
   constructor(
     readonly name: string,
     public heldBytes: number,
     public isLeaving = false,
-    private readonly budget?: () => ClientMemoryBudget,
   ) {}
   get [kHeldBytes](): number {
     return this.heldBytes;
   }
-  get [kChargedBytes](): number {
-    return this.chargedBytes;
-  }
   get [kIsLeaving](): boolean {
     return this.isLeaving;
-  }
-  [kRecharge](): number {
-    const delta = this.heldBytes - this.chargedBytes;
-    this.chargedBytes = this.heldBytes;
-    if (delta !== 0) this.budget?.().change(delta, this.isLeaving);
-    return this.heldBytes;
   }
   [kEvict](): void {
     this.fate = "told";
@@ -93,10 +83,10 @@ async function runPass(limit: number, sizes: Array<[name: string, bytes: number,
   const reports: EvictionReport[] = [];
   const holders: Holder[] = [];
   const budget = new ClientMemoryBudget(limit, holders, (report) => reports.push(report));
-  for (const [name, bytes, leaving] of sizes) holders.push(new Holder(name, bytes, leaving, () => budget));
-  // The leaving ones first: the pass runs when an open one's report passes the limit.
-  for (const holder of holders) if (holder.isLeaving) holder[kRecharge]();
-  for (const holder of holders) if (!holder.isLeaving) holder[kRecharge]();
+  for (const [name, bytes, leaving] of sizes) holders.push(new Holder(name, bytes, leaving));
+  // The leaving ones first: the pass runs when an open one's charge passes the limit.
+  for (const holder of holders) if (holder.isLeaving) budget.recharge(holder);
+  for (const holder of holders) if (!holder.isLeaving) budget.recharge(holder);
   return { holders, reports };
 }
 
@@ -136,6 +126,43 @@ describe("ClientMemoryBudget", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  test("a holder's charge follows what it holds, moves to the leaving sum once it is told to go, and goes at its release", () => {
+    const holders: Holder[] = [];
+    const budget = new ClientMemoryBudget(1000, holders, () => assert.fail("no pass under the limit"));
+    const holder = new Holder("a", 30);
+    holders.push(holder, new Holder("b", 20));
+    assert.equal(budget.recharge(holder), 30);
+    assert.equal(budget.recharge(holders[1]!), 20);
+    assert.equal(budget.heldBytes, 50);
+    holder.heldBytes = 10;
+    assert.equal(budget.recharge(holder), 10);
+    assert.equal(budget.heldBytes, 30);
+    // Told to go: the same bytes now count where a pass drops rather than tells.
+    holder.isLeaving = true;
+    holder.heldBytes = 40;
+    assert.equal(budget.recharge(holder), 40);
+    assert.equal(budget.heldBytes, 60);
+    assert.ok(holder[kMemoryCharge] < 0, "charged to the leaving sum");
+    budget.release(holder);
+    assert.equal(holder[kMemoryCharge], 0);
+    assert.equal(budget.heldBytes, 20);
+    budget.release(holder);
+    assert.equal(budget.heldBytes, 20, "a second release takes nothing");
+  });
+
+  test("what leaving clients hold does not start a pass; what open ones hold past the limit does", () => {
+    const holders = [new Holder("leaving", 80, true), new Holder("open", 30)];
+    const reports: EvictionReport[] = [];
+    const budget = new ClientMemoryBudget(100, holders, (report) => reports.push(report));
+    budget.recharge(holders[0]!);
+    budget.recharge(holders[1]!);
+    assert.deepEqual(reports, []);
+    holders[1]!.heldBytes = 101;
+    budget.recharge(holders[1]!);
+    assert.deepEqual(fates(holders), { leaving: "dropped", open: "told" });
+    assert.deepEqual(reports, [{ told: 1, dropped: 1, heldBytes: 181, limit: 100 }]);
   });
 
   test("the default is a sixteenth of memory, within [32 MiB, 1 GiB]", () => {
