@@ -2,7 +2,7 @@
  * Micro benchmark of the protocol path alone, on Buffers, no sockets: chunks
  * of lines go through the LineFramer (the full path's framing) or through
  * the TelnetSession as a connection runs it (plain lines take its fast path,
- * plain-lines.ts) into a ReplyBatch, and take() builds the one buffer a
+ * plain-lines.ts) into a OutputBatch, and take() builds the one buffer a
  * read's replies are written with. This is the CPU a
  * server spends per line on top of the kernel's socket work; compare its
  * lines/s with the pipeline figure of the yardstick in bench/ (npm run
@@ -12,7 +12,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { LineFramer, type LineSink } from "../src/protocol/line-framer.js";
-import { ReplyBatch, ReplyEncoder } from "../src/protocol/reply.js";
+import { OutputBatch, ReplyEncoder } from "../src/protocol/reply.js";
 import { TelnetSession } from "../src/protocol/telnet-session.js";
 
 interface Case {
@@ -56,7 +56,7 @@ const CASES: Case[] = [
 /** One way through the protocol: what a read's chunk costs, replies into `batch`. */
 interface Path {
   name: string;
-  make(batch: ReplyBatch): (chunk: Buffer) => void;
+  make(batch: OutputBatch): (chunk: Buffer) => void;
 }
 
 const PATHS: Path[] = [
@@ -120,7 +120,7 @@ const PATHS: Path[] = [
 
 /** Runs one case for about `seconds`; returns lines per second. */
 function run(testCase: Case, path: Path, seconds: number, encoder: ReplyEncoder): number {
-  const batch = new ReplyBatch(encoder);
+  const batch = new OutputBatch(encoder);
   const receive = path.make(batch);
   let rounds = 0;
   const chunks = testCase.chunks;

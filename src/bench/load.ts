@@ -9,7 +9,7 @@ import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import hdr from "hdr-histogram-js";
 import type { Histogram } from "hdr-histogram-js";
-import { openConnection } from "../client/connect.js";
+import { openConnection } from "../client/open-connection.js";
 import { Endpoint } from "../endpoint.js";
 import { describeConnectionError, explainClientError, NameEchoError } from "../errors.js";
 import { escapeClientBytes } from "../escape.js";

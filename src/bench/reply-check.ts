@@ -9,7 +9,7 @@
  * exactly. After a wrong reply the checker skips to the next LF and carries
  * on, as the C load generator in bench/ does.
  */
-import { ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
+import { OutputBatch, type ReplyEncoder } from "../protocol/reply.js";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -76,7 +76,7 @@ export interface ReplyEvents {
 export class ReplyChecker {
   private readonly lines: NumberedLines;
   private readonly events: ReplyEvents;
-  private readonly batch: ReplyBatch;
+  private readonly batch: OutputBatch;
   /** Scratch space for the line whose reply is owed. */
   private readonly line: Buffer;
   /** The reply owed to line `expectedSeq`, rebuilt when the next one is needed. */
@@ -92,7 +92,7 @@ export class ReplyChecker {
   constructor(lines: NumberedLines, encoder: ReplyEncoder, events: ReplyEvents) {
     this.lines = lines;
     this.events = events;
-    this.batch = new ReplyBatch(encoder);
+    this.batch = new OutputBatch(encoder);
     this.line = Buffer.alloc(lines.lineBytes);
   }
 

@@ -16,7 +16,7 @@
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import * as readline from "node:readline";
 import { NameEchoClient } from "../client/client.js";
-import { openConnection } from "../client/connect.js";
+import { openConnection } from "../client/open-connection.js";
 import { parseTarget } from "../client/target.js";
 import type { Endpoint } from "../endpoint.js";
 import { explainClientError, NameEchoError } from "../errors.js";

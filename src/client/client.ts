@@ -23,7 +23,7 @@ import { Endpoint } from "../endpoint.js";
 import { explainClientError, NameEchoError } from "../errors.js";
 import { isTurnedAway, noticeText } from "../protocol/notices.js";
 import { resolveClientOptions, type ResolvedClientOptions } from "./client-options.js";
-import { openConnection } from "./connect.js";
+import { openConnection } from "./open-connection.js";
 import { LineIterators } from "./line-iterators.js";
 import { type OwedLine, ReplyMatcher } from "./reply-matcher.js";
 import { type ClientTarget, resolveTarget } from "./target.js";

@@ -41,10 +41,10 @@
 import { eastAsianWidth } from "get-east-asian-width";
 import { type Key, KeyDecoder } from "./keys.js";
 import { completesCR, CR } from "./line-end.js";
-import { escapeIAC } from "./telnet-data.js";
+import { escapeIAC } from "./iac-escape.js";
 import { WrappedCursor } from "./wrapped-cursor.js";
 
-/** Where the editor's echo goes (a ReplyBatch). */
+/** Where the editor's echo goes (a OutputBatch). */
 export interface EditorOutput {
   add(bytes: Buffer): void;
 }

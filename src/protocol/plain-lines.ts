@@ -5,7 +5,7 @@
  * Almost all traffic is plain: nc, scripts, a line-mode telnet and the load
  * tools send whole lines of ordinary bytes ending in LF or CR LF. For those
  * the full path (TelnetParser → TelnetSession's edit bytes → LineFramer →
- * ReplyBatch) costs a handful of native scans and four calls per line; this
+ * OutputBatch) costs a handful of native scans and four calls per line; this
  * loop looks at each byte once and copies it as it goes.
  *
  * It only ever starts where the full path would hold nothing (no telnet
@@ -24,7 +24,7 @@
  *
  * Pure: bytes in, bytes out, no sockets, no timers.
  */
-import type { ReplyBatch } from "./reply.js";
+import type { OutputBatch } from "./reply.js";
 
 const ETX = 0x03;
 const BS = 0x08;
@@ -51,7 +51,7 @@ const IAC = 0xff;
 export function answerPlainLines(
   chunk: Buffer,
   from: number,
-  batch: ReplyBatch,
+  batch: OutputBatch,
   maxLineLength: number,
   budget: number,
   held: Buffer | null = null,
@@ -152,7 +152,7 @@ export function answerPlainLines(
 }
 
 /** Commits what was written and says: an unfinished plain line from `lineStart` to the chunk's end. */
-function unfinishedAt(batch: ReplyBatch, length: number, replies: number, lineStart: number): number {
+function unfinishedAt(batch: OutputBatch, length: number, replies: number, lineStart: number): number {
   batch.commit(length, replies);
   return ~lineStart;
 }

@@ -18,7 +18,7 @@ export class ReplyEncoder {
 
   /** The reply to one line, as a new buffer. */
   encode(line: Buffer): Buffer {
-    const batch = new ReplyBatch(this);
+    const batch = new OutputBatch(this);
     batch.addReply(line);
     return batch.take()!;
   }
@@ -33,7 +33,7 @@ export class ReplyEncoder {
  * take() hands that buffer over and the next read starts a new one: the
  * socket owns what it was given, and an idle connection holds no buffer.
  */
-export class ReplyBatch {
+export class OutputBatch {
   private readonly encoder: ReplyEncoder;
   /** Whether the spare output buffer may be used: see the constructor. */
   private readonly spareAllowed: boolean;

@@ -4,7 +4,7 @@
  * a character-mode client, a line editor that echoes what is typed.
  * Everything it has to say — echo, negotiation answers, the AYT answer,
  * notices, and the replies — goes into one
- * ReplyBatch in the order it must reach the client, so the connection writes
+ * OutputBatch in the order it must reach the client, so the connection writes
  * it all with one write.
  *
  * Output is bounded by construction: receive() is given a budget (what the
@@ -48,8 +48,8 @@
 import { LineEditor, type LineEditorSink } from "./line-editor.js";
 import { LineFramer, type LineSink } from "./line-framer.js";
 import { answerPlainLines } from "./plain-lines.js";
-import type { ReplyBatch } from "./reply.js";
-import { escapeIAC } from "./telnet-data.js";
+import type { OutputBatch } from "./reply.js";
+import { escapeIAC } from "./iac-escape.js";
 import { HIM, type NegotiationOutput, TelnetOptions, US } from "./telnet-options.js";
 import {
   AYT,
@@ -90,7 +90,7 @@ export interface SessionSink<Owner> {
 export class TelnetSession<Owner = unknown> implements TelnetEventSink, LineSink, NegotiationOutput {
   private readonly sink: SessionSink<Owner>;
   private readonly owner: Owner;
-  private readonly out: ReplyBatch;
+  private readonly out: OutputBatch;
   private readonly maxLineLength: number;
   /** receive() stops consuming input once the batch holds this many bytes. */
   private budget = Infinity;
@@ -121,7 +121,7 @@ export class TelnetSession<Owner = unknown> implements TelnetEventSink, LineSink
    * @param owner what the sink is handed back (the connection).
    * @param out where every byte for the client goes, in order.
    */
-  constructor(sink: SessionSink<Owner>, owner: Owner, out: ReplyBatch, maxLineLength: number) {
+  constructor(sink: SessionSink<Owner>, owner: Owner, out: OutputBatch, maxLineLength: number) {
     this.sink = sink;
     this.owner = owner;
     this.out = out;

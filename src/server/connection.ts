@@ -30,9 +30,9 @@ import {
   kReceiveEnd,
   kSweepIdle,
 } from "../internal.js";
-import { releaseOutput, ReplyBatch, type ReplyEncoder } from "../protocol/reply.js";
+import { releaseOutput, OutputBatch, type ReplyEncoder } from "../protocol/reply.js";
 import { answerPlainLines } from "../protocol/plain-lines.js";
-import { escapeIAC } from "../protocol/telnet-data.js";
+import { escapeIAC } from "../protocol/iac-escape.js";
 import { type SessionSink, TelnetSession } from "../protocol/telnet-session.js";
 import type { ClientMemoryBudget, MemoryHolder } from "./client-memory.js";
 import { clientMemoryNotice, idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } from "../protocol/notices.js";
@@ -215,7 +215,7 @@ export class TcpConnection extends ConnectionEmitter implements TransportSink, M
    * scripts and load tools do, never needs one.
    */
   private session: TelnetSession<TcpConnection> | null = null;
-  private readonly batch: ReplyBatch;
+  private readonly batch: OutputBatch;
   /** The state and the flags above (OPEN, PAUSED, TOUCHED, ...). */
   private flags = OPEN;
   /**
@@ -247,7 +247,7 @@ export class TcpConnection extends ConnectionEmitter implements TransportSink, M
       void this.remote;
     }
     // The spare output buffer only where writes usually go out at once.
-    this.batch = new ReplyBatch(options.context.encoder, transport.name === "handle");
+    this.batch = new OutputBatch(options.context.encoder, transport.name === "handle");
     transport.start(this);
   }
 

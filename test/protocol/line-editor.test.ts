@@ -2,14 +2,14 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { LineEditor } from "../../src/protocol/line-editor.js";
-import { ReplyBatch, ReplyEncoder } from "../../src/protocol/reply.js";
+import { OutputBatch, ReplyEncoder } from "../../src/protocol/reply.js";
 import { TelnetParser } from "../../src/protocol/telnet-parser.js";
 
 const NOTICE = "!too long\r\n";
 
 /** An editor wired as the session wires it: echo into a batch, the too-long notice through hide(). */
 function editor(maxLineLength = 100) {
-  const batch = new ReplyBatch(new ReplyEncoder("Ali"));
+  const batch = new OutputBatch(new ReplyEncoder("Ali"));
   const lines: Buffer[] = [];
   let tooLong = 0;
   const e: LineEditor = new LineEditor(

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { answerPlainLines } from "../../src/protocol/plain-lines.js";
-import { ReplyBatch, ReplyEncoder } from "../../src/protocol/reply.js";
+import { OutputBatch, ReplyEncoder } from "../../src/protocol/reply.js";
 import { TelnetSession } from "../../src/protocol/telnet-session.js";
 import { DO, IAC, OPT_ECHO, OPT_SGA, type TelnetParser } from "../../src/protocol/telnet-parser.js";
 
@@ -11,7 +11,7 @@ const TOO_LONG = Buffer.from("!too long\r\n");
 /** The full path alone: what TelnetSession.receive() did before it had the fast path, for comparison. */
 class FullPathSession<Owner> extends TelnetSession<Owner> {
   override receive(chunk: Buffer, budget = Infinity): number {
-    const self = this as unknown as { out: ReplyBatch; budget: number; parser: TelnetParser };
+    const self = this as unknown as { out: OutputBatch; budget: number; parser: TelnetParser };
     if (self.out.length >= budget) return 0;
     self.budget = budget;
     return self.parser.push(chunk);
@@ -20,13 +20,13 @@ class FullPathSession<Owner> extends TelnetSession<Owner> {
 
 interface Wired {
   session: TelnetSession;
-  batch: ReplyBatch;
+  batch: OutputBatch;
   /** lineTooLong() calls, each answered with a notice through the session (as TcpConnection does). */
   tooLong: number;
 }
 
 function wire(kind: typeof TelnetSession, maxLineLength: number): Wired {
-  const batch = new ReplyBatch(new ReplyEncoder("Ali"));
+  const batch = new OutputBatch(new ReplyEncoder("Ali"));
   const wired = { batch, tooLong: 0 } as Wired;
   wired.session = new kind(
     {
@@ -60,14 +60,14 @@ describe("answerPlainLines: where the fast path hands over", () => {
   ];
   for (const { name, input, stop, out, max = 8192 } of cases) {
     test(name, { timeout: 5000 }, () => {
-      const batch = new ReplyBatch(new ReplyEncoder("Ali"));
+      const batch = new OutputBatch(new ReplyEncoder("Ali"));
       assert.equal(answerPlainLines(Buffer.from(input, "latin1"), 0, batch, max, Infinity), stop);
       assert.equal(batch.take()?.toString("latin1") ?? "", out);
     });
   }
 
   test("it stops after the line that fills the budget, as the full path does", { timeout: 5000 }, () => {
-    const batch = new ReplyBatch(new ReplyEncoder("Ali"));
+    const batch = new OutputBatch(new ReplyEncoder("Ali"));
     // "a Ali\r\n" is 7 bytes: a budget of 8 is filled by the second reply.
     assert.equal(answerPlainLines(Buffer.from("a\nb\nc\n"), 0, batch, 8192, 8), 4);
     assert.equal(batch.replyCount, 2);
@@ -75,7 +75,7 @@ describe("answerPlainLines: where the fast path hands over", () => {
   });
 
   test("it counts the replies it writes, after those already in the batch", { timeout: 5000 }, () => {
-    const batch = new ReplyBatch(new ReplyEncoder("Ali"));
+    const batch = new OutputBatch(new ReplyEncoder("Ali"));
     batch.addReply(Buffer.from("x"));
     // Long enough to make the output grow while lines are being answered.
     const many = Buffer.from("line\n".repeat(500));

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ReplyBatch, ReplyEncoder, releaseOutput } from "../../src/protocol/reply.js";
+import { OutputBatch, ReplyEncoder, releaseOutput } from "../../src/protocol/reply.js";
 
-describe("ReplyEncoder / ReplyBatch", () => {
+describe("ReplyEncoder / OutputBatch", () => {
   const encoder = new ReplyEncoder("Ali");
 
   test("a line gets a space, the name and CR LF", () => {
@@ -23,7 +23,7 @@ describe("ReplyEncoder / ReplyBatch", () => {
   });
 
   test("a batch gathers replies and raw bytes in order, into one buffer, and empties", () => {
-    const batch = new ReplyBatch(encoder);
+    const batch = new OutputBatch(encoder);
     assert.equal(batch.take(), null);
     batch.addReply(Buffer.from("one"));
     batch.add(Buffer.from("notice\r\n"));
@@ -39,7 +39,7 @@ describe("the spare output buffer", () => {
   const encoder = new ReplyEncoder("Ali");
 
   test("a batch allowed it gathers in the same buffer read after read, once each is given back as written", () => {
-    const batch = new ReplyBatch(encoder, true);
+    const batch = new OutputBatch(encoder, true);
     batch.addReply(Buffer.from("one"));
     const first = batch.take()!;
     releaseOutput(first, true);
@@ -51,7 +51,7 @@ describe("the spare output buffer", () => {
   });
 
   test("a buffer a write keeps is never handed out again", () => {
-    const batch = new ReplyBatch(encoder, true);
+    const batch = new OutputBatch(encoder, true);
     batch.addReply(Buffer.from("kept"));
     const kept = batch.take()!;
     releaseOutput(kept, false);
@@ -63,11 +63,11 @@ describe("the spare output buffer", () => {
   });
 
   test("a batch not allowed it (a writer that keeps every buffer) never gathers in the spare", () => {
-    const spared = new ReplyBatch(encoder, true);
+    const spared = new OutputBatch(encoder, true);
     spared.addReply(Buffer.from("a"));
     const spare = spared.take()!;
     releaseOutput(spare, true);
-    const streamed = new ReplyBatch(encoder);
+    const streamed = new OutputBatch(encoder);
     streamed.addReply(Buffer.from("b"));
     const own = streamed.take()!;
     assert.notEqual(own.buffer, spare.buffer);

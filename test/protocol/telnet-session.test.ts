@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { LineFramer } from "../../src/protocol/line-framer.js";
-import { ReplyBatch, ReplyEncoder } from "../../src/protocol/reply.js";
+import { OutputBatch, ReplyEncoder } from "../../src/protocol/reply.js";
 import { AYT_REPLY, TelnetSession } from "../../src/protocol/telnet-session.js";
 import {
   AYT,
@@ -29,7 +29,7 @@ const TOO_LONG = Buffer.from("!too long\r\n");
 
 interface Run {
   session: TelnetSession;
-  batch: ReplyBatch;
+  batch: OutputBatch;
   lines: string[];
   /** Everything written to the client, one string per receive() call (latin1, so bytes stay bytes). */
   writes: string[];
@@ -43,7 +43,7 @@ interface Run {
  * committed, which are read back from the bytes (each is `line Ali` or
  * `Ali` for an empty line, CR LF after it; a line holds no CR or LF).
  */
-class LineRecordingBatch extends ReplyBatch {
+class LineRecordingBatch extends OutputBatch {
   readonly lines: string[] = [];
 
   override addReplySpan(source: Buffer, from: number, to: number): void {
@@ -279,7 +279,7 @@ describe("TelnetSession: server echo for character-mode clients", () => {
   });
 
   test("the line-too-long notice while typing starts on a fresh line", { timeout: 5000 }, () => {
-    const batch = new ReplyBatch(new ReplyEncoder("Ali"));
+    const batch = new OutputBatch(new ReplyEncoder("Ali"));
     // Wired as TcpConnection wires it: the notice goes back through notice().
     const s: TelnetSession = new TelnetSession({ lineTooLong: () => s.notice(TOO_LONG) }, null, batch, 4);
     s.receive(Buffer.from(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO), "latin1"));
@@ -293,7 +293,7 @@ describe("TelnetSession: server echo for character-mode clients", () => {
     s.receive(Buffer.from("f\x7fg\r\n"));
     assert.equal(batch.take()?.toString(), "\b \bg\r\nabcg Ali\r\n");
     // A sink that writes the notice straight into the batch gets the same screen.
-    const direct = new ReplyBatch(new ReplyEncoder("Ali"));
+    const direct = new OutputBatch(new ReplyEncoder("Ali"));
     const d = new TelnetSession({ lineTooLong: () => direct.add(TOO_LONG) }, null, direct, 4);
     d.receive(Buffer.from(iac(DO, OPT_SGA) + iac(DO, OPT_ECHO) + "abcde", "latin1"));
     assert.equal(direct.take()?.toString("latin1"), `${iac(WILL, OPT_SGA)}${iac(WILL, OPT_ECHO)}abcd\r\n${TOO_LONG}abcd`);
@@ -504,7 +504,7 @@ describe("TelnetSession: properties", () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(plainByte, fc.constantFrom(0x0d, 0x0a, 0x00)), { maxLength: 300 }), fc.array(fc.integer({ min: 1, max: 9 })), (raw, sizes) => {
         const bytes = Buffer.from(raw);
-        const batch = new ReplyBatch(new ReplyEncoder("Ali"));
+        const batch = new OutputBatch(new ReplyEncoder("Ali"));
         const framer = new LineFramer({ line: (l, from, to) => (batch.addReplySpan(l, from, to), true), lineTooLong: () => (batch.add(TOO_LONG), true) }, 32);
         framer.push(bytes);
         const expected = batch.take()?.toString("latin1") ?? "";

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { escapeIAC } from "../../src/protocol/telnet-data.js";
+import { escapeIAC } from "../../src/protocol/iac-escape.js";
 
 describe("escapeIAC", () => {
   const cases: { input: number[]; from?: number; to?: number; out: number[] }[] = [

@@ -5,7 +5,7 @@
 import * as assert from "node:assert/strict";
 import type * as net from "node:net";
 import { after, before, describe, it } from "node:test";
-import { openConnection } from "../../src/client/connect.js";
+import { openConnection } from "../../src/client/open-connection.js";
 import { Endpoint } from "../../src/endpoint.js";
 import { NameEchoServer } from "../../src/server/server.js";
 import { collect, freePort } from "../helpers/net.js";
