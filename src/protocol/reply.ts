@@ -28,8 +28,8 @@ export class ReplyEncoder {
  * The bytes owed to one client from one read, in order: replies, and any
  * other bytes (notices, telnet answers, echo) between them. Bytes are copied
  * straight into one output buffer as they are added (no list of views, no
- * second pass), so a read costs a few small pooled allocations (doubling)
- * and one copy per line.
+ * second pass): the process's spare where allowed (see releaseOutput()), else
+ * a buffer grown by doubling, and one copy per line.
  * take() hands that buffer over and the next read starts a new one: the
  * socket owns what it was given, and an idle connection holds no buffer.
  */
