@@ -3,6 +3,7 @@
  * chart: totals kept from the server's events (once per connection, never
  * per line), the server's settings, and a short history of samples.
  */
+import { SERVER_OPTION_TABLE, type OptionRow, type StatusLimitKey } from "../options.js";
 import type { NameEchoServer } from "../server/server.js";
 
 /** Totals over the server's life: closed connections' counts kept at disconnect, plus the open ones' read now. */
@@ -113,14 +114,26 @@ export interface ServerStatus {
   startedAt: number;
   uptimeMs: number;
   node: string;
-  limits: {
-    maxLineLength: number;
-    maxConnections: number;
-    idleTimeoutSeconds: number;
-    maxUnsentBytes: number;
-    shutdownTimeoutSeconds: number;
-  };
+  /** Every option options.ts's table marks as a limit, under the key its row gives. */
+  limits: StatusLimits;
   totals: Totals;
+}
+
+/**
+ * The limits /status shows, each a number: one per row of options.ts's table
+ * that has a `status` key (maxLineLength, maxConnections, idleTimeoutSeconds, …).
+ */
+export type StatusLimits = { [K in StatusLimitKey]: number };
+
+/** Each option /status shows, and the key it shows it under. */
+const STATUS_ROWS = Object.entries<OptionRow>(SERVER_OPTION_TABLE).flatMap(([option, row]) =>
+  row.status === undefined ? [] : [[option as keyof typeof SERVER_OPTION_TABLE, row.status] as const],
+);
+
+/** A server's limits as /status shows them. */
+export function statusLimits(server: NameEchoServer): StatusLimits {
+  const options = server.options;
+  return Object.fromEntries(STATUS_ROWS.map(([option, key]) => [key, options[option]])) as unknown as StatusLimits;
 }
 
 export function serverStatus(server: NameEchoServer, counters: ServerCounters, startedAt: number): ServerStatus {
@@ -136,13 +149,7 @@ export function serverStatus(server: NameEchoServer, counters: ServerCounters, s
     startedAt,
     uptimeMs: now - startedAt,
     node: process.version,
-    limits: {
-      maxLineLength: options.maxLineLength,
-      maxConnections: options.maxConnections,
-      idleTimeoutSeconds: options.idleTimeout,
-      maxUnsentBytes: options.maxUnsentBytes,
-      shutdownTimeoutSeconds: options.shutdownTimeout,
-    },
+    limits: statusLimits(server),
     totals: counters.totals(),
   };
 }
