@@ -71,43 +71,43 @@ export function invalidOption(option: string, problem: string): NameEchoError {
 
 /**
  * Turns the system errors of listen() into one line an operator can act on,
- * about the option that would fix it. Anything unexpected is returned
- * unchanged, so real bugs keep their stack.
+ * about the option that would fix it (`port` or `host`). `listener` names
+ * what could not listen when it is not the server itself ("the HTTP port"),
+ * and leads the message. Anything unexpected is returned unchanged, so real
+ * bugs keep their stack.
  */
-export function explainListenError(error: unknown, host: string, port: number): unknown {
+export function explainListenError(error: unknown, host: string, port: number, listener?: string): unknown {
+  const explained = listenError(error, host, port);
+  if (explained === undefined) return error;
+  const [code, option, problem] = explained;
+  const where = new Endpoint(host, port).toString();
+  const message = `${listener === undefined ? "" : `${listener} cannot listen on ${where}: `}${option} ${problem}`;
+  return new NameEchoError(code, message, { option, problem, cause: error });
+}
+
+function listenError(error: unknown, host: string, port: number): [NameEchoErrorCode, "port" | "host", string] | undefined {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   const where = new Endpoint(host, port).toString();
   switch (code) {
     case "EADDRINUSE":
-      return optionError(
-        "ERR_ADDRESS_IN_USE",
-        "port",
-        `${port} is already in use on ${host}: stop the other server or choose another port (0 picks a free one)`,
-        error,
-      );
+      return ["ERR_ADDRESS_IN_USE", "port", `${port} is already in use on ${host}: stop the other server or choose another port (0 picks a free one)`];
     case "EADDRNOTAVAIL":
     case "ENOTFOUND":
     case "EAI_AGAIN":
-      return optionError(
+      return [
         "ERR_ADDRESS_NOT_AVAILABLE",
         "host",
         `${host} is not an address of this machine, so nothing can listen on ${where}; use 127.0.0.1, 0.0.0.0 or ::`,
-        error,
-      );
+      ];
     case "EACCES":
     case "EPERM":
-      return optionError(
-        "ERR_PERMISSION_DENIED",
-        "port",
-        `${port} needs privileges to listen on (ports below 1024 do); choose one from 1024 to 65535`,
-        error,
-      );
+      return ["ERR_PERMISSION_DENIED", "port", `${port} needs privileges to listen on (ports below 1024 do); choose one from 1024 to 65535`];
     case "EINVAL":
     case "EAI_NONAME":
       // getaddrinfo refusing the name outright: only a host the validator let through gets here.
-      return optionError("ERR_INVALID_OPTION", "host", `${JSON.stringify(host)} cannot be looked up (${code}); use an IP address or a host name`, error);
+      return ["ERR_INVALID_OPTION", "host", `${JSON.stringify(host)} cannot be looked up (${code}); use an IP address or a host name`];
     default:
-      return error;
+      return undefined;
   }
 }
 

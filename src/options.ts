@@ -1,314 +1,412 @@
 /**
- * Defaults and the rules every option value is checked by, shared by the
- * library and the CLI, so that `new NameEchoServer({ port: 70000 })` and
- * `name-echo serve --port 70000` are refused in the same words.
+ * Every option in one place: for each, its default, the rule its values are
+ * checked by, its `name-echo serve` flag (and so its NAME_ECHO_* variable),
+ * its line in `serve --help`, and whether /status shows it. The library
+ * resolves its options from these rows, the CLI builds its flags, its help
+ * and its error messages from them, and /status lists the limits they mark;
+ * test/docs/option-table.test.ts holds the README's flag table to them.
  *
- * A rule checks a typed value (what a library caller passes: a number is a
- * number, a boolean a boolean) and parses text (what a command line or an
- * environment variable gives). Its errors are ERR_INVALID_OPTION with the
- * option's name and, separately, what was wrong in words that name no option,
- * so the CLI can put the flag or the variable in the option's place.
+ * Adding a limit touches: its row in SERVER_OPTION_TABLE here; server.ts
+ * (the option, with its doc, in NameEchoServerOptions, which the compiler
+ * holds the table to, and its enforcement, there or in connection.ts); its
+ * notice in protocol/notices.ts; its test; and the README's Limits table.
+ * Its flag, NAME_ECHO_* variable, --help line, library default, check and
+ * /status entry follow from the row.
+ *
+ * The rules themselves are in option-rules.ts (re-exported here).
  */
-import { isIP } from "node:net";
-import { domainToASCII } from "node:url";
 import { invalidOption } from "./errors.js";
+import {
+  BOOLEAN_RULE,
+  choiceRule,
+  describe,
+  HOST_RULE,
+  integerRule,
+  MAX_NAME_BYTES,
+  NAME_RULE,
+  PORT_RULE,
+  secondsRule,
+  type OptionRule,
+} from "./option-rules.js";
+import { defaultMaxClientMemory } from "./server/client-memory.js";
+import type { NameEchoServerOptions } from "./server/server.js";
+import { TRANSPORT_CHOICES } from "./server/transport/transport.js";
 
-export const DEFAULTS = Object.freeze({
-  host: "127.0.0.1",
-  port: 8888,
-  name: "Ali",
+export * from "./option-rules.js";
+
+export interface OptionRow<T = unknown> {
+  /**
+   * The flag without its dashes ("max-line-length"); its variable is
+   * NAME_ECHO_ and the flag in capitals, "-" as "_" (NAME_ECHO_MAX_LINE_LENGTH).
+   * None: the option is the library's only.
+   */
+  readonly flag?: string;
+  /** What the flag's value is called in --help ("BYTES"); none: a switch, which takes no value. */
+  readonly value?: string;
+  readonly rule: OptionRule<T>;
+  /** The value when left out: a value, one worked out for this machine, or undefined for none (off). */
+  readonly default: T | (() => T) | undefined;
+  /** The flag's line in --help, without its default. */
+  readonly help: string;
+  /** The default as --help says it, where the value alone would not say it ("off", a formula). */
+  readonly shownDefault?: string;
+  /** The key /status shows it under, among its `limits` (written `as const`, so the type of /status has it); none: /status does not show it. */
+  readonly status?: string;
+}
+
+/** A row's default for this machine. */
+export function defaultOf<T>(row: OptionRow<T>): T | undefined {
+  return typeof row.default === "function" ? (row.default as () => T)() : row.default;
+}
+
+/** The options of NameEchoServer that are plain values (tls, trace and captureEndpoints are not). */
+export type RuledServerOption = Exclude<keyof NameEchoServerOptions, "tls" | "trace" | "captureEndpoints">;
+
+/** 0 (no bound), or at least 64 KiB: a budget smaller than one client's read would evict everyone. */
+const CLIENT_MEMORY_RULE: OptionRule<number> = (() => {
+  const whole = integerRule(0, Number.MAX_SAFE_INTEGER, "(0 = no bound)");
+  const atLeast = (bytes: number, option: string): number => {
+    if (bytes !== 0 && bytes < 64 * 1024) throw invalidOption(option, `must be 0 (no bound) or at least 65536 bytes, not ${bytes}`);
+    return bytes;
+  };
+  return {
+    check: (value, option) => atLeast(whole.check(value, option), option),
+    fromText: (text, what) => atLeast(whole.fromText(text, what), what),
+  };
+})();
+
+/**
+ * NameEchoServer's options, in the order `serve --help` lists their flags.
+ * Every option but tls, trace and captureEndpoints has a row: the type says
+ * so, and the compiler holds it to the options' types.
+ */
+export const SERVER_OPTION_TABLE = {
+  host: {
+    flag: "host",
+    value: "HOST",
+    rule: HOST_RULE,
+    default: "127.0.0.1",
+    help: "address to listen on (0.0.0.0 or :: for the network)",
+  },
+  port: {
+    flag: "port",
+    value: "PORT",
+    rule: PORT_RULE,
+    default: 8888,
+    help: "port to listen on, 0 for any free port",
+  },
+  name: {
+    flag: "name",
+    value: "NAME",
+    rule: NAME_RULE,
+    default: "Ali",
+    help: `the name added to every line (printable, at most ${MAX_NAME_BYTES} bytes)`,
+  },
   /** Longer lines are refused; 8 KiB is far more than anyone types and caps what one client can make the server hold. */
-  maxLineLength: 8192,
+  maxLineLength: {
+    flag: "max-line-length",
+    value: "BYTES",
+    rule: integerRule(1, 1 << 30),
+    default: 8192,
+    help: "longest accepted line",
+    status: "maxLineLength" as const,
+  },
   /** Each connection costs a file descriptor and a little memory; 10,000 fits the usual fd limits with room to spare. */
-  maxConnections: 10_000,
-  /** Seconds without traffic before a client is told and closed: long enough for a person thinking, short enough to reclaim abandoned sessions. */
-  idleTimeoutSeconds: 300,
-  /** Seconds a graceful stop waits for clients to go before dropping them. */
-  shutdownTimeoutSeconds: 10,
-  /** Unsent reply bytes per client before the server stops reading from it (backpressure). */
-  maxUnsentBytes: 1024 * 1024,
+  maxConnections: {
+    flag: "max-connections",
+    value: "N",
+    rule: integerRule(1, 1 << 30),
+    default: 10_000,
+    help: "most clients at once",
+    status: "maxConnections" as const,
+  },
   /**
    * Off: one address may be a whole office behind NAT, or every client at
    * once behind a load balancer without PROXY protocol; HAProxy and nginx
    * leave it to the operator too. See README "Limits".
    */
-  maxConnectionsPerIp: 0,
+  maxConnectionsPerIp: {
+    flag: "max-connections-per-ip",
+    value: "N",
+    rule: integerRule(0, 1 << 30, "(0 = no limit)"),
+    default: 0,
+    help: "most clients at once from one address, 0 = no limit",
+    status: "maxConnectionsPerIp" as const,
+  },
+  /** Seconds without traffic before a client is told and closed: long enough for a person thinking, short enough to reclaim abandoned sessions. */
+  idleTimeout: {
+    flag: "idle-timeout",
+    value: "SECONDS",
+    rule: secondsRule(0, 2_000_000),
+    default: 300,
+    help: "close clients silent this long, 0 = never",
+    status: "idleTimeoutSeconds" as const,
+  },
+  /** Unsent reply bytes per client before the server stops reading from it (backpressure). */
+  maxUnsentBytes: {
+    flag: "max-unsent-bytes",
+    value: "BYTES",
+    rule: integerRule(1024, 1 << 30),
+    default: 1024 * 1024,
+    help: "unsent replies held per client before reading from it pauses",
+    status: "maxUnsentBytes" as const,
+  },
+  /** A sixteenth of the machine's memory, within [32 MiB, 1 GiB]: see defaultMaxClientMemory(). */
+  maxClientMemory: {
+    flag: "max-client-memory",
+    value: "BYTES",
+    rule: CLIENT_MEMORY_RULE,
+    default: defaultMaxClientMemory,
+    shownDefault: "1/16 of memory, 32 MiB to 1 GiB",
+    help: "bytes held for all clients together; past it the biggest are closed, 0 = no bound",
+    status: "maxClientMemory" as const,
+  },
+  /** Seconds a graceful stop waits for clients to go before dropping them. */
+  shutdownTimeout: {
+    flag: "shutdown-timeout",
+    value: "SECONDS",
+    rule: secondsRule(0, 2_000_000),
+    default: 10,
+    help: "how long a graceful stop waits for clients",
+    status: "shutdownTimeoutSeconds" as const,
+  },
   /**
    * Seconds a client told to go may take nothing and not close before it is
    * dropped: Apache's lingering close waits 2 s per read (nginx 5 s), enough
    * for a reader on a slow link to take its last bytes, short enough that a
    * stop with `nc`-like clients attached ends in seconds.
    */
-  lingerTimeoutSeconds: 2,
+  lingerTimeout: {
+    flag: "linger-timeout",
+    value: "SECONDS",
+    rule: secondsRule(0, 3600),
+    default: 2,
+    help: "a client told to go that takes nothing this long is dropped",
+    status: "lingerTimeoutSeconds" as const,
+  },
   /** Kernel accept queue; a burst of connects larger than this would be dropped and retried by clients after 1 s. */
-  backlog: 4096,
+  backlog: {
+    rule: integerRule(1, 1 << 20),
+    default: 4096,
+    help: "the kernel's queue of connections not yet accepted",
+    status: "backlog" as const,
+  },
+  /** Set by `serve --workers` itself, never by a flag. */
+  reusePort: {
+    rule: BOOLEAN_RULE,
+    default: false,
+    help: "listen with SO_REUSEPORT, sharing the port with other servers that do",
+  },
+  transport: {
+    flag: "transport",
+    value: "auto|handle|stream",
+    rule: choiceRule(TRANSPORT_CHOICES),
+    default: "auto",
+    shownDefault: "auto: the handle unless TLS, where this Node allows it",
+    help: "libuv's TCP handle or net.Socket",
+  },
+  offerEcho: {
+    flag: "offer-echo",
+    rule: BOOLEAN_RULE,
+    default: false,
+    shownDefault: "off, negotiate only when asked",
+    help:
+      "offer every client server echo at connect (telnet WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS): " +
+      "Linux telnet starts in character mode, where UTF-8 is typed intact; nc and scripts then get those bytes too",
+  },
+  proxyProtocol: {
+    flag: "proxy-protocol",
+    rule: BOOLEAN_RULE,
+    default: false,
+    help: "every connection starts with a PROXY v1/v2 header (HAProxy send-proxy); connections without one are closed",
+  },
   /** Seconds a new connection has for its PROXY header and TLS handshake: a proxy sends its header at once, and a TLS handshake takes a few round trips. */
-  handshakeTimeoutSeconds: 5,
-  /** The metrics port answers on loopback only unless told otherwise: metrics are for the operator, not the clients. */
-  metricsHost: "127.0.0.1",
-});
-
-/** The longest name accepted, in UTF-8 bytes. */
-export const MAX_NAME_BYTES = 256;
-
-/** RFC 1123 (and RFC 1035 §2.3.4): a host name is at most 253 characters, each dot-separated label 1 to 63. */
-const MAX_HOST_NAME_LENGTH = 253;
-const MAX_HOST_LABEL_LENGTH = 63;
-
-export interface OptionRule<T> {
-  /**
-   * A value as a library caller passes it; throws ERR_INVALID_OPTION naming
-   * `option`. Typed loosely on purpose: JavaScript callers can pass anything.
-   */
-  check(value: unknown, option: string): T;
-  /** A value written as text (a flag, an environment variable); throws ERR_INVALID_OPTION naming `what`. */
-  fromText(text: string, what: string): T;
-}
-
-/** A whole number within [min, max]; `hint` follows the range in the message ("(0 picks a free port)"). */
-export function integerRule(min: number, max: number, hint = ""): OptionRule<number> {
-  const expected = `a whole number from ${min} to ${max}${hint ? ` ${hint}` : ""}`;
-  const check = (value: unknown, option: string): number => {
-    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-      throw invalidOption(option, `must be ${expected}, not ${describe(value)}`);
-    }
-    return value;
-  };
-  // Text that is not all digits stays text, and check() refuses it quoting what was written.
-  return { check, fromText: (text, what) => check(/^\s*\d+\s*$/.test(text) ? Number(text) : text, what) };
-}
-
-/** A number of seconds within [min, max], fractions allowed. */
-export function secondsRule(min: number, max: number): OptionRule<number> {
-  const check = (value: unknown, option: string): number => {
-    if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
-      throw invalidOption(option, `must be a number of seconds from ${min} to ${max}, not ${describe(value)}`);
-    }
-    return value;
-  };
-  return { check, fromText: (text, what) => check(/^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : text, what) };
-}
-
-/** One of a few words, exactly as written. */
-export function choiceRule<T extends string>(choices: readonly T[]): OptionRule<T> {
-  const check = (value: unknown, option: string): T => {
-    if (typeof value === "string" && (choices as readonly string[]).includes(value)) return value as T;
-    throw invalidOption(option, `must be one of ${choices.join(", ")}, not ${describe(value)}`);
-  };
-  return { check, fromText: (text, what) => check(text.trim(), what) };
-}
-
-export const PORT_RULE: OptionRule<number> = integerRule(0, 65535, "(0 picks a free port)");
-
-/** A port to connect to: the same numbers, without the hint about listening, which means nothing to a client. */
-export const TARGET_PORT_RULE: OptionRule<number> = integerRule(0, 65535, "(the port the server listens on)");
-
-/** true or false, and nothing that merely looks like one: `proxyProtocol: "false"` must not turn PROXY mode on. */
-export const BOOLEAN_RULE: OptionRule<boolean> = {
-  check(value, option) {
-    if (typeof value !== "boolean") throw invalidOption(option, `must be true or false, not ${describe(value)}`);
-    return value;
+  handshakeTimeout: {
+    flag: "handshake-timeout",
+    value: "SECONDS",
+    rule: secondsRule(0.001, 3600),
+    default: 5,
+    help: "time for the PROXY header and TLS handshake",
+    status: "handshakeTimeoutSeconds" as const,
   },
-  fromText(text, what) {
-    const word = text.trim().toLowerCase();
-    if (["1", "true", "yes", "on"].includes(word)) return true;
-    if (["0", "false", "no", "off"].includes(word)) return false;
-    throw invalidOption(what, `must be 1, true, yes or on (or 0, false, no, off), not ${describe(text)}`);
-  },
-};
+} satisfies { readonly [K in RuledServerOption]-?: OptionRow<NonNullable<NameEchoServerOptions[K]>> };
 
-/**
- * The name is sent to every client, so it must not carry control characters
- * (a name with ESC or CR could drive the client's terminal or break framing),
- * and it cannot be empty: adding it is the whole of a reply.
- */
-export const NAME_RULE: OptionRule<string> = {
+/** The keys of /status's `limits`: one per row of SERVER_OPTION_TABLE that has `status`. */
+export type StatusLimitKey = {
+  [K in keyof typeof SERVER_OPTION_TABLE]: (typeof SERVER_OPTION_TABLE)[K] extends { status: infer S extends string } ? S : never;
+}[keyof typeof SERVER_OPTION_TABLE];
+
+/** What --balance takes: how workers share the port, auto, or kernel (the name shared had before). */
+export const BALANCE_CHOICES = ["auto", "reuseport", "shared", "round-robin", "kernel"] as const;
+export const LOG_LEVEL_CHOICES = ["debug", "info", "warn", "error", "silent"] as const;
+export const LOG_FORMAT_CHOICES = ["auto", "pretty", "json"] as const;
+
+/** Text taken as it is, for whoever reads it to judge (a file's name: the command says what is wrong with the file). */
+export const TEXT_RULE: OptionRule<string> = {
   check(value, option) {
     if (typeof value !== "string") throw invalidOption(option, `must be a string, not ${describe(value)}`);
-    if (value === "") {
-      throw invalidOption(option, `must not be empty: every reply adds the name to the line, so there must be one to add`);
-    }
-    // C0 controls, DEL and C1 controls.
-    const control = /[\u0000-\u001f\u007f-\u009f]/u.exec(value);
-    if (control) {
-      throw invalidOption(option, `must not contain control characters (found ${codePoint(control[0])}); use printable text`);
-    }
-    // Format characters that reorder or hide text: an override (U+202A-U+202E) or isolate (U+2066-U+2069)
-    // would reverse the rest of every reply and of the operator's log lines; zero-width characters and
-    // direction marks (U+200B-U+200F) make a name that looks like another.
-    const format = /[\u200b-\u200f\u202a-\u202e\u2066-\u2069]/u.exec(value);
-    if (format) {
-      throw invalidOption(
-        option,
-        `must not contain invisible or text-direction characters (found ${codePoint(format[0])}), which reorder or hide text; use printable text`,
-      );
-    }
-    // A lone surrogate cannot be encoded as UTF-8 and would reach clients as U+FFFD.
-    if (/\p{Surrogate}/u.test(value)) throw invalidOption(option, `must be valid Unicode text`);
-    const bytes = Buffer.byteLength(value, "utf8");
-    if (bytes > MAX_NAME_BYTES) throw invalidOption(option, `is ${bytes} bytes long; the limit is ${MAX_NAME_BYTES} bytes`);
     return value;
   },
-  fromText(text, what) {
-    return this.check(text, what);
-  },
+  fromText: (text) => text,
 };
 
 /**
- * An IP address, or a host name by RFC 1123's rules. Checked here rather
- * than left to the resolver: getaddrinfo refuses some names (too long, odd
- * characters) by throwing from inside listen(), and others only after a
- * lookup, in words no user can act on.
+ * The flags of `name-echo serve` that set no library option, in the order
+ * --help lists them after the server's; keyed by flag.
  */
-export const HOST_RULE: OptionRule<string> = {
-  check(value, option) {
-    const problem = hostProblem(value);
-    if (problem !== undefined) throw invalidOption(option, problem);
-    return value as string;
+export const COMMAND_OPTION_TABLE = {
+  workers: {
+    flag: "workers",
+    value: "N",
+    rule: integerRule(1, 1024),
+    default: 1,
+    help: "run N processes sharing the port; one stop stops all",
   },
-  fromText(text, what) {
-    return this.check(text, what);
+  balance: {
+    flag: "balance",
+    value: "auto|reuseport|shared|round-robin",
+    rule: choiceRule(BALANCE_CHOICES),
+    default: "auto" as const,
+    shownDefault: "auto: reuseport where this Node has it, else shared",
+    help: "how workers share the port (see the README's --workers)",
   },
-};
+  "tls-cert": {
+    flag: "tls-cert",
+    value: "FILE",
+    rule: TEXT_RULE,
+    default: undefined,
+    help: "serve TLS with this PEM certificate (chain); needs --tls-key",
+  },
+  "tls-key": {
+    flag: "tls-key",
+    value: "FILE",
+    rule: TEXT_RULE,
+    default: undefined,
+    help: "the certificate's PEM private key",
+  },
+  quiet: {
+    flag: "quiet",
+    rule: BOOLEAN_RULE,
+    default: false,
+    help: "log warnings and errors only (no line per connection)",
+  },
+  "log-level": {
+    flag: "log-level",
+    value: "LEVEL",
+    rule: choiceRule(LOG_LEVEL_CHOICES),
+    default: "info" as const,
+    shownDefault: "info; --quiet means warn",
+    help: "debug, info, warn, error or silent",
+  },
+  "log-format": {
+    flag: "log-format",
+    value: "FORMAT",
+    rule: choiceRule(LOG_FORMAT_CHOICES),
+    default: "auto" as const,
+    shownDefault: "auto: pretty at a terminal, JSON otherwise",
+    help: "auto, pretty or json",
+  },
+  /**
+   * A hundred connections a second is already more than a person can read;
+   * past it the log says how many (and a flood of them cannot bury the rest).
+   */
+  "log-connections-per-second": {
+    flag: "log-connections-per-second",
+    value: "N",
+    rule: integerRule(0, 1_000_000, "(0 = log every one)"),
+    default: 100,
+    help: "connections a second logged one by one; past it, one summary line every 10 s (0 = log every one)",
+  },
+  "http-port": {
+    flag: "http-port",
+    value: "PORT",
+    rule: PORT_RULE,
+    default: undefined,
+    shownDefault: "off",
+    help: "serve the live status page (/), /connections, /status, Prometheus /metrics, /healthz and /readyz on this port",
+  },
+  /** The HTTP port answers on loopback only unless told otherwise: it is for the operator, not the clients. */
+  "http-host": {
+    flag: "http-host",
+    value: "HOST",
+    rule: HOST_RULE,
+    default: "127.0.0.1",
+    help: "address for the HTTP port",
+  },
+  // The names from when the port served metrics only; still accepted.
+  "metrics-port": {
+    flag: "metrics-port",
+    value: "PORT",
+    rule: PORT_RULE,
+    default: undefined,
+    shownDefault: "off",
+    help: "the old name of --http-port",
+  },
+  "metrics-host": {
+    flag: "metrics-host",
+    value: "HOST",
+    rule: HOST_RULE,
+    default: "127.0.0.1",
+    help: "the old name of --http-host",
+  },
+  trace: {
+    flag: "trace",
+    rule: BOOLEAN_RULE,
+    default: false,
+    help: "show every connection's bytes on stderr, telnet commands named (< from the client, > to it); lines are dropped, not waited for, when the terminal cannot keep up",
+  },
+} satisfies Readonly<Record<string, OptionRow & { flag: string }>>;
 
-const HOST_EXAMPLES = "such as 127.0.0.1, 0.0.0.0, :: or localhost";
+/** Every row with a flag, in --help's order: the server's options, then the command's own. */
+export const SERVE_FLAG_ROWS: ReadonlyArray<OptionRow & { flag: string }> = [
+  ...Object.values<OptionRow>(SERVER_OPTION_TABLE).filter((row): row is OptionRow & { flag: string } => row.flag !== undefined),
+  ...Object.values(COMMAND_OPTION_TABLE),
+];
 
-function hostProblem(value: unknown): string | undefined {
-  if (typeof value !== "string" || value.trim() === "") {
-    return `must be a host name or an IP address ${HOST_EXAMPLES}, not ${describe(value)}`;
-  }
-  if (isIP(value) !== 0) return undefined;
-  if (/^\[.*\]$/.test(value) && isIP(value.slice(1, -1)) === 6) {
-    return `must be written without brackets for an IPv6 address: ${value.slice(1, -1)}`;
-  }
-  const odd = /[^A-Za-z0-9.-]/u.exec(value);
-  if (odd) {
-    const ascii = domainToASCII(value);
-    // An international name has an ASCII form (xn--…) the resolver takes.
-    if (/^[\p{L}\p{M}\p{N}.-]+$/u.test(value) && ascii !== "" && hostProblem(ascii) === undefined) {
-      return `must be written in its ASCII form: ${ascii}`;
-    }
-    const shown = /[\p{L}\p{N}\p{P}\p{S}]/u.test(odd[0]) ? `'${odd[0]}' (${codePoint(odd[0])})` : codePoint(odd[0]);
-    return `contains ${shown}; a host name has only letters, digits, '-' and '.'`;
-  }
-  const name = value.endsWith(".") ? value.slice(0, -1) : value;
-  if (name.length > MAX_HOST_NAME_LENGTH) {
-    return `is ${name.length} characters long; a host name has at most ${MAX_HOST_NAME_LENGTH}`;
-  }
-  for (const label of name.split(".")) {
-    if (label === "") return `has an empty part between dots (${describe(value)})`;
-    if (label.length > MAX_HOST_LABEL_LENGTH) {
-      return `has a part of ${label.length} characters; each dot-separated part of a host name has at most ${MAX_HOST_LABEL_LENGTH}`;
-    }
-    if (label.startsWith("-") || label.endsWith("-")) return `has a part that starts or ends with '-' (${describe(label)})`;
-  }
-  return undefined;
-}
+/** Server option → its flag, for naming the flag where the library names the option. */
+export const FLAG_OF_SERVER_OPTION: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries<OptionRow>(SERVER_OPTION_TABLE).flatMap(([option, row]) => (row.flag === undefined ? [] : [[option, row.flag]])),
+);
+
+/** NameEchoClient.connect()'s options: the same rules, no flags (`name-echo connect` has its own few). */
+export const CLIENT_OPTION_TABLE = {
+  connectTimeout: { rule: secondsRule(0.001, 2_000_000), default: 10, help: "seconds a connect may take" },
+  /** Long enough for any healthy server under load; short enough that a wedged one is noticed. */
+  replyTimeout: { rule: secondsRule(0, 2_000_000), default: 30, help: "seconds of silence with replies owed before failing, 0 = never" },
+  /** Replies are a line plus a name; the server's own limit is 8 KiB by default, so 1 MiB leaves room for any setting. */
+  maxLineLength: { rule: integerRule(1, 1 << 30), default: 1024 * 1024, help: "longest line accepted from the server" },
+} satisfies Readonly<Record<string, OptionRow<number>>>;
+
+const server = SERVER_OPTION_TABLE;
 
 /**
- * An options argument: undefined means all defaults; anything else must be
- * an object whose every key is a known option. A misspelled option that is
- * silently ignored is a setting silently not made, so it is refused with the
- * nearest known name.
+ * The defaults as values, for programs that show or compare them. The
+ * `…Seconds` names and `metricsHost` are the names these had before the
+ * options took them; kept for programs that read them.
  */
-export function checkOptionKeys(options: unknown, known: readonly string[], what = "options"): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw invalidOption(what, `must be an object such as { ${known[0]}: … } (or left out for the defaults), not ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const nearest = nearestName(key, known);
-    throw invalidOption(
-      key,
-      `is not an option${nearest ? ` (did you mean ${nearest}?)` : ""}; the options are ${known.join(", ")}`,
-    );
-  }
-  return options as Record<string, unknown>;
-}
-
-/**
- * An option's value: its default when left out (undefined), else checked.
- * null is refused rather than taken as "the default": it is as likely a bug
- * (a config field not filled in) as a request.
- */
-export function optionValue<T>(options: Record<string, unknown>, option: string, rule: OptionRule<T>, fallback: T): T {
-  const value = options[option];
-  if (value === undefined) return fallback;
-  if (value === null) throw invalidOption(option, `is null; leave it out (or undefined) for the default, ${describe(fallback)}`);
-  return rule.check(value, option);
-}
-
-/** The known name closest to a misspelled one, if one is close enough to be what was meant. */
-export function nearestName(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  // Within a third of the name's length: "maxLineLenght" → maxLineLength, but "colour" → nothing.
-  return bestDistance <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
-}
-
-/**
- * Optimal string alignment distance: Levenshtein plus the swap of two
- * neighbours, the commonest typo ("Lenght"), counted as one edit.
- * Option names are short, so the quadratic table is a few hundred cells.
- */
-function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
-      rows[i]![j] = best;
-    }
-  }
-  return rows[a.length]![b.length]!;
-}
-
-// Value-or-text checks for command-line code that holds text or a default
-// number (name-echo connect, name-echo bench): text is parsed, a number checked.
-
-/** A port a client connects to. */
-export function validatePort(value: unknown, what = "port"): number {
-  return typeof value === "string" ? TARGET_PORT_RULE.fromText(value, what) : TARGET_PORT_RULE.check(value, what);
-}
-
-/** A whole number within [min, max]. */
-export function validateInteger(value: unknown, what: string, min: number, max: number, hint = ""): number {
-  const rule = integerRule(min, max, hint);
-  return typeof value === "string" ? rule.fromText(value, what) : rule.check(value, what);
-}
-
-/** Seconds as a number of seconds (fractions allowed), within [min, max]. */
-export function validateSeconds(value: unknown, what: string, min: number, max: number): number {
-  const rule = secondsRule(min, max);
-  return typeof value === "string" ? rule.fromText(value, what) : rule.check(value, what);
-}
-
-export function validateName(value: unknown, what = "name"): string {
-  return NAME_RULE.check(value, what);
-}
-
-export function validateHost(value: unknown, what = "host"): string {
-  return HOST_RULE.check(value, what);
-}
-
-/** A value as a message shows it: strings quoted, with invisible and control characters escaped. */
-export function describe(value: unknown): string {
-  if (typeof value === "string") {
-    const shown = value.length > 60 ? `${value.slice(0, 40)}…` : value;
-    // \p{C}: controls, format characters such as U+202E (which would reverse the rest of the line), unassigned.
-    return JSON.stringify(shown).replace(/\p{C}/gu, (char) => codePoint(char).replace("U+", "\\u"));
-  }
-  if (typeof value === "number" || typeof value === "boolean" || value == null) return String(value);
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `a ${typeof value}`;
-}
-
-function codePoint(char: string): string {
-  return `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
-}
+export const DEFAULTS = Object.freeze({
+  host: server.host.default,
+  port: server.port.default,
+  name: server.name.default,
+  maxLineLength: server.maxLineLength.default,
+  maxConnections: server.maxConnections.default,
+  idleTimeout: server.idleTimeout.default,
+  shutdownTimeout: server.shutdownTimeout.default,
+  maxUnsentBytes: server.maxUnsentBytes.default,
+  maxConnectionsPerIp: server.maxConnectionsPerIp.default,
+  lingerTimeout: server.lingerTimeout.default,
+  backlog: server.backlog.default,
+  handshakeTimeout: server.handshakeTimeout.default,
+  /** The HTTP port's address (`--http-host`). */
+  httpHost: COMMAND_OPTION_TABLE["http-host"].default,
+  /** @deprecated the same as idleTimeout */
+  idleTimeoutSeconds: server.idleTimeout.default,
+  /** @deprecated the same as shutdownTimeout */
+  shutdownTimeoutSeconds: server.shutdownTimeout.default,
+  /** @deprecated the same as lingerTimeout */
+  lingerTimeoutSeconds: server.lingerTimeout.default,
+  /** @deprecated the same as handshakeTimeout */
+  handshakeTimeoutSeconds: server.handshakeTimeout.default,
+  /** @deprecated the same as httpHost: the flag is --http-host now */
+  metricsHost: COMMAND_OPTION_TABLE["http-host"].default,
+});

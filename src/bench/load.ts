@@ -244,7 +244,18 @@ const FINAL_SAMPLE_MIN_MS = 500;
 
 /** Runs one benchmark; resolves with the result (it does not throw on bad replies, it counts them). */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
-  const totals: Totals = {
+  const totals = newTotals();
+  const endpoint = new Endpoint(options.host, options.port);
+  const connections = await openConnections(endpoint, options, totals);
+  await options.beforeStart?.();
+  const elapsedMs = await measure(connections, options, totals);
+  await settle(connections);
+  options.onHistogram?.(totals.histogram);
+  return benchResult(String(endpoint), options, totals, elapsedMs);
+}
+
+function newTotals(): Totals {
+  return {
     sent: 0,
     ok: 0,
     okInWindow: 0,
@@ -259,8 +270,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     histogram: newHistogram(),
     interval: newHistogram(),
   };
-  const endpoint = new Endpoint(options.host, options.port);
-  const target = String(endpoint);
+}
+
+/**
+ * Opens every connection at once. Those that fail are counted; when none
+ * opens, the run fails with the line `name-echo connect` prints for the
+ * same failure.
+ */
+async function openConnections(endpoint: Endpoint, options: BenchOptions, totals: Totals): Promise<BenchConnection[]> {
   const encoder = new ReplyEncoder(options.name);
   const connections: BenchConnection[] = [];
   const settled = await Promise.allSettled(Array.from({ length: options.clients }, () => connectOne(endpoint)));
@@ -274,7 +291,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
   });
   if (connections.length === 0) {
-    // The same line `name-echo connect` prints for the same failure.
+    const target = String(endpoint);
     const explained = explainClientError(connectError, target);
     throw explained instanceof NameEchoError
       ? explained
@@ -283,42 +300,25 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   if (connectError !== undefined) {
     totals.firstError ||= `${totals.connectErrors} of ${options.clients} connects failed: ${describeConnectionError(connectError)}`;
   }
+  return connections;
+}
 
-  await options.beforeStart?.();
+/** The measured window: every connection sends for the duration; resolves with its length in ms. */
+async function measure(connections: readonly BenchConnection[], options: BenchOptions, totals: Totals): Promise<number> {
   const started = performance.now();
   totals.measuring = true;
   for (const connection of connections) connection.start();
-
-  let lastOk = 0;
-  let lastTick = started;
-  const progress = options.onProgress;
-  /** One sample: the rate and latencies since the last one. */
-  const sample = (now: number): void => {
-    progress!({
-      elapsedSeconds: (now - started) / 1000,
-      repliesOk: totals.okInWindow,
-      rate: ((totals.okInWindow - lastOk) * 1000) / (now - lastTick),
-      p50Us: totals.interval.getValueAtPercentile(50),
-      p99Us: totals.interval.getValueAtPercentile(99),
-      errors: errorCount(totals),
-    });
-    lastOk = totals.okInWindow;
-    lastTick = now;
-    totals.interval.reset();
-  };
-  const ticker = progress ? setInterval(() => sample(performance.now()), 1000) : null;
-
+  const progress = options.onProgress ? new ProgressSampler(options.onProgress, totals, started) : null;
   await new Promise((resolve) => setTimeout(resolve, options.durationSeconds * 1000));
   const elapsedMs = performance.now() - started;
   totals.measuring = false;
   totals.stopping = true;
-  if (ticker) clearInterval(ticker);
-  // The interval drifts a little later each tick, so the run's end comes before the tick due at
-  // the same moment: the last second gets its sample here. A sliver after the last tick (a 2.2 s
-  // run's 0.2 s) is too short to be a rate and gets none.
-  if (progress && started + elapsedMs - lastTick >= FINAL_SAMPLE_MIN_MS) sample(started + elapsedMs);
+  progress?.end(started + elapsedMs);
+  return elapsedMs;
+}
 
-  // Let the replies already owed arrive (bounded), then count what is missing.
+/** Lets the replies already owed arrive (bounded), then counts what is missing. */
+async function settle(connections: readonly BenchConnection[]): Promise<void> {
   let graceTimer: NodeJS.Timeout | undefined;
   await Promise.race([
     Promise.all(connections.map((connection) => connection.whenIdle())),
@@ -326,9 +326,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   ]);
   clearTimeout(graceTimer);
   for (const connection of connections) connection.finish();
+}
 
-  const h = totals.histogram;
-  options.onHistogram?.(h);
+function benchResult(target: string, options: BenchOptions, totals: Totals, elapsedMs: number): BenchResult {
   return {
     target,
     clients: options.clients,
@@ -346,8 +346,52 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     connectionErrors: totals.connErrors,
     connectErrors: totals.connectErrors,
     firstError: totals.firstError,
-    latencyUs: latencySummary(h),
+    latencyUs: latencySummary(totals.histogram),
   };
+}
+
+/** The progress callback once a second: the rate and latencies since the previous sample. */
+class ProgressSampler {
+  private readonly report: (progress: BenchProgress) => void;
+  private readonly totals: Totals;
+  private readonly started: number;
+  private lastOk = 0;
+  private lastTick: number;
+  private readonly ticker: NodeJS.Timeout;
+
+  constructor(report: (progress: BenchProgress) => void, totals: Totals, started: number) {
+    this.report = report;
+    this.totals = totals;
+    this.started = started;
+    this.lastTick = started;
+    this.ticker = setInterval(() => this.sample(performance.now()), 1000);
+  }
+
+  /**
+   * The run ended at `end`. The interval drifts a little later each tick, so
+   * the run's end comes before the tick due at the same moment: the last
+   * second gets its sample here. A sliver after the last tick (a 2.2 s run's
+   * 0.2 s) is too short to be a rate and gets none.
+   */
+  end(end: number): void {
+    clearInterval(this.ticker);
+    if (end - this.lastTick >= FINAL_SAMPLE_MIN_MS) this.sample(end);
+  }
+
+  private sample(now: number): void {
+    const totals = this.totals;
+    this.report({
+      elapsedSeconds: (now - this.started) / 1000,
+      repliesOk: totals.okInWindow,
+      rate: ((totals.okInWindow - this.lastOk) * 1000) / (now - this.lastTick),
+      p50Us: totals.interval.getValueAtPercentile(50),
+      p99Us: totals.interval.getValueAtPercentile(99),
+      errors: errorCount(totals),
+    });
+    this.lastOk = totals.okInWindow;
+    this.lastTick = now;
+    totals.interval.reset();
+  }
 }
 
 /** The percentiles a result reports, from a latency histogram in µs (all 0 when it is empty). */

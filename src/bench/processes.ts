@@ -40,7 +40,9 @@ export function shares(options: BenchOptions, processes: number): ProcessShare[]
 
 /** Runs the benchmark in `processes` child processes and merges their results. */
 export async function runBenchInProcesses(options: BenchOptions, processes: number): Promise<BenchResult> {
-  if (processes > options.clients) throw new NameEchoError("ERR_USAGE", `--processes ${processes} is more than --clients ${options.clients}: every process needs a connection`);
+  if (processes > options.clients) {
+    throw new NameEchoError("ERR_INVALID_OPTION", `${processes} processes is more than ${options.clients} clients: every process needs a connection`);
+  }
   const children: ChildProcess[] = [];
   const entry = fileURLToPath(new URL("./load-process.js", import.meta.url));
   const latest: Array<BenchProgress | undefined> = [];

@@ -18,7 +18,7 @@ import * as os from "node:os";
 import { dirname, resolve } from "node:path";
 import type { Histogram } from "hdr-histogram-js";
 import type { BenchOptions, BenchProgress, BenchResult } from "./load.js";
-import { usageError } from "../cli/args.js";
+import { NameEchoError } from "../errors.js";
 
 export interface ThroughputPoint {
   /** Seconds since the run started. */
@@ -113,7 +113,7 @@ export class BenchRecording {
     try {
       writeFileSync(file, html);
     } catch (error) {
-      throw usageError(`--report: cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      throw new NameEchoError("ERR_INVALID_OPTION", `cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
     }
   }
 }
@@ -123,7 +123,9 @@ export function checkReportFile(file: string): void {
   try {
     accessSync(dirname(resolve(file)), constants.W_OK);
   } catch (error) {
-    throw usageError(`--report: cannot write ${file}: its folder ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "is not writable"}`);
+    throw new NameEchoError("ERR_INVALID_OPTION", `cannot write ${file}: its folder ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "is not writable"}`, {
+      cause: error,
+    });
   }
 }
 

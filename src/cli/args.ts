@@ -5,7 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { NameEchoError } from "../errors.js";
-import { nearestName } from "../options.js";
+import { defaultOf, nearestName, type OptionRow } from "../options.js";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 
@@ -19,11 +19,52 @@ export function usageError(message: string): NameEchoError {
   return new NameEchoError("ERR_USAGE", message);
 }
 
-/** A flag's word, one of `allowed`; `what` is the flag or variable as the user set it. */
-export function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {
-  const known = allowed.find((word) => word === value);
-  if (known === undefined) throw usageError(`${what} must be one of ${allowed.join(", ")}, not ${JSON.stringify(value)}`);
-  return known;
+/** A row that has a flag. */
+export type FlagRow<T = unknown> = OptionRow<T> & { readonly flag: string };
+
+/** parseArgs' spec for the rows' flags: a flag with a value takes a string, a switch none. */
+export function optionSpec(rows: readonly FlagRow[]): OptionSpec {
+  return Object.fromEntries(rows.map((row) => [row.flag, { type: row.value === undefined ? "boolean" : "string" }]));
+}
+
+/**
+ * A flag's value as its row's rule reads it, or its default when neither the
+ * command line nor the environment gave it. `spell` names the flag as the
+ * user gave it (the flag, or its NAME_ECHO_* variable).
+ */
+export function flagValue<T>(values: ParsedArgs["values"], row: FlagRow<T>, spell: (flag: string) => string): T | undefined {
+  const given = values[row.flag];
+  if (given === undefined) return defaultOf(row);
+  // A switch is true when given; its variable was read as true or false already.
+  if (typeof given === "boolean") return given as T;
+  return row.rule.fromText(given, spell(row.flag));
+}
+
+/** Where --help's descriptions start, and how wide its lines may run. */
+const HELP_COLUMN = 28;
+const HELP_WIDTH = 100;
+
+/** The options part of a command's --help: one entry per row, with its default, wrapped. */
+export function flagsHelp(rows: readonly FlagRow[]): string {
+  return rows.map((row) => {
+    const name = `  --${row.flag}${row.value === undefined ? "" : ` ${row.value}`}`;
+    const fallback = row.shownDefault ?? (row.value === undefined || row.default === undefined ? undefined : String(defaultOf(row)));
+    // The default is one piece, never cut between two lines.
+    const words = [...row.help.split(" "), ...(fallback === undefined ? [] : [`(default ${fallback})`])];
+    const lines: string[] = [];
+    let line = name.length + 2 > HELP_COLUMN ? `${name}  ` : name.padEnd(HELP_COLUMN);
+    let empty = true;
+    for (const word of words) {
+      if (!empty && line.length + word.length > HELP_WIDTH) {
+        lines.push(line.trimEnd());
+        line = " ".repeat(HELP_COLUMN);
+      }
+      line += `${word} `;
+      empty = false;
+    }
+    lines.push(line.trimEnd());
+    return `${lines.join("\n")}\n`;
+  }).join("");
 }
 
 export function parseCommandLine(

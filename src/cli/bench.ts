@@ -4,10 +4,66 @@
  */
 import { resolve } from "node:path";
 import { parseTarget } from "../client/target.js";
-import { DEFAULTS, validateInteger, validateName, validateSeconds } from "../options.js";
+import { NameEchoError } from "../errors.js";
+import { BOOLEAN_RULE, DEFAULTS, integerRule, NAME_RULE, secondsRule, TEXT_RULE, type OptionRow } from "../options.js";
 import { MIN_LINE_BYTES, runBench, type BenchOptions, type BenchProgress, type BenchResult } from "../bench/load.js";
 import { runBenchInProcesses } from "../bench/processes.js";
-import { parseCommandLine, usageError, type OptionSpec } from "./args.js";
+import { flagsHelp, flagValue, optionSpec, parseCommandLine, usageError, type FlagRow, type OptionSpec } from "./args.js";
+import { flagSpeller } from "./config.js";
+
+/** bench's flags: each one's default, rule and help line. */
+const BENCH_OPTION_TABLE = {
+  connect: {
+    flag: "connect",
+    value: "HOST:PORT",
+    rule: TEXT_RULE,
+    default: undefined,
+    shownDefault: `${DEFAULTS.host}:${DEFAULTS.port}; [::1]:8888 for IPv6`,
+    help: "server to load",
+  },
+  clients: { flag: "clients", value: "N", rule: integerRule(1, 100_000), default: 50, help: "connections at once" },
+  duration: {
+    flag: "duration",
+    value: "SECONDS",
+    rule: secondsRule(0.1, 86_400),
+    default: 5,
+    help: "how long to send; replies still owed then get 2 s more",
+  },
+  pipeline: {
+    flag: "pipeline",
+    value: "N",
+    rule: integerRule(1, 100_000),
+    default: 1,
+    shownDefault: "1: send, wait, send",
+    help: "lines in flight per connection",
+  },
+  size: {
+    flag: "size",
+    value: "BYTES",
+    rule: integerRule(MIN_LINE_BYTES, 1 << 20),
+    default: 24,
+    shownDefault: `24, at least ${MIN_LINE_BYTES}`,
+    help: "length of each line without its CR LF",
+  },
+  name: { flag: "name", value: "NAME", rule: NAME_RULE, default: DEFAULTS.name, help: "the name the server adds; replies are checked against it" },
+  processes: {
+    flag: "processes",
+    value: "N",
+    rule: integerRule(1, 1024),
+    default: 1,
+    help: "make the load from N processes, the clients shared out, results merged (latency histograms added): to load a server on many cores",
+  },
+  json: { flag: "json", rule: BOOLEAN_RULE, default: false, help: "print the result as one JSON object on stdout" },
+  report: {
+    flag: "report",
+    value: "FILE.html",
+    rule: TEXT_RULE,
+    default: undefined,
+    help: "also write a report to look at: throughput over time, the latency percentile curve, the settings and the machine (one HTML file)",
+  },
+} satisfies Readonly<Record<string, OptionRow & { flag: string }>>;
+
+const BENCH_ROWS: readonly FlagRow[] = Object.values(BENCH_OPTION_TABLE);
 
 export const BENCH_HELP = `Usage: name-echo bench [options]
 
@@ -16,35 +72,14 @@ fast as the server answers, checks every reply byte for byte, and prints the
 reply rate and latency percentiles.
 
 Options:
-  --connect HOST:PORT   server to load (default ${DEFAULTS.host}:${DEFAULTS.port}; [::1]:8888 for IPv6)
-  --clients N           connections at once (default 50)
-  --duration SECONDS    how long to send (default 5); replies still owed then get 2 s more
-  --pipeline N          lines in flight per connection (default 1: send, wait, send)
-  --size BYTES          length of each line without its CR LF (default 24, at least 16)
-  --name NAME           the name the server adds; replies are checked against it (default ${DEFAULTS.name})
-  --processes N         make the load from N processes, the clients shared out, results merged
-                        (latency histograms added): to load a server on many cores (default 1)
-  --json                print the result as one JSON object on stdout
-  --report FILE.html    also write a report to look at: throughput over time, the latency
-                        percentile curve, the settings and the machine (one HTML file)
-  -h, --help            show this help
+${flagsHelp(BENCH_ROWS)}  -h, --help                show this help
 
 Exit status: 0 when every reply was right, 1 when any error was seen, 2 for bad usage.
 A live progress line goes to stderr when it is a terminal.
 `;
 
-const BENCH_OPTIONS: OptionSpec = {
-  connect: { type: "string" },
-  clients: { type: "string" },
-  duration: { type: "string" },
-  pipeline: { type: "string" },
-  size: { type: "string" },
-  name: { type: "string" },
-  processes: { type: "string" },
-  json: { type: "boolean" },
-  report: { type: "string" },
-  help: { type: "boolean", short: "h" },
-};
+const BENCH_OPTIONS: OptionSpec = { ...optionSpec(BENCH_ROWS), help: { type: "boolean", short: "h" } };
+const dashed = flagSpeller();
 
 
 export function benchOptionsFromArgs(values: Record<string, string | boolean | undefined>): BenchOptions {
@@ -53,11 +88,11 @@ export function benchOptionsFromArgs(values: Record<string, string | boolean | u
   return {
     host,
     port,
-    clients: validateInteger(values.clients ?? 50, "--clients", 1, 100_000),
-    durationSeconds: validateSeconds(values.duration ?? 5, "--duration", 0.1, 86_400),
-    pipeline: validateInteger(values.pipeline ?? 1, "--pipeline", 1, 100_000),
-    lineBytes: validateInteger(values.size ?? 24, "--size", MIN_LINE_BYTES, 1 << 20),
-    name: validateName(values.name ?? DEFAULTS.name, "--name"),
+    clients: flagValue(values, BENCH_OPTION_TABLE.clients, dashed)!,
+    durationSeconds: flagValue(values, BENCH_OPTION_TABLE.duration, dashed)!,
+    pipeline: flagValue(values, BENCH_OPTION_TABLE.pipeline, dashed)!,
+    lineBytes: flagValue(values, BENCH_OPTION_TABLE.size, dashed)!,
+    name: flagValue(values, BENCH_OPTION_TABLE.name, dashed)!,
   };
 }
 
@@ -66,11 +101,21 @@ const number = new Intl.NumberFormat("en-US");
 /** Collects what a report needs while the run lasts (the report module is loaded only with --report). */
 async function startRecording(file: string, options: BenchOptions, progress: Array<(p: BenchProgress) => void>, argv: string[]) {
   const { BenchRecording, checkReportFile } = await import("../bench/report.js");
-  checkReportFile(file);
+  await asReportFlag(() => checkReportFile(file));
   const recording = new BenchRecording(options, argv);
   progress.push((p) => recording.progress(p));
   options.onHistogram = (histogram) => recording.histogram(histogram);
   return recording;
+}
+
+/** The report's errors (a file that cannot be written) told as --report's. */
+async function asReportFlag<T>(step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!(error instanceof NameEchoError)) throw error;
+    throw usageError(`--report: ${error.message}`);
+  }
 }
 
 export function formatResult(r: BenchResult): string {
@@ -96,7 +141,7 @@ export async function bench(argv: string[]): Promise<number> {
     return 0;
   }
   const options = benchOptionsFromArgs(values);
-  const processes = validateInteger(values.processes ?? 1, "--processes", 1, 1024);
+  const processes = flagValue(values, BENCH_OPTION_TABLE.processes, dashed)!;
   if (processes > options.clients) throw usageError(`--processes ${processes} is more than --clients ${options.clients}: every process needs a connection`);
   const tty = process.stderr.isTTY === true;
   const reportFile = typeof values.report === "string" ? values.report : undefined;
@@ -115,7 +160,7 @@ export async function bench(argv: string[]): Promise<number> {
   const result = processes > 1 ? await runBenchInProcesses(options, processes) : await runBench(options);
   if (tty) process.stderr.write("\r\x1b[K");
   if (recording !== undefined && reportFile !== undefined) {
-    await recording.write(reportFile, result);
+    await asReportFlag(() => recording.write(reportFile, result));
     // On stderr, so --json's stdout stays one JSON document.
     process.stderr.write(`report written to ${resolve(reportFile)}; open it in a browser\n`);
   }

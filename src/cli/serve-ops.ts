@@ -1,72 +1,30 @@
 /**
- * The operations flags of `name-echo serve` (logging, the HTTP port, PROXY
- * protocol, TLS), kept out of serve.ts so that file stays about running and
- * stopping the server.
+ * The operations flags of `name-echo serve` (logging, the HTTP port, the
+ * trace, TLS's files), kept out of serve.ts so that file stays about running
+ * and stopping the server. Their rows (default, rule, help) are in options.ts.
  */
 import { isIP } from "node:net";
 import { Endpoint } from "../endpoint.js";
-import { DEFAULTS, HOST_RULE, integerRule, PORT_RULE } from "../options.js";
+import { NameEchoError } from "../errors.js";
+import { COMMAND_OPTION_TABLE, SERVER_OPTION_TABLE } from "../options.js";
 import type { NameEchoServer, NameEchoServerOptions } from "../server/server.js";
-import { SERVER_OPTION_RULES } from "../server/server-options.js";
-import type { OptionSpec, ParsedArgs } from "./args.js";
-import { oneOf, usageError } from "./args.js";
-import { flagSpeller } from "./config.js";
+import type { ParsedArgs } from "./args.js";
+import { flagValue, usageError } from "./args.js";
+import { flagSpeller, inCommandLineTerms } from "./config.js";
 import { readRegularFile } from "./read-file.js";
 import { TerminalTrace } from "../ops/terminal-trace.js";
-import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from "./log.js";
-
-/**
- * A hundred connections a second is already more than a person can read;
- * past it the log says how many (and a flood of them cannot bury the rest).
- */
-export const DEFAULT_CONNECTION_LOGS_PER_SECOND = 100;
-
-export const OPS_OPTIONS: OptionSpec = {
-  "log-level": { type: "string" },
-  "log-format": { type: "string" },
-  "log-connections-per-second": { type: "string" },
-  "http-port": { type: "string" },
-  "http-host": { type: "string" },
-  // The names from when the port served metrics only; still accepted.
-  "metrics-port": { type: "string" },
-  "metrics-host": { type: "string" },
-  trace: { type: "boolean" },
-  "proxy-protocol": { type: "boolean" },
-  "handshake-timeout": { type: "string" },
-  "tls-cert": { type: "string" },
-  "tls-key": { type: "string" },
-};
-
-export const OPS_HELP = `  --log-level LEVEL         debug, info, warn, error or silent (default info; --quiet means warn)
-  --log-format FORMAT       auto, pretty or json (default auto: pretty at a terminal, JSON otherwise)
-  --log-connections-per-second N  connections a second logged one by one; past it, one summary line
-                            every 10 s (default ${DEFAULT_CONNECTION_LOGS_PER_SECOND}; 0 = log every one)
-  --http-port PORT          serve the live status page (/), /connections, /status, Prometheus
-                            /metrics, /healthz and /readyz on this port (default: off)
-  --http-host HOST          address for the HTTP port (default ${DEFAULTS.metricsHost})
-  --metrics-port, --metrics-host  the same as --http-port, --http-host
-  --trace                   show every connection's bytes on stderr, telnet commands named
-                            (< from the client, > to it); lines are dropped, not waited for,
-                            when the terminal cannot keep up
-  --proxy-protocol          every connection starts with a PROXY v1/v2 header (HAProxy send-proxy);
-                            connections without one are closed
-  --handshake-timeout SECONDS  time for the PROXY header and TLS handshake (default ${DEFAULTS.handshakeTimeoutSeconds})
-  --tls-cert FILE           serve TLS with this PEM certificate (chain); needs --tls-key
-  --tls-key FILE            the certificate's PEM private key
-`;
+import { createLogger, type Logger } from "./log.js";
 
 type Values = ParsedArgs["values"];
 /** A flag as the user gave it, for messages: "--log-level", or NAME_ECHO_LOG_LEVEL when it came from there. */
 type Spell = (flag: string) => string;
 const dashed: Spell = flagSpeller();
+const rows = COMMAND_OPTION_TABLE;
 
 /** --log-connections-per-second: 0 (every connection logged) to a million. */
 export function connectionLogsPerSecondFromArgs(values: Values, spell: Spell = dashed): number {
-  const given = text(values, "log-connections-per-second");
-  return given === undefined ? DEFAULT_CONNECTION_LOGS_PER_SECOND : CONNECTION_LOGS_RULE.fromText(given, spell("log-connections-per-second"));
+  return flagValue(values, rows["log-connections-per-second"], spell)!;
 }
-
-const CONNECTION_LOGS_RULE = integerRule(0, 1_000_000, "(0 = log every one)");
 
 /** A string flag's text, if given. */
 function text(values: Values, flag: string): string | undefined {
@@ -75,20 +33,16 @@ function text(values: Values, flag: string): string | undefined {
 }
 
 export function loggerFromArgs(values: Values, spell: Spell = dashed): Logger {
-  const level = oneOf(text(values, "log-level") ?? (values.quiet ? "warn" : "info"), LOG_LEVELS, spell("log-level"));
-  const format = oneOf(text(values, "log-format") ?? "auto", LOG_FORMATS, spell("log-format"));
+  // --quiet is --log-level warn, unless a level is given.
+  const level = values["log-level"] === undefined && values.quiet === true ? "warn" : flagValue(values, rows["log-level"], spell)!;
+  const format = flagValue(values, rows["log-format"], spell)!;
   return createLogger({ level, format });
 }
 
-/** The server options of the ops flags: the trace, PROXY protocol, handshake timeout, TLS files read now. */
+/** The server options of the flags that are no single option: the trace, and TLS's two files, read now. */
 export function opsServerOptions(values: Values, spell: Spell = dashed): NameEchoServerOptions {
   const options: NameEchoServerOptions = {};
   if (values.trace === true) options.trace = new TerminalTrace();
-  if (values["proxy-protocol"] === true) options.proxyProtocol = true;
-  const handshakeTimeout = text(values, "handshake-timeout");
-  if (handshakeTimeout !== undefined) {
-    options.handshakeTimeout = SERVER_OPTION_RULES.handshakeTimeout.fromText(handshakeTimeout, spell("handshake-timeout"));
-  }
   const cert = text(values, "tls-cert");
   const key = text(values, "tls-key");
   if ((cert === undefined) !== (key === undefined)) {
@@ -125,21 +79,42 @@ export function httpAddressFromArgs(values: Values, spell: Spell = dashed): { ho
     if (host !== undefined) throw usageError(`${spell("http-host")} needs ${spell("http-port")} (the HTTP port is off without it)`);
     return null;
   }
-  const portFlag = spell(values["http-port"] !== undefined ? "http-port" : "metrics-port");
+  const { port: portFlag, host: hostFlag } = httpFlags(values);
   const address = {
-    port: PORT_RULE.fromText(port, portFlag),
-    host: HOST_RULE.fromText(host ?? DEFAULTS.metricsHost, spell(values["http-host"] !== undefined ? "http-host" : "metrics-host")),
+    port: rows[portFlag].rule.fromText(port, spell(portFlag)),
+    host: host === undefined ? rows[hostFlag].default : rows[hostFlag].rule.fromText(host, spell(hostFlag)),
   };
   // Said as what it is, before anything listens: otherwise the second listen() reports the port "in use" by ourselves.
-  const serverPortText = text(values, "port");
-  const serverPort = serverPortText === undefined ? DEFAULTS.port : PORT_RULE.fromText(serverPortText, spell("port"));
-  const serverHost = text(values, "host") ?? DEFAULTS.host;
+  const serverPort = flagValue(values, SERVER_OPTION_TABLE.port, spell)!;
+  const serverHost = text(values, "host") ?? SERVER_OPTION_TABLE.host.default;
   if (address.port !== 0 && address.port === serverPort && hostsMayOverlap(address.host, serverHost)) {
     throw usageError(
-      `${portFlag} ${address.port} is the same port as ${spell("port")} ${serverPort}, where the server listens; give the HTTP port another one (0 picks a free one)`,
+      `${spell(portFlag)} ${address.port} is the same port as ${spell("port")} ${serverPort}, where the server listens; give the HTTP port another one (0 picks a free one)`,
     );
   }
   return address;
+}
+
+/** The flags the HTTP port's address was given by: the new names, or the old ones if those were used. */
+function httpFlags(values: Values): { port: "http-port" | "metrics-port"; host: "http-host" | "metrics-host" } {
+  return {
+    port: values["http-port"] === undefined && values["metrics-port"] !== undefined ? "metrics-port" : "http-port",
+    host: values["http-host"] === undefined && values["metrics-host"] !== undefined ? "metrics-host" : "http-host",
+  };
+}
+
+/**
+ * The HTTP server's listen errors name its options, port and host; said as
+ * the flags the user gave them by. The result names no option any more, so
+ * that serve's retelling of the server's errors leaves it as it is (its
+ * "port" is --port).
+ */
+function inHttpFlagTerms(values: Values, spell: Spell): (error: unknown) => never {
+  const flags = httpFlags(values);
+  return (error) => {
+    const told = inCommandLineTerms(error, flags, spell);
+    throw told instanceof NameEchoError && told !== error ? new NameEchoError(told.code, told.message, { cause: error }) : told;
+  };
 }
 
 /** Whether two listen addresses can clash on one port: the same, a wildcard, or a name that may resolve to either. */
@@ -171,7 +146,7 @@ export async function startOps(server: NameEchoServer, values: Values, spell: Sp
   ]);
   const counters = new ServerCounters(server);
   const http = new OpsHttpServer(new LocalView(server, instrumentServer(server, { counters }), counters), address);
-  const bound = await http.listen();
+  const bound = await http.listen().catch(inHttpFlagTerms(values, spell));
   const where = new Endpoint(bound.address, bound.port, bound.family);
   return { pageUrl: `http://${where}/`, metricsUrl: `http://${where}/metrics`, close: () => http.close() };
 }
@@ -185,7 +160,7 @@ export async function startPrimaryOps(values: Values, spell: Spell = dashed): Pr
   if (address === null) return { pageUrl: null, metricsUrl: null, close: async () => {} };
   const { ClusterHttpServer } = await import("../ops/cluster-http.js");
   const http = new ClusterHttpServer(address);
-  const bound = await http.listen();
+  const bound = await http.listen().catch(inHttpFlagTerms(values, spell));
   const where = new Endpoint(bound.address, bound.port, bound.family);
   return { pageUrl: `http://${where}/`, metricsUrl: `http://${where}/metrics`, close: () => http.close() };
 }

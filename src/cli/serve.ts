@@ -1,16 +1,15 @@
 /** `name-echo serve`: run the server in the foreground until Esc, Ctrl-C or SIGTERM. */
-import { DEFAULTS, integerRule } from "../options.js";
+import { COMMAND_OPTION_TABLE, DEFAULTS, FLAG_OF_SERVER_OPTION, SERVE_FLAG_ROWS, SERVER_OPTION_TABLE, type OptionRow } from "../options.js";
 import { defaultMaxClientMemory } from "../server/client-memory.js";
-import { NameEchoServer, type NameEchoServerOptions } from "../server/server.js";
-import { resolveServerOptions, SERVER_OPTION_RULES } from "../server/server-options.js";
-import { isCtrlC, isEscape } from "../protocol/keys.js";
-import { watchKeys, type StopWatching } from "../terminal/watch-keys.js";
-import { oneOf, parseCommandLine, type OptionSpec, type ParsedArgs } from "./args.js";
+import { NameEchoServer, type ListeningAddress, type NameEchoServerOptions } from "../server/server.js";
+import { resolveServerOptions } from "../server/server-options.js";
+import { flagsHelp, flagValue, optionSpec, parseCommandLine, type FlagRow, type OptionSpec, type ParsedArgs } from "./args.js";
 import { applyEnvironment, environmentHelp, flagSpeller, inCommandLineTerms } from "./config.js";
 import type { Logger } from "./log.js";
 import { ConnectionLogThrottle, WarningThrottle } from "./warning-throttle.js";
-import { connectionLogsPerSecondFromArgs, httpAddressFromArgs, loggerFromArgs, OPS_HELP, OPS_OPTIONS, opsServerOptions, startOps, startPrimaryOps, startWorkerOps, watchTrace, type RunningOps } from "./serve-ops.js";
-import { BALANCE_CHOICES, decideBalance, isWorker, leaveCluster, prepareWorkerListening, runPrimary, runWorker, workerListenOptions } from "./workers.js";
+import { connectionLogsPerSecondFromArgs, httpAddressFromArgs, loggerFromArgs, opsServerOptions, startOps, startPrimaryOps, startWorkerOps, watchTrace, type RunningOps } from "./serve-ops.js";
+import { onStopSignals, twoStageStop, watchStopKeys, type TwoStageStop } from "./stop.js";
+import { decideBalance, isWorker, leaveCluster, prepareWorkerListening, runPrimary, runWorker, workerListenOptions, type BalanceChoice } from "./workers.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
 
@@ -19,94 +18,33 @@ Runs the server: every line a client sends comes back with the name added
 Ctrl-C or SIGTERM drops the remaining clients at once.
 
 Options:
-  --host HOST               address to listen on (default ${DEFAULTS.host}; 0.0.0.0 or :: for the network)
-  --port PORT               port to listen on, 0 for any free port (default ${DEFAULTS.port})
-  --name NAME               the name added to every line (default ${DEFAULTS.name}; printable, at most 256 bytes)
-  --max-line-length BYTES   longest accepted line (default ${DEFAULTS.maxLineLength})
-  --max-connections N       most clients at once (default ${DEFAULTS.maxConnections})
-  --idle-timeout SECONDS    close clients silent this long, 0 = never (default ${DEFAULTS.idleTimeoutSeconds})
-  --max-unsent-bytes BYTES  unsent replies held per client before reading from it pauses (default ${DEFAULTS.maxUnsentBytes})
-  --shutdown-timeout SECONDS  how long a graceful stop waits for clients (default ${DEFAULTS.shutdownTimeoutSeconds})
-  --max-client-memory BYTES  bytes held for all clients together; past it the biggest are closed, 0 = no bound (default: 1/16 of memory, 32 MiB to 1 GiB)
-  --max-connections-per-ip N  most clients at once from one address, 0 = no limit (default ${DEFAULTS.maxConnectionsPerIp})
-  --linger-timeout SECONDS  a client told to go that takes nothing this long is dropped (default ${DEFAULTS.lingerTimeoutSeconds})
-  --workers N               run N processes sharing the port (default 1); one stop stops all
-  --balance auto|reuseport|shared|round-robin  how workers share the port (default auto: reuseport
-                            where this Node has it, else shared; see the README's --workers)
-  --transport auto|handle|stream  libuv's TCP handle or net.Socket (default auto: the handle unless TLS, where this Node allows it)
-  --offer-echo              offer every client server echo at connect (telnet WILL ECHO, WILL SUPPRESS-GO-AHEAD,
-                            DO NAWS): Linux telnet starts in character mode, where UTF-8 is typed intact;
-                            nc and scripts then get those bytes too (default: off, negotiate only when asked)
-  --quiet                   log warnings and errors only (no line per connection)
-${OPS_HELP}  -h, --help                show this help
+${flagsHelp(SERVE_FLAG_ROWS)}  -h, --help                show this help
 `;
 
 const SERVE_OPTIONS: OptionSpec = {
-  host: { type: "string" },
-  port: { type: "string" },
-  name: { type: "string" },
-  "max-line-length": { type: "string" },
-  "max-connections": { type: "string" },
-  "idle-timeout": { type: "string" },
-  "shutdown-timeout": { type: "string" },
-  "max-unsent-bytes": { type: "string" },
-  "max-client-memory": { type: "string" },
-  "max-connections-per-ip": { type: "string" },
-  "linger-timeout": { type: "string" },
-  quiet: { type: "boolean" },
-  workers: { type: "string" },
-  balance: { type: "string" },
-  transport: { type: "string" },
-  "offer-echo": { type: "boolean" },
-  ...OPS_OPTIONS,
+  ...optionSpec(SERVE_FLAG_ROWS),
   help: { type: "boolean", short: "h" },
 };
 
 /**
- * Library option ↔ command-line flag: one table behind reading the flags,
- * naming the flag in an error message, and naming the NAME_ECHO_* variable
- * when a value from the environment is refused.
+ * Server option → flag(s), to name in an error what the user typed: each
+ * row's flag, and tls, which two flags set.
  */
-const FLAG_OF_OPTION: ReadonlyArray<[option: keyof typeof SERVER_OPTION_RULES, flag: string]> = [
-  ["host", "host"],
-  ["port", "port"],
-  ["name", "name"],
-  ["maxLineLength", "max-line-length"],
-  ["maxConnections", "max-connections"],
-  ["idleTimeout", "idle-timeout"],
-  ["shutdownTimeout", "shutdown-timeout"],
-  ["maxUnsentBytes", "max-unsent-bytes"],
-  ["maxClientMemory", "max-client-memory"],
-  ["maxConnectionsPerIp", "max-connections-per-ip"],
-  ["lingerTimeout", "linger-timeout"],
-  ["transport", "transport"],
-  ["offerEcho", "offer-echo"],
-];
-
-/** Server option → flag(s), to name in an error what the user typed. */
 const OPTION_FLAGS: Readonly<Record<string, string | readonly string[]>> = {
-  ...Object.fromEntries(FLAG_OF_OPTION),
-  // Read by serve-ops.ts, with the other operations flags.
-  handshakeTimeout: "handshake-timeout",
-  proxyProtocol: "proxy-protocol",
+  ...FLAG_OF_SERVER_OPTION,
   tls: ["tls-cert", "tls-key"],
 };
 
-const WORKERS_RULE = integerRule(1, 1024);
-
-/** The server options given on the command line, parsed from text by the library's rules. */
-export function serverOptionsFromArgs(
+/** The server options given on the command line (or the environment), parsed from text by their rows' rules. */
+function serverOptionsFromArgs(
   values: Record<string, string | boolean | undefined>,
   spell: (flag: string) => string = flagSpeller(),
 ): NameEchoServerOptions {
-  const options: NameEchoServerOptions = {};
-  for (const [option, flag] of FLAG_OF_OPTION) {
-    const text = values[flag];
-    // A boolean flag (--offer-echo) is true when given; its variable was read as a boolean too.
-    if (typeof text === "boolean") Object.assign(options, { [option]: text });
-    else if (typeof text === "string") Object.assign(options, { [option]: SERVER_OPTION_RULES[option].fromText(text, spell(flag)) });
+  const options: Record<string, unknown> = {};
+  for (const [option, row] of Object.entries<OptionRow>(SERVER_OPTION_TABLE)) {
+    if (row.flag !== undefined && values[row.flag] !== undefined) options[option] = flagValue(values, row as FlagRow, spell);
   }
-  return options;
+  return options as NameEchoServerOptions;
 }
 
 export async function serve(argv: string[]): Promise<number> {
@@ -125,10 +63,32 @@ export async function serve(argv: string[]): Promise<number> {
   }
 }
 
-async function serveConfigured(values: ParsedArgs["values"], spell: (flag: string) => string): Promise<number> {
+/** What every way of serving takes from the flags, read and checked before anything starts. */
+interface ServeSettings {
+  values: ParsedArgs["values"];
+  spell: (flag: string) => string;
+  log: Logger;
+  workers: number;
+  balance: BalanceChoice;
+  serverOptions: NameEchoServerOptions;
+  /** Whether this process watches the terminal's keys for a stop. */
+  keyboard: boolean;
+  /** How to stop it, as the "listening" line says. */
+  stopHint: string;
+}
+
+/** One process, the primary of --workers, or one of its workers. */
+function serveConfigured(values: ParsedArgs["values"], spell: (flag: string) => string): Promise<number> {
+  const settings = readSettings(values, spell);
+  if (isWorker()) return serveAsWorker(settings);
+  if (settings.workers > 1) return serveAsPrimary(settings);
+  return serveHere(settings);
+}
+
+function readSettings(values: ParsedArgs["values"], spell: (flag: string) => string): ServeSettings {
   const log = loggerFromArgs(values, spell);
-  const workers = typeof values.workers === "string" ? WORKERS_RULE.fromText(values.workers, spell("workers")) : 1;
-  const balance = oneOf(typeof values.balance === "string" ? values.balance : "auto", BALANCE_CHOICES, spell("balance"));
+  const workers = flagValue(values, COMMAND_OPTION_TABLE.workers, spell)!;
+  const balance = flagValue(values, COMMAND_OPTION_TABLE.balance, spell)!;
   // Checked now, with the other values, so a bad --http-port is reported as such (exit 2) even when --port is taken.
   httpAddressFromArgs(values, spell);
   const serverOptions: NameEchoServerOptions = {
@@ -145,120 +105,95 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
   // the server (systemd, nohup, CI, &).
   const keyboard = process.stdin.isTTY === true && !isWorker();
   const stopHint = keyboard ? "press Esc to stop" : "Ctrl-C or SIGTERM to stop";
+  return { values, spell, log, workers, balance, serverOptions, keyboard, stopHint };
+}
 
-  if (workers > 1 && !isWorker()) {
-    // Validate here, so a bad option is one line from the primary, not one per worker.
-    const { shutdownTimeout, host, port } = resolveServerOptions(serverOptions);
-    const { mode, why } = decideBalance(balance, spell("balance"));
-    // The HTTP port (if asked for) first: a port in use stops us before any worker starts.
-    const ops = await startPrimaryOps(values, spell);
-    const workerEnvironment = await prepareWorkerListening(mode, host, port).catch(async (error: unknown) => {
-      await ops.close();
-      throw error;
-    });
-    if (ops.pageUrl) log.info(`status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl} (all workers)`, { event: "http", page: ops.pageUrl, metrics: ops.metricsUrl });
-    const primary = runPrimary({
-      workers,
-      balance: mode,
-      workerEnvironment,
-      log,
-      shutdownTimeoutSeconds: shutdownTimeout,
-      announce: (where, name, transport) =>
-        process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers, balance ${mode} (${why}), ${transport} transport) — ${stopHint}\n`),
-    });
-    const stopKeys = keyboard ? watchStopKeys(primary.stop) : undefined;
-    try {
-      return await primary.done;
-    } finally {
-      stopKeys?.();
-      await ops.close();
-      await log.close();
-    }
+/** `--workers N` in the primary: supervise N workers, one HTTP port for all of them. */
+async function serveAsPrimary({ values, spell, log, workers, balance, serverOptions, keyboard, stopHint }: ServeSettings): Promise<number> {
+  // Validate here, so a bad option is one line from the primary, not one per worker.
+  const { shutdownTimeout, host, port } = resolveServerOptions(serverOptions);
+  const { mode, why } = decideBalance(balance, spell("balance"));
+  // The HTTP port (if asked for) first: a port in use stops us before any worker starts.
+  const ops = await startPrimaryOps(values, spell);
+  const workerEnvironment = await prepareWorkerListening(mode, host, port).catch(async (error: unknown) => {
+    await ops.close();
+    throw error;
+  });
+  if (ops.pageUrl) log.info(`status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl} (all workers)`, { event: "http", page: ops.pageUrl, metrics: ops.metricsUrl });
+  const primary = runPrimary({
+    workers,
+    balance: mode,
+    workerEnvironment,
+    log,
+    shutdownTimeout,
+    announce: (where, name, transport) =>
+      process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers, balance ${mode} (${why}), ${transport} transport) — ${stopHint}\n`),
+  });
+  const stopKeys = keyboard ? watchStopKeys(primary.stop) : undefined;
+  try {
+    return await primary.done;
+  } finally {
+    stopKeys?.();
+    await ops.close();
+    await log.close();
   }
+}
 
-  const server = new NameEchoServer(isWorker() ? { ...serverOptions, ...workerListenOptions() } : serverOptions);
+/** One of the primary's workers: serve until the primary says stop. */
+async function serveAsWorker({ values, spell, log, serverOptions }: ServeSettings): Promise<number> {
+  const server = new NameEchoServer({ ...serverOptions, ...workerListenOptions() });
   const flushLog = watchServer(server, log, connectionLogsPerSecondFromArgs(values, spell));
   watchTrace(server);
-  if (isWorker()) {
-    await startWorkerOps(server, values);
-    const address = await server.listen().catch((error: unknown) => leaveCluster(inCommandLineTerms(error, OPTION_FLAGS, spell)));
-    logTransportFallback(server, log);
-    const where = address.toString();
-    return runWorker(server, where, log).finally(async () => {
-      flushLog();
-      await log.close();
-    });
-  }
+  await startWorkerOps(server, values);
+  const address = await server.listen().catch((error: unknown) => leaveCluster(inCommandLineTerms(error, OPTION_FLAGS, spell)));
+  logTransportFallback(server, log);
+  return runWorker(server, address.toString(), log).finally(async () => {
+    flushLog();
+    await log.close();
+  });
+}
 
-  // Undone in reverse order on every way out: stopped, or an exception.
-  const cleanups: Array<() => void> = [];
-  let stopping = false;
+/** One process: listen, serve until stopped, and undo everything on the way out. */
+async function serveHere({ values, spell, log, serverOptions, keyboard, stopHint }: ServeSettings): Promise<number> {
+  const server = new NameEchoServer(serverOptions);
+  const flushLog = watchServer(server, log, connectionLogsPerSecondFromArgs(values, spell));
+  watchTrace(server);
   let ops: RunningOps | undefined;
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
-  // Esc, Ctrl-C (a key in raw mode, a signal otherwise) and SIGTERM all land here.
-  const stop = (why: string): void => {
-    if (stopping) {
+  const stopper = twoStageStop(
+    (why) => {
+      log.info(`${why}: stopping; ${server.connections.size} client(s) connected`, { event: "stopping", signal: why, clients: server.connections.size });
+      // /readyz answers 503 from here on (the server is "closing") and the
+      // metrics port stays up until the last client is gone.
+      void server
+        .close()
+        .then(() => ops?.close())
+        .then(() => {
+          flushLog();
+          log.info("stopped", { event: "stop" });
+          stopped();
+        });
+    },
+    (why) => {
       log.warn(`${why} again: dropping ${server.connections.size} client(s) now`, { event: "stop-now", clients: server.connections.size });
       void server.destroy();
-      return;
-    }
-    stopping = true;
-    log.info(`${why}: stopping; ${server.connections.size} client(s) connected`, { event: "stopping", signal: why, clients: server.connections.size });
-    // /readyz answers 503 from here on (the server is "closing") and the
-    // metrics port stays up until the last client is gone.
-    void server
-      .close()
-      .then(() => ops?.close())
-      .then(() => {
-        flushLog();
-        log.info("stopped", { event: "stop" });
-        stopped();
-      });
-  };
+    },
+  );
+  // Undone in reverse order on every way out: stopped, or an exception.
+  // Signals are taken before listening, so a SIGTERM at any moment is a
+  // graceful stop rather than the default instant death.
+  const cleanups: Array<() => void> = [onStopSignals(stopper.stop)];
   try {
-    // Signals are taken before listening, so a SIGTERM at any moment is a
-    // graceful stop rather than the default instant death.
-    const onSigint = (): void => stop("Ctrl-C");
-    const onSigterm = (): void => stop("SIGTERM");
-    process.on("SIGINT", onSigint);
-    process.on("SIGTERM", onSigterm);
-    cleanups.push(() => {
-      process.off("SIGINT", onSigint);
-      process.off("SIGTERM", onSigterm);
-    });
-
-    let address;
-    try {
-      address = await server.listen();
-    } catch (error) {
-      // Told to stop while the port was being bound: that is a clean stop.
-      if (stopping && (error as { code?: string }).code === "ERR_SERVER_NOT_RUNNING") return 0;
-      throw error;
-    }
+    const address = await listenUnlessStopped(server, stopper);
+    if (address === null) return 0;
     ops = await startOps(server, values, spell).catch(async (error: unknown) => {
       await server.destroy();
       throw error;
     });
-    const where = address.toString();
-    process.stdout.write(`listening on ${where} (replies add "${server.options.name}", ${server.transport} transport) — ${stopHint}\n`);
-    logTransportFallback(server, log);
-    const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}${server.options.offerEcho ? " (offering telnet echo at connect)" : ""}`;
-    log.info(`started on ${where}${extras}${ops.pageUrl ? `, status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl}` : ""}`, {
-      event: "start",
-      address: address.address,
-      port: address.port,
-      name: server.options.name,
-      tls: server.options.tls !== undefined,
-      proxyProtocol: server.options.proxyProtocol,
-      offerEcho: server.options.offerEcho,
-      transport: server.transport,
-      metrics: ops.metricsUrl,
-      page: ops.pageUrl,
-    });
-
+    announceStart(server, address, ops, log, stopHint);
     // Gives the terminal back its mode (echo, line editing, Ctrl-C as SIGINT) on the way out.
-    if (keyboard && !stopping) cleanups.push(watchStopKeys(stop));
+    if (keyboard && !stopper.stopping) cleanups.push(watchStopKeys(stopper.stop));
     await done;
     return 0;
   } finally {
@@ -268,22 +203,41 @@ async function serveConfigured(values: ParsedArgs["values"], spell: (flag: strin
   }
 }
 
+/** The bound address, or null when a stop came while the port was being bound: that is a clean stop. */
+async function listenUnlessStopped(server: NameEchoServer, stopper: TwoStageStop): Promise<ListeningAddress | null> {
+  try {
+    return await server.listen();
+  } catch (error) {
+    if (stopper.stopping && (error as { code?: string }).code === "ERR_SERVER_NOT_RUNNING") return null;
+    throw error;
+  }
+}
+
+/** The "listening" line on stdout, and the start in the log. */
+function announceStart(server: NameEchoServer, address: ListeningAddress, ops: RunningOps, log: Logger, stopHint: string): void {
+  const where = address.toString();
+  process.stdout.write(`listening on ${where} (replies add "${server.options.name}", ${server.transport} transport) — ${stopHint}\n`);
+  logTransportFallback(server, log);
+  const extras = `${server.options.tls ? " (TLS)" : ""}${server.options.proxyProtocol ? " (PROXY protocol)" : ""}${server.options.offerEcho ? " (offering telnet echo at connect)" : ""}`;
+  log.info(`started on ${where}${extras}${ops.pageUrl ? `, status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl}` : ""}`, {
+    event: "start",
+    address: address.address,
+    port: address.port,
+    name: server.options.name,
+    tls: server.options.tls !== undefined,
+    proxyProtocol: server.options.proxyProtocol,
+    offerEcho: server.options.offerEcho,
+    transport: server.transport,
+    metrics: ops.metricsUrl,
+    page: ops.pageUrl,
+  });
+}
+
 /** The one line that says why "auto" serves with the stream transport, when it does. */
 function logTransportFallback(server: NameEchoServer, log: Logger): void {
   const reason = server.transportFallback;
   if (reason !== null) log.warn(`serving with the stream transport: ${reason}`, { event: "transport-fallback", reason });
 }
-
-/** Esc and Ctrl-C at the server's terminal: the same stop as SIGINT and SIGTERM. */
-function watchStopKeys(stop: (why: string) => void): StopWatching {
-  return watchKeys(process.stdin, (key) => {
-    if (isEscape(key)) stop("Esc");
-    // Raw mode turns Ctrl-C into a byte; it means what SIGINT means.
-    else if (isCtrlC(key)) stop("Ctrl-C");
-    // Anything else (arrows, F-keys, Alt-x, text) is not a request to stop.
-  });
-}
-
 
 /**
  * Logs what the server reports; returns a function that writes any pending
@@ -361,8 +315,13 @@ function watchServer(server: NameEchoServer, log: Logger, connectionLogsPerSecon
   server.on("warning", (error) => {
     const code = (error as NodeJS.ErrnoException).code;
     // Keyed by code: a server hovering at its descriptor limit says so once per window, not once per flap.
-    const what = code === "ERR_OUT_OF_FILE_DESCRIPTORS" ? code : `accept failed: ${code ?? error.message}`;
-    warnings.warn(what, code === "ERR_OUT_OF_FILE_DESCRIPTORS" ? error.message : what);
+    if (code === "ERR_OUT_OF_FILE_DESCRIPTORS") {
+      // The library says "the connection limit"; here it has a flag.
+      warnings.warn(code, `${error.message} (--max-connections ${server.options.maxConnections})`);
+      return;
+    }
+    const what = `accept failed: ${code ?? error.message}`;
+    warnings.warn(what, what);
   });
   server.on("memoryFull", ({ told, dropped, heldBytes, limit }) => {
     warnings.warn(

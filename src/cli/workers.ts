@@ -33,25 +33,22 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import * as net from "node:net";
+import { isMessage, type FromWorker, type ToWorker } from "../cluster-messages.js";
 import { explainListenError } from "../errors.js";
+import type { BALANCE_CHOICES } from "../options.js";
 import type { NameEchoServer, NameEchoServerOptions } from "../server/server.js";
 import { reusePortUnavailable } from "../server/reuse-port.js";
 import { usageError } from "./args.js";
 import { openFdCount, softFdLimit } from "../server/fd-budget.js";
 import type { Logger } from "./log.js";
+import { onStopSignals, twoStageStop } from "./stop.js";
 import { WarningThrottle } from "./warning-throttle.js";
 
-/** IPC messages between the primary and its workers. */
-type ToWorker = { nameEcho: "stop" } | { nameEcho: "drop" };
-type FromWorker = { nameEcho: "listening"; where: string; name: string; transport: string } | { nameEcho: "stopped" };
+/** What --balance takes (its row in options.ts): a mode, auto, or kernel (the name shared had before). */
+export type BalanceChoice = (typeof BALANCE_CHOICES)[number];
 
 /** How the workers share the port, as run. */
-export type Balance = "reuseport" | "shared" | "round-robin";
-
-/** What --balance takes: a mode, auto, or kernel (the name shared had before). */
-export type BalanceChoice = Balance | "auto" | "kernel";
-
-export const BALANCE_CHOICES: readonly BalanceChoice[] = ["auto", "reuseport", "shared", "round-robin", "kernel"];
+export type Balance = Exclude<BalanceChoice, "auto" | "kernel">;
 
 /** The mode in effect and why, as the start-up line says it. */
 export interface BalanceDecision {
@@ -123,7 +120,7 @@ export interface PrimaryOptions {
   workerEnvironment: Record<string, string>;
   log: Logger;
   /** Seconds a graceful stop may take in a worker (its --shutdown-timeout); the primary waits a little longer. */
-  shutdownTimeoutSeconds: number;
+  shutdownTimeout: number;
   /** Prints the one "listening" line; given the address, name and transport the workers report. */
   announce: (where: string, name: string, transport: string) => void;
 }
@@ -134,110 +131,132 @@ export interface PrimaryOptions {
  * The returned `stop` is what Esc calls in the primary.
  */
 export function runPrimary(options: PrimaryOptions): { done: Promise<number>; stop: (why: string) => void } {
-  const { log } = options;
-  // Must be set before the first fork; it is final afterwards.
-  // With reuseport the workers listen on their own (an exclusive listen never asks the primary); SCHED_NONE covers anything else they might listen on.
-  cluster.schedulingPolicy = options.balance === "round-robin" ? cluster.SCHED_RR : cluster.SCHED_NONE;
-  // stdin "ignore": a worker must never see the terminal (no Esc, no raw mode);
-  // stdout/stderr are shared so every worker's log reaches the operator.
-  cluster.setupPrimary({ stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const primary = new Primary(options);
+  return { done: primary.done, stop: primary.stopper.stop };
+}
 
-  const workers = new Set<Worker>();
-  let listening = 0;
-  let announced = false;
-  let stopping = false;
-  let dropping = false;
-  let failed = false;
-  let resolveDone!: (code: number) => void;
-  const done = new Promise<number>((resolve) => (resolveDone = resolve));
-  let killTimer: NodeJS.Timeout | undefined;
+/** Seconds the primary gives a stopping worker beyond its own shutdown timeout before killing it. */
+const KILL_GRACE_SECONDS = 5;
 
-  const send = (message: ToWorker): void => {
-    for (const worker of workers) {
+/** The supervisor: forks the workers, replaces one that dies, and stops them all, once or at once. */
+class Primary {
+  readonly done: Promise<number>;
+  /** Ctrl-C, SIGTERM and Esc: a graceful stop of every worker, then (asked again) their clients dropped. */
+  readonly stopper = twoStageStop(
+    (why) => this.stopWorkers(why),
+    (why) => this.dropClients(why),
+  );
+  private readonly options: PrimaryOptions;
+  private readonly log: Logger;
+  private readonly workers = new Set<Worker>();
+  private listening = 0;
+  private announced = false;
+  private dropping = false;
+  private failed = false;
+  private killTimer: NodeJS.Timeout | undefined;
+  private resolveDone!: (code: number) => void;
+  private readonly stopSignals: () => void;
+  private readonly stopWatchingDescriptors: () => void;
+
+  constructor(options: PrimaryOptions) {
+    this.options = options;
+    this.log = options.log;
+    this.done = new Promise<number>((resolve) => (this.resolveDone = resolve));
+    // Must be set before the first fork; it is final afterwards.
+    // With reuseport the workers listen on their own (an exclusive listen never asks the primary); SCHED_NONE covers anything else they might listen on.
+    cluster.schedulingPolicy = options.balance === "round-robin" ? cluster.SCHED_RR : cluster.SCHED_NONE;
+    // stdin "ignore": a worker must never see the terminal (no Esc, no raw mode);
+    // stdout/stderr are shared so every worker's log reaches the operator.
+    cluster.setupPrimary({ stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.stopSignals = onStopSignals(this.stopper.stop);
+    // Only round-robin has the primary hold connections (until a worker takes each).
+    this.stopWatchingDescriptors = options.balance === "round-robin" ? watchPrimaryDescriptors(this.log) : () => {};
+    for (let i = 0; i < options.workers; i++) this.fork();
+  }
+
+  private send(message: ToWorker): void {
+    for (const worker of this.workers) {
       if (worker.isConnected()) worker.send(message);
     }
-  };
+  }
 
-  const stop = (why: string): void => {
-    if (stopping) {
-      dropping = true;
-      log.warn(`${why} again: dropping the clients of ${workers.size} worker(s) now`);
-      send({ nameEcho: "drop" });
-      return;
-    }
-    stopping = true;
-    log.info(`${why}: stopping ${workers.size} worker(s)`);
-    send({ nameEcho: "stop" });
+  private stopWorkers(why: string): void {
+    this.log.info(`${why}: stopping ${this.workers.size} worker(s)`);
+    this.send({ nameEcho: "stop" });
     // A worker stuck past its own shutdown timeout is killed, so the stop is bounded.
-    killTimer = setTimeout(() => {
-      for (const worker of workers) {
-        log.warn(`worker ${worker.process.pid} did not stop in time; killing it`);
+    this.killTimer = setTimeout(() => {
+      for (const worker of this.workers) {
+        this.log.warn(`worker ${worker.process.pid} did not stop in time; killing it`);
         worker.process.kill("SIGKILL");
       }
-    }, (options.shutdownTimeoutSeconds + 5) * 1000);
-    killTimer.unref();
-  };
+    }, (this.options.shutdownTimeout + KILL_GRACE_SECONDS) * 1000);
+    this.killTimer.unref();
+  }
 
-  const onSigint = (): void => stop("Ctrl-C");
-  const onSigterm = (): void => stop("SIGTERM");
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigterm);
+  private dropClients(why: string): void {
+    this.dropping = true;
+    this.log.warn(`${why} again: dropping the clients of ${this.workers.size} worker(s) now`);
+    this.send({ nameEcho: "drop" });
+  }
 
-  const fork = (): void => {
-    const worker = cluster.fork({ ...options.workerEnvironment, NAME_ECHO_WORKER: "1" });
-    workers.add(worker);
-    worker.on("message", (message: FromWorker) => {
-      if (message?.nameEcho !== "listening") return;
-      // A worker still starting when the stop was sent (a replacement, say) had nobody listening for it: tell it again.
-      if (stopping) worker.send({ nameEcho: dropping ? "drop" : "stop" } satisfies ToWorker);
-      listening++;
-      if (!announced && listening === options.workers) {
-        announced = true;
-        options.announce(message.where, message.name, message.transport);
-      }
+  private fork(): void {
+    const worker = cluster.fork({ ...this.options.workerEnvironment, NAME_ECHO_WORKER: "1" });
+    this.workers.add(worker);
+    worker.on("message", (message: unknown) => {
+      if (isMessage(message, "listening")) this.onListening(worker, message);
     });
-    worker.on("exit", (code, signal) => {
-      workers.delete(worker);
-      if (!stopping) {
-        // A worker that dies before all have listened cannot be fixed by
-        // trying again (bad port, port in use: it already said why).
-        if (!announced) {
-          failed = true;
-          stop("a worker failed to start");
-        } else {
-          log.warn(`worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`);
-          fork();
-        }
+    worker.on("exit", (code, signal) => this.onExit(worker, code, signal));
+    worker.on("error", (error: NodeJS.ErrnoException) => this.onError(worker, error));
+  }
+
+  private onListening(worker: Worker, message: Extract<FromWorker, { nameEcho: "listening" }>): void {
+    // A worker still starting when the stop was sent (a replacement, say) had nobody listening for it: tell it again.
+    if (this.stopper.stopping) worker.send({ nameEcho: this.dropping ? "drop" : "stop" } satisfies ToWorker);
+    this.listening++;
+    if (!this.announced && this.listening === this.options.workers) {
+      this.announced = true;
+      this.options.announce(message.where, message.name, message.transport);
+    }
+  }
+
+  private onExit(worker: Worker, code: number, signal: string): void {
+    this.workers.delete(worker);
+    if (!this.stopper.stopping) {
+      // A worker that dies before all have listened cannot be fixed by
+      // trying again (bad port, port in use: it already said why).
+      if (!this.announced) {
+        this.failed = true;
+        this.stopper.stop("a worker failed to start");
+      } else {
+        this.log.warn(`worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`);
+        this.fork();
       }
-      finishIfNoneLeft();
-    });
-    worker.on("error", (error: NodeJS.ErrnoException) => {
-      // A fork that failed (EMFILE: the primary is out of descriptors, with
-      // connections queued for the workers) has no process and never exits:
-      // forget it and try again shortly, rather than crash the primary.
-      if (worker.process.pid !== undefined) {
-        log.warn(`worker ${worker.process.pid}: ${error.message}`, { event: "warning" });
-        return;
-      }
-      workers.delete(worker);
-      log.warn(`could not start a worker (${error.code ?? error.message}); trying again in 1 s`, { event: "warning" });
-      if (!stopping) setTimeout(() => stopping || fork(), 1000);
-      finishIfNoneLeft();
-    });
-  };
-  const finishIfNoneLeft = (): void => {
-    if (workers.size > 0) return;
-    clearTimeout(killTimer);
-    process.off("SIGINT", onSigint);
-    process.off("SIGTERM", onSigterm);
-    stopWatchingDescriptors();
-    log.info("stopped");
-    resolveDone(failed ? 1 : 0);
-  };
-  // Only round-robin has the primary hold connections (until a worker takes each).
-  const stopWatchingDescriptors = options.balance === "round-robin" ? watchPrimaryDescriptors(log) : () => {};
-  for (let i = 0; i < options.workers; i++) fork();
-  return { done, stop };
+    }
+    this.finishIfNoneLeft();
+  }
+
+  private onError(worker: Worker, error: NodeJS.ErrnoException): void {
+    // A fork that failed (EMFILE: the primary is out of descriptors, with
+    // connections queued for the workers) has no process and never exits:
+    // forget it and try again shortly, rather than crash the primary.
+    if (worker.process.pid !== undefined) {
+      this.log.warn(`worker ${worker.process.pid}: ${error.message}`, { event: "warning" });
+      return;
+    }
+    this.workers.delete(worker);
+    this.log.warn(`could not start a worker (${error.code ?? error.message}); trying again in 1 s`, { event: "warning" });
+    if (!this.stopper.stopping) setTimeout(() => this.stopper.stopping || this.fork(), 1000);
+    this.finishIfNoneLeft();
+  }
+
+  private finishIfNoneLeft(): void {
+    if (this.workers.size > 0) return;
+    clearTimeout(this.killTimer);
+    this.stopSignals();
+    this.stopWatchingDescriptors();
+    this.log.info("stopped");
+    this.resolveDone(this.failed ? 1 : 0);
+  }
 }
 
 /** How often the primary counts its descriptors, and the share of its limit in use that it warns about. */
@@ -308,9 +327,9 @@ export function runWorker(server: NameEchoServer, where: string, log: Logger): P
         resolve(0);
       });
     };
-    const onMessage = (message: ToWorker): void => {
-      if (message?.nameEcho === "stop") close();
-      else if (message?.nameEcho === "drop") {
+    const onMessage = (message: unknown): void => {
+      if (isMessage(message, "stop")) close();
+      else if (isMessage(message, "drop")) {
         close();
         void server.destroy();
       }

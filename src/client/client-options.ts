@@ -1,17 +1,12 @@
 /**
  * NameEchoClient.connect()'s options, checked before any connection is made
- * by the same rules as the server's options.
+ * by the same rules as the server's options; their rows (rule, default) are
+ * in options.ts's table.
  */
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { invalidOption } from "../errors.js";
-import { checkOptionKeys, integerRule, optionValue, secondsRule } from "../options.js";
+import { checkOptionKeys, CLIENT_OPTION_TABLE, optionValue } from "../options.js";
 import type { NameEchoClientOptions } from "./client.js";
-
-const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
-/** Long enough for any healthy server under load; short enough that a wedged one is noticed. */
-const DEFAULT_REPLY_TIMEOUT_SECONDS = 30;
-/** Replies are a line plus a name; the server's own limit is 8 KiB by default, so 1 MiB leaves room for any setting. */
-const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
 
 export interface ResolvedClientOptions {
   connectTimeout: number;
@@ -26,11 +21,17 @@ const CLIENT_OPTION_NAMES = ["connectTimeout", "replyTimeout", "maxLineLength", 
 export function resolveClientOptions(options?: NameEchoClientOptions): ResolvedClientOptions {
   const given = checkOptionKeys(options, CLIENT_OPTION_NAMES);
   return {
-    connectTimeout: optionValue(given, "connectTimeout", secondsRule(0.001, 2_000_000), DEFAULT_CONNECT_TIMEOUT_SECONDS),
-    replyTimeout: optionValue(given, "replyTimeout", secondsRule(0, 2_000_000), DEFAULT_REPLY_TIMEOUT_SECONDS),
-    maxLineLength: optionValue(given, "maxLineLength", integerRule(1, 1 << 30), DEFAULT_MAX_LINE_LENGTH),
+    connectTimeout: clientOption(given, "connectTimeout"),
+    replyTimeout: clientOption(given, "replyTimeout"),
+    maxLineLength: clientOption(given, "maxLineLength"),
     tls: checkTls(given.tls),
   };
+}
+
+/** A numeric option by its row: checked if given, else its default. */
+function clientOption(given: Record<string, unknown>, option: keyof typeof CLIENT_OPTION_TABLE): number {
+  const row = CLIENT_OPTION_TABLE[option];
+  return optionValue(given, option, row.rule, row.default);
 }
 
 function checkTls(value: unknown): ResolvedClientOptions["tls"] {

@@ -14,6 +14,7 @@
  * IPC message per connect under a storm of them.
  */
 import cluster, { type Worker } from "node:cluster";
+import { isMessage, type FromWorker, type ToWorker, type WorkerQuestion } from "../cluster-messages.js";
 import type { NameEchoServer } from "../server/server.js";
 import type { ConnectionInfo } from "./connections.js";
 import { OpsHttpServer } from "./http-server.js";
@@ -25,22 +26,7 @@ import { LocalView, type ConnectionList, type OpsView } from "./view.js";
 const ASK_TIMEOUT_MS = 2000;
 const CHANGE_NOTICE_MS = 200;
 
-type OpsQuestion = "connections" | "status";
-interface OpsRequest {
-  nameEchoOps: "ask";
-  id: number;
-  what: OpsQuestion;
-  limit?: number;
-}
-interface OpsAnswer {
-  nameEchoOps: "answer";
-  id: number;
-  connections?: ConnectionList;
-  status?: ServerStatus;
-}
-interface OpsChanged {
-  nameEchoOps: "changed";
-}
+type OpsAnswer = Extract<FromWorker, { nameEcho: "answer" }>;
 
 /**
  * In a worker: answer the primary's questions about this worker's server,
@@ -53,12 +39,11 @@ export function answerPrimary(server: NameEchoServer): void {
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([registry]);
 
-  process.on("message", (message: OpsRequest) => {
-    if (message?.nameEchoOps !== "ask") return;
+  process.on("message", (message: unknown) => {
+    if (!isMessage(message, "ask")) return;
+    const { id, what, limit } = message;
     const answer = async (): Promise<OpsAnswer> =>
-      message.what === "connections"
-        ? { nameEchoOps: "answer", id: message.id, connections: await view.connections(message.limit) }
-        : { nameEchoOps: "answer", id: message.id, status: await view.status() };
+      what === "connections" ? { nameEcho: "answer", id, connections: await view.connections(limit) } : { nameEcho: "answer", id, status: await view.status() };
     void answer().then((reply) => {
       if (process.connected) process.send?.(reply);
     });
@@ -69,7 +54,7 @@ export function answerPrimary(server: NameEchoServer): void {
     if (noticePending !== null) return;
     noticePending = setTimeout(() => {
       noticePending = null;
-      if (process.connected) process.send?.({ nameEchoOps: "changed" } satisfies OpsChanged);
+      if (process.connected) process.send?.({ nameEcho: "changed" } satisfies FromWorker);
     }, CHANGE_NOTICE_MS);
     noticePending.unref();
   });
@@ -82,12 +67,12 @@ export class ClusterView implements OpsView {
   private nextId = 1;
   private readonly pending = new Map<number, { answers: Array<{ worker: Worker; answer: OpsAnswer }>; waiting: number; done: () => void }>();
   private readonly changeListeners = new Set<() => void>();
-  private readonly onMessage = (worker: Worker, message: OpsAnswer | OpsChanged): void => {
-    if (message?.nameEchoOps === "changed") {
+  private readonly onMessage = (worker: Worker, message: unknown): void => {
+    if (isMessage(message, "changed")) {
       for (const listener of this.changeListeners) listener();
       return;
     }
-    if (message?.nameEchoOps !== "answer") return;
+    if (!isMessage(message, "answer")) return;
     const request = this.pending.get(message.id);
     if (request === undefined) return; // too late: that answer was given without it
     request.answers.push({ worker, answer: message });
@@ -162,7 +147,7 @@ export class ClusterView implements OpsView {
   }
 
   /** Asks every connected worker; resolves with the answers that came within ASK_TIMEOUT_MS. */
-  private ask(what: OpsQuestion, limit?: number): Promise<Array<{ worker: Worker; answer: OpsAnswer }>> {
+  private ask(what: WorkerQuestion, limit?: number): Promise<Array<{ worker: Worker; answer: OpsAnswer }>> {
     const workers = this.workers();
     if (workers.length === 0) return Promise.resolve([]);
     const id = this.nextId++;
@@ -175,7 +160,7 @@ export class ClusterView implements OpsView {
       };
       const timer = setTimeout(finish, ASK_TIMEOUT_MS);
       this.pending.set(id, { answers, waiting: workers.length, done: finish });
-      const request: OpsRequest = { nameEchoOps: "ask", id, what, ...(limit === undefined ? {} : { limit }) };
+      const request: ToWorker = { nameEcho: "ask", id, what, ...(limit === undefined ? {} : { limit }) };
       const entry = this.pending.get(id)!;
       for (const worker of workers) {
         try {

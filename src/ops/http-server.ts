@@ -20,15 +20,14 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
-import { Endpoint } from "../endpoint.js";
-import { NameEchoError } from "../errors.js";
+import { explainListenError } from "../errors.js";
 import { DEFAULTS } from "../options.js";
 import type { NameEchoServer } from "../server/server.js";
 import { LiveUpdates } from "./live-updates.js";
 import { STATUS_PAGE, STATUS_PAGE_HEADERS } from "./status-page.js";
 import { LocalView, type OpsView } from "./view.js";
 
-export const DEFAULT_HTTP_HOST = DEFAULTS.metricsHost;
+export const DEFAULT_HTTP_HOST = DEFAULTS.httpHost;
 
 export interface OpsHttpServerOptions {
   host?: string;
@@ -59,11 +58,9 @@ export class OpsHttpServer {
 
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      this.http.once("error", (error: NodeJS.ErrnoException) => {
-        const where = new Endpoint(this.host, this.port);
-        const why = error.code === "EADDRINUSE" ? "the port is already in use" : (error.code ?? error.message);
-        reject(new NameEchoError("ERR_ADDRESS_IN_USE", `the HTTP port cannot listen on ${where}: ${why}; choose another --http-port (0 picks a free one)`, { cause: error }));
-      });
+      // In the server's words, about this server's own port and host options: a port in use, a host
+      // that is not this machine's, a port that needs privileges; anything else as it came.
+      this.http.once("error", (error) => reject(explainListenError(error, this.host, this.port, "the HTTP port")));
       this.http.listen(this.port, this.host, () => {
         this.live.start();
         resolve(this.http.address() as AddressInfo);

@@ -75,7 +75,7 @@ export function instrumentServer(server: NameEchoServer, options: MetricsOptions
   });
   new Gauge({
     name: "name_echo_client_memory_bytes",
-    help: "Bytes held for all clients together (unsent output, input not yet processed, pending lines), as counted against --max-client-memory.",
+    help: "Bytes held for all clients together (unsent output, input not yet processed, pending lines), as counted against the client memory budget (maxClientMemory).",
     registers: [registry],
     collect() {
       this.set(server.heldClientBytes);

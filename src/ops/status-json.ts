@@ -60,6 +60,20 @@ export interface Totals {
 }
 
 /** GET /status, and the head of the status page. */
+/** The limits /status shows; src/ops/status.ts holds them to the option table's rows at compile time. */
+export interface StatusLimits {
+  maxLineLength: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  idleTimeoutSeconds: number;
+  maxUnsentBytes: number;
+  maxClientMemory: number;
+  shutdownTimeoutSeconds: number;
+  lingerTimeoutSeconds: number;
+  backlog: number;
+  handshakeTimeoutSeconds: number;
+}
+
 export interface ServerStatus {
   name: string;
   /** Where clients connect, e.g. "127.0.0.1:8888"; null before listening. */
@@ -72,13 +86,8 @@ export interface ServerStatus {
   startedAt: number;
   uptimeMs: number;
   node: string;
-  limits: {
-    maxLineLength: number;
-    maxConnections: number;
-    idleTimeoutSeconds: number;
-    maxUnsentBytes: number;
-    shutdownTimeoutSeconds: number;
-  };
+  /** Every option the option table (src/options.ts) marks for /status, under the key its row gives. */
+  limits: StatusLimits;
   totals: Totals;
 }
 

@@ -3,11 +3,12 @@
  * chart: totals kept from the server's events (once per connection, never
  * per line), the server's settings, and a short history of samples.
  */
+import { SERVER_OPTION_TABLE, type OptionRow, type StatusLimitKey } from "../options.js";
 import type { NameEchoServer } from "../server/server.js";
-import type { Sample, ServerStatus, Totals } from "./status-json.js";
+import type { Sample, ServerStatus, StatusLimits, Totals } from "./status-json.js";
 
 // The JSON's types live in status-json.ts, which the status page's script is built against too.
-export type { Sample, ServerStatus, Totals } from "./status-json.js";
+export type { Sample, ServerStatus, StatusLimits, Totals } from "./status-json.js";
 
 type TrafficKey = "lines" | "bytesIn" | "bytesOut" | "linesTooLong";
 
@@ -93,6 +94,25 @@ export class ServerCounters {
   }
 }
 
+/** Each option /status shows, and the key it shows it under. */
+const STATUS_ROWS = Object.entries<OptionRow>(SERVER_OPTION_TABLE).flatMap(([option, row]) =>
+  row.status === undefined ? [] : [[option as keyof typeof SERVER_OPTION_TABLE, row.status] as const],
+);
+
+/** A server's limits as /status shows them. */
+export function statusLimits(server: NameEchoServer): StatusLimits {
+  const options = server.options;
+  return Object.fromEntries(STATUS_ROWS.map(([option, key]) => [key, options[option]])) as unknown as StatusLimits;
+}
+
+/**
+ * status-json.ts spells the limits out (the page's build cannot read the
+ * option table): this fails to compile when the two differ, either way.
+ */
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const statusLimitsFollowTheTable: SameKeys<keyof StatusLimits, StatusLimitKey> = true;
+void statusLimitsFollowTheTable;
+
 export function serverStatus(server: NameEchoServer, counters: ServerCounters, startedAt: number): ServerStatus {
   const options = server.options;
   const now = Date.now();
@@ -106,13 +126,7 @@ export function serverStatus(server: NameEchoServer, counters: ServerCounters, s
     startedAt,
     uptimeMs: now - startedAt,
     node: process.version,
-    limits: {
-      maxLineLength: options.maxLineLength,
-      maxConnections: options.maxConnections,
-      idleTimeoutSeconds: options.idleTimeout,
-      maxUnsentBytes: options.maxUnsentBytes,
-      shutdownTimeoutSeconds: options.shutdownTimeout,
-    },
+    limits: statusLimits(server),
     totals: counters.totals(),
   };
 }

@@ -499,7 +499,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
           "warning",
           new NameEchoError(
             "ERR_OUT_OF_FILE_DESCRIPTORS",
-            `out of file descriptors (limit ${limit}, keeping ${reserve} spare): turning new clients away with a notice until some disconnect; raise 'ulimit -n' or lower --max-connections`,
+            `out of file descriptors (limit ${limit}, keeping ${reserve} spare): turning new clients away with a notice until some disconnect; raise 'ulimit -n' or lower the connection limit`,
           ),
         );
       }

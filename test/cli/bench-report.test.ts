@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import hdr from "hdr-histogram-js";
 import type { BenchResult } from "../../src/bench/load.js";
-import { escapeHtml, machineInfo, percentileCurve, renderBenchReport } from "../../src/bench/report.js";
+import { checkReportFile, escapeHtml, machineInfo, percentileCurve, renderBenchReport } from "../../src/bench/report.js";
+import { NameEchoError } from "../../src/errors.js";
 import { NameEchoServer } from "../../src/server/server.js";
 import { runCli } from "../helpers/cli.js";
 
@@ -41,6 +42,15 @@ describe("bench report", () => {
     const p50 = curve.find((point) => point.percentile === 50)!.us;
     assert.ok(p50 >= 4990 && p50 <= 5010, `p50 of 1..10000 is about 5000, not ${p50}`);
     for (let i = 1; i < curve.length; i++) assert.ok(curve[i]!.us >= curve[i - 1]!.us, "latency never falls as the percentile rises");
+  });
+
+  it("a report file that cannot be written is an error in the engine's words, naming no flag", () => {
+    const file = join(tmpdir(), "name-echo-no-such-folder", "x.html");
+    assert.throws(
+      () => checkReportFile(file),
+      (error: unknown) =>
+        error instanceof NameEchoError && error.message === `cannot write ${file}: its folder does not exist` && !error.message.includes("--"),
+    );
   });
 
   it("escapes every outside string: an error quoting a server's reply cannot add markup", () => {

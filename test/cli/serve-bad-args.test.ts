@@ -98,6 +98,26 @@ describe("name-echo serve with bad values", { timeout: 60_000 }, () => {
     }
   });
 
+  test("--http-port already in use: exit 1, one line naming the flag (or its variable)", { timeout: 10_000 }, async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = holder.address() as net.AddressInfo;
+      assertOneLine(
+        await serve(["--port", "0", "--http-port", String(port)]),
+        1,
+        new RegExp(`^name-echo: --http-port ${port} is already in use on 127\\.0\\.0\\.1: stop the other server or choose another port`),
+      );
+      assertOneLine(
+        await serve(["--port", "0"], { NAME_ECHO_METRICS_PORT: String(port) }),
+        1,
+        new RegExp(`^name-echo: NAME_ECHO_METRICS_PORT ${port} is already in use on 127\\.0\\.0\\.1`),
+      );
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+  });
+
   test("a bad --http-port while --port is taken: the bad value (a usage error, exit 2) before the port in use", { timeout: 10_000 }, async () => {
     const holder = net.createServer();
     await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));

@@ -3,6 +3,7 @@ import * as assert from "node:assert/strict";
 import { once } from "node:events";
 import { describe, it } from "node:test";
 import { instrumentServer, MetricsServer } from "../../src/metrics.js";
+import { NameEchoError } from "../../src/errors.js";
 import { NameEchoServer } from "../../src/server/server.js";
 import { closed, collect, connect } from "../helpers/net.js";
 
@@ -118,10 +119,34 @@ describe("metrics and health", { timeout: 30_000 }, () => {
     const { port } = await first.listen();
     try {
       const second = new MetricsServer(server, instrumentServer(server, { defaultMetrics: false }), { port });
-      await assert.rejects(second.listen(), /HTTP port cannot listen on 127\.0\.0\.1:\d+: the port is already in use; choose another --http-port/);
+      // In the library's words (its option, port), with no flag in them: the CLI says --http-port itself.
+      const error = await second.listen().then(
+        () => assert.fail("the second listen succeeded"),
+        (error: unknown) => error as NameEchoError,
+      );
+      assert.ok(error instanceof NameEchoError);
+      assert.equal(error.code, "ERR_ADDRESS_IN_USE");
+      assert.equal(error.option, "port");
+      assert.match(error.message, new RegExp(`^the HTTP port cannot listen on 127\\.0\\.0\\.1:${port}: port ${port} is already in use on 127\\.0\\.0\\.1: stop the other server or choose another port`));
+      assert.ok(!error.message.includes("--"), error.message);
       await second.close();
     } finally {
       await first.close();
+    }
+  });
+
+  it("a host that is not this machine's is said as such, not as a port in use", async () => {
+    const server = new NameEchoServer({ port: 0 });
+    // 192.0.2.1 (TEST-NET-1) is never an address of this machine.
+    const http = new MetricsServer(server, instrumentServer(server, { defaultMetrics: false }), { host: "192.0.2.1", port: 0 });
+    try {
+      await assert.rejects(http.listen(), {
+        code: "ERR_ADDRESS_NOT_AVAILABLE",
+        option: "host",
+        message: /^the HTTP port cannot listen on 192\.0\.2\.1:0: host 192\.0\.2\.1 is not an address of this machine/,
+      });
+    } finally {
+      await http.close();
     }
   });
 });
