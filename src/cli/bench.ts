@@ -1,13 +1,13 @@
 /**
- * `name-echo bench`: the command around the load engine (src/bench/load.ts):
+ * `name-echo bench`: the command around the load engine (src/load/load.ts):
  * its flags, the live progress line, --json and --report.
  */
 import { resolve } from "node:path";
 import { parseTarget } from "../client/target.js";
 import { NameEchoError } from "../errors.js";
 import { BOOLEAN_RULE, DEFAULTS, integerRule, NAME_RULE, secondsRule, TEXT_RULE, type OptionRow } from "../options.js";
-import { MIN_LINE_BYTES, runBench, type BenchOptions, type BenchProgress, type BenchResult } from "../bench/load.js";
-import { runBenchInProcesses } from "../bench/processes.js";
+import { MIN_LINE_BYTES, runBench, type BenchOptions, type BenchProgress, type BenchResult } from "../load/load.js";
+import { runBenchInProcesses } from "../load/processes.js";
 import { flagsHelp, flagValue, optionSpec, parseCommandLine, usageError, type FlagRow, type OptionSpec } from "./args.js";
 import { flagSpeller } from "./config.js";
 
@@ -100,7 +100,7 @@ const number = new Intl.NumberFormat("en-US");
 
 /** Collects what a report needs while the run lasts (the report module is loaded only with --report). */
 async function startRecording(file: string, options: BenchOptions, progress: Array<(p: BenchProgress) => void>, argv: string[]) {
-  const { BenchRecording, checkReportFile } = await import("../bench/report.js");
+  const { BenchRecording, checkReportFile } = await import("../load/report.js");
   await asReportFlag(() => checkReportFile(file));
   const recording = new BenchRecording(options, argv);
   progress.push((p) => recording.progress(p));

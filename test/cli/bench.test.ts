@@ -2,7 +2,7 @@
  * The `name-echo bench` command against a real server on port 0, with short
  * runs: its exit status, --json and the summary (--connect parsing is in
  * test/client/target.test.ts, with the other callers of the one parser). The
- * engine itself is tested in test/bench/load.test.ts.
+ * engine itself is tested in test/load/load.test.ts.
  */
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";

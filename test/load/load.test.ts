@@ -1,5 +1,5 @@
 /**
- * The load engine (src/bench/load.ts) against a real server on port 0, with
+ * The load engine (src/load/load.ts) against a real server on port 0, with
  * short runs: it must count good replies, and report a server whose replies
  * are wrong (a wrong name, lost lines) as errors rather than as throughput.
  */
@@ -7,8 +7,8 @@ import { strict as assert } from "node:assert";
 import * as net from "node:net";
 import { describe, it } from "node:test";
 import type { Histogram } from "hdr-histogram-js";
-import { runBench, type BenchOptions } from "../../src/bench/load.js";
-import { runBenchInProcesses, shares } from "../../src/bench/processes.js";
+import { runBench, type BenchOptions } from "../../src/load/load.js";
+import { runBenchInProcesses, shares } from "../../src/load/processes.js";
 import { inProcessServerForSuite } from "../helpers/server.js";
 
 function options(port: number, extra: Partial<BenchOptions> = {}): BenchOptions {
