@@ -146,11 +146,19 @@ function isLoopbackHost(host: string): boolean {
   return name === "localhost" || name.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(name) || name === "::1";
 }
 
-export interface MetricsServerOptions extends OpsHttpServerOptions {}
+export interface StatusServerOptions extends OpsHttpServerOptions {}
 
-/** The HTTP port for one server whose metrics are in `registry` (from instrumentServer). */
-export class MetricsServer extends OpsHttpServer {
-  constructor(server: NameEchoServer, registry: Registry, options: MetricsServerOptions) {
+/**
+ * The HTTP port for one server: its metrics (in `registry`, from
+ * instrumentServer), health, /connections, /status and the status page.
+ */
+export class StatusServer extends OpsHttpServer {
+  constructor(server: NameEchoServer, registry: Registry, options: StatusServerOptions) {
     super(new LocalView(server, registry), options);
   }
 }
+
+/** @deprecated The old name of StatusServer (it serves the status page too, not only metrics). */
+export const MetricsServer = StatusServer;
+/** @deprecated The old name of StatusServerOptions. */
+export type MetricsServerOptions = StatusServerOptions;

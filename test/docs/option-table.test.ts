@@ -10,7 +10,7 @@ import { describe, test } from "node:test";
 import { environmentName } from "../../src/cli/config.js";
 import { SERVE_HELP } from "../../src/cli/serve.js";
 import { DEFAULTS } from "../../src/index.js";
-import { instrumentServer, MetricsServer } from "../../src/metrics.js";
+import { instrumentServer, StatusServer } from "../../src/metrics.js";
 import { COMMAND_OPTION_TABLE, defaultOf, SERVE_FLAG_ROWS, SERVER_OPTION_TABLE, type OptionRow } from "../../src/options.js";
 import { statusLimits, type ServerStatus, type StatusLimits } from "../../src/ops/status.js";
 import { NameEchoServer } from "../../src/server/server.js";
@@ -88,7 +88,7 @@ describe("/status shows every limit", { timeout: 10_000 }, () => {
   test("as the server was given it, over a real HTTP port", async () => {
     const server = new NameEchoServer({ port: 0, maxConnectionsPerIp: 7, lingerTimeout: 1.5, handshakeTimeout: 3, maxClientMemory: 1 << 20, backlog: 128 });
     await server.listen();
-    const http = new MetricsServer(server, instrumentServer(server, { defaultMetrics: false }), { port: 0 });
+    const http = new StatusServer(server, instrumentServer(server, { defaultMetrics: false }), { port: 0 });
     try {
       const { port } = await http.listen();
       const response = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(5000) });

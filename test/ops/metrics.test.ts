@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import { once } from "node:events";
 import { describe, it } from "node:test";
-import { instrumentServer, MetricsServer } from "../../src/metrics.js";
+import { instrumentServer, StatusServer } from "../../src/metrics.js";
 import { NameEchoError } from "../../src/errors.js";
 import { NameEchoServer } from "../../src/server/server.js";
 import { closed, collect, connect } from "../helpers/net.js";
@@ -22,7 +22,7 @@ describe("metrics and health", { timeout: 30_000 }, () => {
   it("counts idle timeouts, from the server's one 'limit' event", async () => {
     const server = new NameEchoServer({ port: 0, idleTimeout: 0.1 });
     const { port } = await server.listen();
-    const metrics = new MetricsServer(server, instrumentServer(server), { port: 0 });
+    const metrics = new StatusServer(server, instrumentServer(server), { port: 0 });
     const { port: metricsPort } = await metrics.listen();
     try {
       assert.equal(value((await get(metricsPort, "/metrics")).body, 'name_echo_limit_rejections_total{kind="idle-timeout"}'), 0);
@@ -40,7 +40,7 @@ describe("metrics and health", { timeout: 30_000 }, () => {
   it("counters move as a client talks, and /readyz turns 503 while stopping", async () => {
     const server = new NameEchoServer({ port: 0, maxLineLength: 10, shutdownTimeout: 5 });
     const { port } = await server.listen();
-    const metrics = new MetricsServer(server, instrumentServer(server), { port: 0 });
+    const metrics = new StatusServer(server, instrumentServer(server), { port: 0 });
     const { port: metricsPort } = await metrics.listen();
     try {
       let body = (await get(metricsPort, "/metrics")).body;
@@ -115,10 +115,10 @@ describe("metrics and health", { timeout: 30_000 }, () => {
 
   it("a metrics port in use is one clear error", async () => {
     const server = new NameEchoServer({ port: 0 });
-    const first = new MetricsServer(server, instrumentServer(server, { defaultMetrics: false }), { port: 0 });
+    const first = new StatusServer(server, instrumentServer(server, { defaultMetrics: false }), { port: 0 });
     const { port } = await first.listen();
     try {
-      const second = new MetricsServer(server, instrumentServer(server, { defaultMetrics: false }), { port });
+      const second = new StatusServer(server, instrumentServer(server, { defaultMetrics: false }), { port });
       // In the library's words (its option, port), with no flag in them: the CLI says --http-port itself.
       const error = await second.listen().then(
         () => assert.fail("the second listen succeeded"),
@@ -138,7 +138,7 @@ describe("metrics and health", { timeout: 30_000 }, () => {
   it("a host that is not this machine's is said as such, not as a port in use", async () => {
     const server = new NameEchoServer({ port: 0 });
     // 192.0.2.1 (TEST-NET-1) is never an address of this machine.
-    const http = new MetricsServer(server, instrumentServer(server, { defaultMetrics: false }), { host: "192.0.2.1", port: 0 });
+    const http = new StatusServer(server, instrumentServer(server, { defaultMetrics: false }), { host: "192.0.2.1", port: 0 });
     try {
       await assert.rejects(http.listen(), {
         code: "ERR_ADDRESS_NOT_AVAILABLE",

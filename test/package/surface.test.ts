@@ -29,9 +29,10 @@ test('import "name-echo" exports exactly the documented classes and DEFAULTS', a
   assert.deepEqual(Object.keys(surface).sort(), ["DEFAULTS", "Endpoint", "NameEchoClient", "NameEchoError", "NameEchoServer", "TcpConnection"]);
 });
 
-test('import "name-echo/metrics" exports instrumentServer and MetricsServer', async () => {
+test('import "name-echo/metrics" exports instrumentServer and StatusServer (MetricsServer, its old name, too)', async () => {
   const metrics = (await import(METRICS)) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(metrics).sort(), ["MetricsServer", "instrumentServer"]);
+  assert.deepEqual(Object.keys(metrics).sort(), ["MetricsServer", "StatusServer", "instrumentServer"]);
+  assert.equal(metrics.MetricsServer, metrics.StatusServer);
 });
 
 test('import "name-echo" does not load prom-client; "name-echo/metrics" does', { timeout: 30_000 }, async () => {
