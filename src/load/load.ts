@@ -2,7 +2,7 @@
  * The load engine behind `name-echo bench`, as redis-benchmark is for Redis:
  * opens `clients` connections to a name-echo server (or anything that speaks
  * the protocol), keeps `pipeline` lines in flight on each for the duration,
- * has every reply checked byte for byte (reply-check.ts), and gathers the
+ * has every reply checked byte for byte (numbered-replies.ts), and gathers the
  * reply rate and latency percentiles (HdrHistogram).
  */
 import * as net from "node:net";
@@ -14,9 +14,9 @@ import { Endpoint } from "../endpoint.js";
 import { describeConnectionError, explainClientError, NameEchoError } from "../errors.js";
 import { escapeClientBytes } from "../escape.js";
 import { ReplyEncoder } from "../protocol/reply.js";
-import { NumberedLines, ReplyChecker } from "./reply-check.js";
+import { NumberedLines, ReplyChecker } from "./numbered-replies.js";
 
-export { MIN_LINE_BYTES } from "./reply-check.js";
+export { MIN_LINE_BYTES } from "./numbered-replies.js";
 
 /** Replies still owed when the duration ends get this long to arrive before they count as lost. */
 const GRACE_MS = 2000;

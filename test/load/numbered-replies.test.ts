@@ -1,12 +1,12 @@
 /**
- * The lines bench sends and the check of the replies (src/load/reply-check.ts),
+ * The lines bench sends and the check of the replies (src/load/numbered-replies.ts),
  * without sockets: the replies are built here by hand, and fed whole and in
  * every chunking.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { MIN_LINE_BYTES, NumberedLines, ReplyChecker } from "../../src/load/reply-check.js";
+import { MIN_LINE_BYTES, NumberedLines, ReplyChecker } from "../../src/load/numbered-replies.js";
 import { ReplyEncoder } from "../../src/protocol/reply.js";
 
 /** ["good", seq], ["bad", seq, expected, got] or ["unexpected", bytes]. */
