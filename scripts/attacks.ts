@@ -42,7 +42,9 @@ interface Server {
 }
 
 async function startServer(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [values.bin!, "serve", "--port", "0", "--log-format", "pretty", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [values.bin!, "serve", "--port", "0", "--log-format", "pretty", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const log: string[] = [];
   child.stderr.setEncoding("utf8").on("data", (text: string) => log.push(...text.split("\n").filter(Boolean)));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -66,7 +68,8 @@ function connect(port: number, localAddress?: string): Promise<net.Socket> {
 }
 
 const LINE = Number(values["line-bytes"]);
-if (!Number.isInteger(LINE) || LINE < 1 || LINE > 65536) throw new Error(`--line-bytes must be a whole number from 1 to 65536, not ${values["line-bytes"]}`);
+if (!Number.isInteger(LINE) || LINE < 1 || LINE > 65536)
+  throw new Error(`--line-bytes must be a whole number from 1 to 65536, not ${values["line-bytes"]}`);
 /** About 64 KiB of lines of LINE bytes, the last byte of each a line end. */
 const BLOCK = Buffer.alloc(Math.max(1, Math.floor(65536 / LINE)) * LINE, "x");
 for (let i = LINE - 1; i < BLOCK.length; i += LINE) BLOCK[i] = 0x0a;
@@ -137,7 +140,9 @@ async function memoryAttack(): Promise<void> {
         const rss = rssOf(server.pid);
         if (rss > slowPeak) [slowPeak, atPeak] = [rss, `RSS ${(rss / MiB).toFixed(0)} MiB: ${gaugesOf(text)} (MiB)`];
         if (values.timeline) {
-          console.log(`  ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s  RSS ${(rss / MiB).toFixed(0)} MiB (${rssByMapping(server.pid)}); ${gaugesOf(text)}`);
+          console.log(
+            `  ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s  RSS ${(rss / MiB).toFixed(0)} MiB (${rssByMapping(server.pid)}); ${gaugesOf(text)}`,
+          );
         }
       })
       .catch(() => {});
@@ -145,7 +150,8 @@ async function memoryAttack(): Promise<void> {
   const started = performance.now();
   const attack = (async () => {
     const sockets: net.Socket[] = [];
-    for (let i = 0; i < clients; i += 100) sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, clients - i) }, () => connect(server.port)))));
+    for (let i = 0; i < clients; i += 100)
+      sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, clients - i) }, () => connect(server.port)))));
     for (const socket of sockets) socket.pause();
     let sent = 0;
     await Promise.all(
@@ -204,7 +210,10 @@ function rssByMapping(pid: number): string {
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
     if (rss) totals.set(kind, (totals.get(kind) ?? 0) + Number(rss[1]) * 1024);
   }
-  return [...totals].filter(([, bytes]) => bytes >= MiB).map(([kind, bytes]) => `${kind} ${(bytes / MiB).toFixed(0)} MiB`).join(", ");
+  return [...totals]
+    .filter(([, bytes]) => bytes >= MiB)
+    .map(([kind, bytes]) => `${kind} ${(bytes / MiB).toFixed(0)} MiB`)
+    .join(", ");
 }
 
 /** Send-Q summed over the server's sockets on `port` (bytes in its kernel for clients not reading). */
@@ -229,7 +238,10 @@ async function slotsAttack(): Promise<void> {
       Array.from({ length: Math.min(200, clients - i) }, async (_, j) => {
         const socket = await connect(server.port, sources[(i + j) % sources.length]);
         // Turned away: told, then closed; otherwise held open, silent.
-        const first = await Promise.race([once(socket, "data").then(([chunk]) => String(chunk)), new Promise<null>((resolve) => setTimeout(() => resolve(null), 300))]);
+        const first = await Promise.race([
+          once(socket, "data").then(([chunk]) => String(chunk)),
+          new Promise<null>((resolve) => setTimeout(() => resolve(null), 300)),
+        ]);
         if (first?.startsWith("error:")) {
           turnedAway++;
           socket.destroy();
@@ -276,7 +288,7 @@ async function stopReadBufferAttack(): Promise<void> {
   const replies = text.split("\r\n").filter((line) => line.startsWith("line ")).length;
   console.log(
     `stop-read-buffer: serve ${serveArgs.join(" ") || "(defaults)"}\n` +
-      `  the server process had read ${read} bytes = ${linesRead} whole lines; answered ${replies}; ${linesRead - replies} read and never answered (${((linesRead - replies) * 13 / MiB).toFixed(2)} MiB)\n` +
+      `  the server process had read ${read} bytes = ${linesRead} whole lines; answered ${replies}; ${linesRead - replies} read and never answered (${(((linesRead - replies) * 13) / MiB).toFixed(2)} MiB)\n` +
       `  last line: ${JSON.stringify(text.split("\r\n").filter(Boolean).at(-1))}; exit ${exit} after ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
 }

@@ -53,10 +53,18 @@ function decode(png: Buffer): Pixels {
       const upLeft = y > 0 && x >= channels ? rows[out - stride + x - channels]! : 0;
       let predicted: number;
       switch (filter) {
-        case 0: predicted = 0; break;
-        case 1: predicted = left; break;
-        case 2: predicted = up; break;
-        case 3: predicted = (left + up) >> 1; break;
+        case 0:
+          predicted = 0;
+          break;
+        case 1:
+          predicted = left;
+          break;
+        case 2:
+          predicted = up;
+          break;
+        case 3:
+          predicted = (left + up) >> 1;
+          break;
         case 4: {
           const p = left + up - upLeft;
           const pa = Math.abs(p - left);
@@ -65,7 +73,8 @@ function decode(png: Buffer): Pixels {
           predicted = pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft;
           break;
         }
-        default: throw new Error(`PNG filter ${filter}`);
+        default:
+          throw new Error(`PNG filter ${filter}`);
       }
       rows[out + x] = (line[x]! + predicted) & 0xff;
     }
@@ -82,7 +91,10 @@ function decode(png: Buffer): Pixels {
 function quantize({ rgb }: Pixels): { palette: number[]; indexes: Uint8Array } {
   const counts = new Map<number, number>();
   for (const colour of rgb) counts.set(colour, (counts.get(colour) ?? 0) + 1);
-  const palette = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 256).map(([colour]) => colour);
+  const palette = [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 256)
+    .map(([colour]) => colour);
   const nearest = new Map<number, number>(palette.map((colour, index) => [colour, index]));
   const indexes = new Uint8Array(rgb.length);
   for (let i = 0; i < rgb.length; i++) {
@@ -138,5 +150,11 @@ export function paletteOf(png: Buffer): Buffer {
   // Filter 0 on every row: with a palette, prediction only scrambles the indexes zlib would repeat.
   const raw = Buffer.alloc((pixels.width + 1) * pixels.height);
   for (let y = 0; y < pixels.height; y++) raw.set(indexes.subarray(y * pixels.width, (y + 1) * pixels.width), y * (pixels.width + 1) + 1);
-  return Buffer.concat([SIGNATURE, chunk("IHDR", header), chunk("PLTE", plte), chunk("IDAT", deflateSync(raw, { level: 9 })), chunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    SIGNATURE,
+    chunk("IHDR", header),
+    chunk("PLTE", plte),
+    chunk("IDAT", deflateSync(raw, { level: 9 })),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }

@@ -141,7 +141,8 @@ async function main(): Promise<void> {
   const totals = results.map(({ rows }) => [...rows.values()].reduce((sum, us) => sum + us, 0));
   const modules = new Map<string, number>();
   results.forEach(({ rows }, k) => {
-    for (const [module, us] of rows) if (us / totals[k]! >= Number(process.env.PROFILE_MIN_SHARE ?? 0.005)) modules.set(module, Math.max(modules.get(module) ?? 0, us / totals[k]!));
+    for (const [module, us] of rows)
+      if (us / totals[k]! >= Number(process.env.PROFILE_MIN_SHARE ?? 0.005)) modules.set(module, Math.max(modules.get(module) ?? 0, us / totals[k]!));
   });
   const ordered = [...modules.keys()].sort((a, b) => modules.get(b)! - modules.get(a)!);
   const ns = (us: number, units: number): string => ((us * 1000) / units).toFixed(0);
@@ -152,7 +153,12 @@ async function main(): Promise<void> {
   for (const module of ordered) {
     console.log(`| ${module} | ${results.map(({ rows, units }) => (rows.has(module) ? ns(rows.get(module)!, units) : "")).join(" | ")} |`);
   }
-  const rest = results.map(({ rows, units }) => ns([...rows].filter(([m]) => !modules.has(m)).reduce((sum, [, us]) => sum + us, 0), units));
+  const rest = results.map(({ rows, units }) =>
+    ns(
+      [...rows].filter(([m]) => !modules.has(m)).reduce((sum, [, us]) => sum + us, 0),
+      units,
+    ),
+  );
   console.log(`| everything else | ${rest.join(" | ")} |`);
   console.log(`| **busy, all** | ${results.map(({ units }, k) => `**${ns(totals[k]!, units)}**`).join(" | ")} |`);
 }

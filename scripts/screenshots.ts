@@ -60,13 +60,21 @@ export async function statusPagePicture(browser: Browser): Promise<Buffer> {
 
     const page = await browser.newPage({ viewport: STATUS_VIEWPORT });
     await page.goto(pageUrl);
-    await page.waitForFunction(() => [...document.querySelectorAll("#rows tr")].filter((tr: any) => /char/.test(tr.textContent)).length === 1, undefined, WAIT);
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("#rows tr")].filter((tr: any) => /char/.test(tr.textContent)).length === 1,
+      undefined,
+      WAIT,
+    );
     await tmux.sendKeys(["Good morn"], true, "third");
     await tmux.waitFor(/Good morn/, 10_000, "third");
     // The page shows what is typed once the server reports it; where it does not (yet), the row is taken as it is.
-    await page.waitForFunction(() => [...document.querySelectorAll("#rows td.typing")].some((td: any) => td.textContent === "Good morn"), undefined, { timeout: 3000 }).catch(() => {
-      process.stderr.write("screenshots: the status page does not show the character-mode client's typing; taken without it\n");
-    });
+    await page
+      .waitForFunction(() => [...document.querySelectorAll("#rows td.typing")].some((td: any) => td.textContent === "Good morn"), undefined, {
+        timeout: 3000,
+      })
+      .catch(() => {
+        process.stderr.write("screenshots: the status page does not show the character-mode client's typing; taken without it\n");
+      });
     // One more update, so the row's counters are the latest.
     const updates = await page.evaluate(() => Number(document.body.dataset.updates));
     await page.waitForFunction((seen: number) => Number(document.body.dataset.updates) > seen, updates, WAIT);
@@ -83,7 +91,18 @@ export async function benchReportPicture(browser: Browser, folder: string): Prom
   const { port } = await server.listen();
   try {
     const options = { host: "127.0.0.1", port, clients: 4, durationSeconds: 3, pipeline: 4, lineBytes: 24, name: "Ali" };
-    const recording = new BenchRecording(options, ["--connect", `127.0.0.1:${port}`, "--clients", "4", "--pipeline", "4", "--duration", "3", "--report", "bench.html"]);
+    const recording = new BenchRecording(options, [
+      "--connect",
+      `127.0.0.1:${port}`,
+      "--clients",
+      "4",
+      "--pipeline",
+      "4",
+      "--duration",
+      "3",
+      "--report",
+      "bench.html",
+    ]);
     const result = await runBench({ ...options, onProgress: (p) => recording.progress(p), onHistogram: (h) => recording.histogram(h) });
     const file = join(folder, "bench.html");
     await recording.write(file, result);

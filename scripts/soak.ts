@@ -151,11 +151,7 @@ async function goodClient(port: number, id: number): Promise<void> {
       const lines: Buffer[] = [];
       for (let n = 1 + random(20); n > 0; n--) {
         const pick = random(10);
-        lines.push(
-          Buffer.from(
-            pick === 0 ? "" : pick === 1 ? `ünïcödé ✓ ${id}-${seq++} 😀` : `line ${id}-${seq++} ${"x".repeat(random(200))}`,
-          ),
-        );
+        lines.push(Buffer.from(pick === 0 ? "" : pick === 1 ? `ünïcödé ✓ ${id}-${seq++} 😀` : `line ${id}-${seq++} ${"x".repeat(random(200))}`));
       }
       owed.push(...lines);
       stats.goodExpected += lines.length;
@@ -269,7 +265,9 @@ async function badClient(port: number, kind: BadKind): Promise<void> {
 function kernelTcp(): { memPages: number; pressures: number; rcvQueueDrops: number } {
   try {
     const memPages = Number(/^TCP:.* mem (\d+)/m.exec(readFileSync("/proc/net/sockstat", "utf8"))?.[1] ?? 0);
-    const netstat = readFileSync("/proc/net/netstat", "utf8").split("\n").filter((line) => line.startsWith("TcpExt:"));
+    const netstat = readFileSync("/proc/net/netstat", "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("TcpExt:"));
     const names = netstat[0]?.split(/\s+/) ?? [];
     const numbers = netstat[1]?.split(/\s+/) ?? [];
     const field = (name: string): number => Number(numbers[names.indexOf(name)] ?? 0);
@@ -378,7 +376,13 @@ async function main(): Promise<void> {
   const pass = stats.goodExpected === stats.goodReceived && stats.goodWrong === 0 && stats.goodLost === 0 && finalOk && exitCode === 0;
   lines.push(`  verdict: ${pass ? "PASS" : "FAIL"}`);
   process.stdout.write(`${lines.join("\n")}\n`);
-  if (server.log.length > 0) process.stdout.write(`server log:\n${server.log.slice(-20).map((l) => `  ${l}`).join("\n")}\n`);
+  if (server.log.length > 0)
+    process.stdout.write(
+      `server log:\n${server.log
+        .slice(-20)
+        .map((l) => `  ${l}`)
+        .join("\n")}\n`,
+    );
   process.exitCode = pass ? 0 : 1;
 }
 

@@ -27,6 +27,9 @@ export type FromWorker =
   | { nameEcho: "changed" };
 
 /** `message` is one of ours and of this kind; anything else on the channel is not. */
-export function isMessage<K extends (ToWorker | FromWorker)["nameEcho"]>(message: unknown, kind: K): message is Extract<ToWorker | FromWorker, { nameEcho: K }> {
+export function isMessage<K extends (ToWorker | FromWorker)["nameEcho"]>(
+  message: unknown,
+  kind: K,
+): message is Extract<ToWorker | FromWorker, { nameEcho: K }> {
   return typeof message === "object" && message !== null && (message as { nameEcho?: unknown }).nameEcho === kind;
 }

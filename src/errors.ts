@@ -90,7 +90,11 @@ function listenError(error: unknown, host: string, port: number): [NameEchoError
   const where = new Endpoint(host, port).toString();
   switch (code) {
     case "EADDRINUSE":
-      return ["ERR_ADDRESS_IN_USE", "port", `${port} is already in use on ${host}: stop the other server or choose another port (0 picks a free one)`];
+      return [
+        "ERR_ADDRESS_IN_USE",
+        "port",
+        `${port} is already in use on ${host}: stop the other server or choose another port (0 picks a free one)`,
+      ];
     case "EADDRNOTAVAIL":
     case "ENOTFOUND":
     case "EAI_AGAIN":

@@ -185,10 +185,7 @@ export function checkOptionKeys(options: unknown, known: readonly string[], what
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
     const nearest = nearestName(key, known);
-    throw invalidOption(
-      key,
-      `is not an option${nearest ? ` (did you mean ${nearest}?)` : ""}; the options are ${known.join(", ")}`,
-    );
+    throw invalidOption(key, `is not an option${nearest ? ` (did you mean ${nearest}?)` : ""}; the options are ${known.join(", ")}`);
   }
   return options as Record<string, unknown>;
 }

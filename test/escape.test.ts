@@ -96,14 +96,20 @@ describe("escapeClientBytes and escapeTraceBytes", () => {
   test("every other byte: printable ASCII as itself, backslash and quote escaped, the rest \\xHH", () => {
     for (let byte = 0; byte < 256; byte++) {
       const expected =
-        byte === 0x5c ? "\\\\" : byte === 0x22 ? '\\"' : byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, "0")}`;
+        byte === 0x5c
+          ? "\\\\"
+          : byte === 0x22
+            ? '\\"'
+            : byte >= 0x20 && byte < 0x7f
+              ? String.fromCharCode(byte)
+              : `\\x${byte.toString(16).padStart(2, "0")}`;
       assert.equal(escapeClientBytes(Buffer.from([byte])), expected, `byte ${byte}`);
     }
   });
 
   test("the trace names \\r \\n \\t \\0 and spells the rest as escapeClientBytes does", () => {
     assert.equal(escapeTraceBytes(Buffer.from("a\r\nb")), "a\\r\\nb");
-    assert.equal(escapeTraceBytes(Buffer.from("\t\0\x1b\"\\")), '\\t\\0\\x1b\\"\\\\');
+    assert.equal(escapeTraceBytes(Buffer.from('\t\0\x1b"\\')), '\\t\\0\\x1b\\"\\\\');
     assert.equal(escapeClientBytes(Buffer.from("\t\0\r\n")), "\\x09\\x00\\x0d\\x0a");
   });
 

@@ -46,33 +46,30 @@ const HELP_WIDTH = 100;
 
 /** The options part of a command's --help: one entry per row, with its default, wrapped. */
 export function flagsHelp(rows: readonly FlagRow[]): string {
-  return rows.map((row) => {
-    const name = `  --${row.flag}${row.value === undefined ? "" : ` ${row.value}`}`;
-    const fallback = row.shownDefault ?? (row.value === undefined || row.default === undefined ? undefined : String(defaultOf(row)));
-    // The default is one piece, never cut between two lines.
-    const words = [...row.help.split(" "), ...(fallback === undefined ? [] : [`(default ${fallback})`])];
-    const lines: string[] = [];
-    let line = name.length + 2 > HELP_COLUMN ? `${name}  ` : name.padEnd(HELP_COLUMN);
-    let empty = true;
-    for (const word of words) {
-      if (!empty && line.length + word.length > HELP_WIDTH) {
-        lines.push(line.trimEnd());
-        line = " ".repeat(HELP_COLUMN);
+  return rows
+    .map((row) => {
+      const name = `  --${row.flag}${row.value === undefined ? "" : ` ${row.value}`}`;
+      const fallback = row.shownDefault ?? (row.value === undefined || row.default === undefined ? undefined : String(defaultOf(row)));
+      // The default is one piece, never cut between two lines.
+      const words = [...row.help.split(" "), ...(fallback === undefined ? [] : [`(default ${fallback})`])];
+      const lines: string[] = [];
+      let line = name.length + 2 > HELP_COLUMN ? `${name}  ` : name.padEnd(HELP_COLUMN);
+      let empty = true;
+      for (const word of words) {
+        if (!empty && line.length + word.length > HELP_WIDTH) {
+          lines.push(line.trimEnd());
+          line = " ".repeat(HELP_COLUMN);
+        }
+        line += `${word} `;
+        empty = false;
       }
-      line += `${word} `;
-      empty = false;
-    }
-    lines.push(line.trimEnd());
-    return `${lines.join("\n")}\n`;
-  }).join("");
+      lines.push(line.trimEnd());
+      return `${lines.join("\n")}\n`;
+    })
+    .join("");
 }
 
-export function parseCommandLine(
-  command: string,
-  argv: string[],
-  options: OptionSpec,
-  maxPositionals: number,
-): ParsedArgs {
+export function parseCommandLine(command: string, argv: string[], options: OptionSpec, maxPositionals: number): ParsedArgs {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });

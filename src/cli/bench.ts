@@ -81,7 +81,6 @@ A live progress line goes to stderr when it is a terminal.
 const BENCH_OPTIONS: OptionSpec = { ...optionSpec(BENCH_ROWS), help: { type: "boolean", short: "h" } };
 const dashed = flagSpeller();
 
-
 export function benchOptionsFromArgs(values: Record<string, string | boolean | undefined>): BenchOptions {
   const connect = typeof values.connect === "string" ? values.connect : "";
   const { address: host, port } = parseTarget(connect, { target: "--connect", host: "--connect host", port: "--connect port" });
@@ -142,7 +141,8 @@ export async function bench(argv: string[]): Promise<number> {
   }
   const options = benchOptionsFromArgs(values);
   const processes = flagValue(values, BENCH_OPTION_TABLE.processes, dashed)!;
-  if (processes > options.clients) throw usageError(`--processes ${processes} is more than --clients ${options.clients}: every process needs a connection`);
+  if (processes > options.clients)
+    throw usageError(`--processes ${processes} is more than --clients ${options.clients}: every process needs a connection`);
   const tty = process.stderr.isTTY === true;
   const reportFile = typeof values.report === "string" ? values.report : undefined;
   if (reportFile === "") throw usageError("--report needs a file name, e.g. --report bench.html");

@@ -33,11 +33,7 @@ export function flagSpeller(fromEnvironment: ReadonlyMap<string, string> = new M
   return (flag) => fromEnvironment.get(flag) ?? `--${flag}`;
 }
 
-export function applyEnvironment(
-  options: OptionSpec,
-  values: ParsedArgs["values"],
-  env: NodeJS.ProcessEnv = process.env,
-): Configured {
+export function applyEnvironment(options: OptionSpec, values: ParsedArgs["values"], env: NodeJS.ProcessEnv = process.env): Configured {
   const merged = { ...values };
   const fromEnvironment = new Map<string, string>();
   for (const [flag, spec] of Object.entries(options)) {

@@ -147,7 +147,8 @@ async function piped(target: Endpoint, tls: TlsConnectionOptions | undefined): P
   });
   client.on("notice", (notice) => {
     const kind = classify(notice);
-    if (kind !== undefined && isClosing(kind)) lost ??= new NameEchoError("ERR_CONNECTION_CLOSED", `${client.remote} closed the connection (${notice})`);
+    if (kind !== undefined && isClosing(kind))
+      lost ??= new NameEchoError("ERR_CONNECTION_CLOSED", `${client.remote} closed the connection (${notice})`);
   });
   let last: Promise<void> = Promise.resolve();
   const inFlight: Promise<void>[] = [];

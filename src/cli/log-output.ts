@@ -146,17 +146,18 @@ export class LogOutput {
     // The thread pool's writes finish on the event loop: wait for the
     // buffer to empty, or give up on the reader.
     this.report();
-    if (this.busy) await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.boom.off("drain", done);
-        this.boom.off("error", done);
-        resolve();
-      };
-      const timer = setTimeout(done, EXIT_WAIT_MS);
-      this.boom.once("drain", done);
-      this.boom.once("error", done);
-    });
+    if (this.busy)
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.boom.off("drain", done);
+          this.boom.off("error", done);
+          resolve();
+        };
+        const timer = setTimeout(done, EXIT_WAIT_MS);
+        this.boom.once("drain", done);
+        this.boom.once("error", done);
+      });
     this.dead = true;
   }
 

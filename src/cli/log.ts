@@ -61,7 +61,9 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions): Logger {
   const format = resolveFormat(options.format ?? "auto", options.isTTY ?? process.stderr.isTTY === true);
   const output = options.write ? undefined : new LogOutput();
-  const sink = output ? { write: (line: string) => output.write(line), close: () => output.close() } : { write: options.write!, close: async () => {} };
+  const sink = output
+    ? { write: (line: string) => output.write(line), close: () => output.close() }
+    : { write: options.write!, close: async () => {} };
   const logger = format === "json" ? jsonLogger(options.level, sink) : prettyLogger(options.level, sink);
   output?.onDrops((count) => logger.warn(droppedLinesMessage(count), { event: "log-dropped", dropped: count }));
   return logger;
@@ -83,12 +85,14 @@ export function resolveFormat(format: LogFormat, isTTY: boolean): "pretty" | "js
 }
 
 function prettyLogger(level: LogLevel, { write, close }: Sink): Logger {
-  const at = (wanted: Exclude<LogLevel, "silent">) => (message: string): void => {
-    // Escaped here as well as at the source: a control character that slips
-    // into any message (an error text quoting client input, say) still cannot
-    // drive the terminal or start a fake log line. (JSON lines escape them anyway.)
-    if (RANK[wanted] >= RANK[level]) write(`${new Date().toISOString()} ${wanted.padEnd(5)} ${escapeClientText(message)}\n`);
-  };
+  const at =
+    (wanted: Exclude<LogLevel, "silent">) =>
+    (message: string): void => {
+      // Escaped here as well as at the source: a control character that slips
+      // into any message (an error text quoting client input, say) still cannot
+      // drive the terminal or start a fake log line. (JSON lines escape them anyway.)
+      if (RANK[wanted] >= RANK[level]) write(`${new Date().toISOString()} ${wanted.padEnd(5)} ${escapeClientText(message)}\n`);
+    };
   return {
     debug: at("debug"),
     info: at("info"),
@@ -110,10 +114,12 @@ function jsonLogger(level: LogLevel, sink: Sink): Logger {
     },
     destination,
   );
-  const at = (wanted: Exclude<LogLevel, "silent">) => (message: string, fields?: LogFields): void => {
-    if (fields) logger[wanted](fields, message);
-    else logger[wanted](message);
-  };
+  const at =
+    (wanted: Exclude<LogLevel, "silent">) =>
+    (message: string, fields?: LogFields): void => {
+      if (fields) logger[wanted](fields, message);
+      else logger[wanted](message);
+    };
   return {
     debug: at("debug"),
     info: at("info"),

@@ -7,9 +7,28 @@ import { flagsHelp, flagValue, optionSpec, parseCommandLine, type FlagRow, type 
 import { applyEnvironment, environmentHelp, flagSpeller, inCommandLineTerms } from "./config.js";
 import type { Logger } from "./log.js";
 import { ConnectionLogThrottle, WarningThrottle } from "./warning-throttle.js";
-import { connectionLogsPerSecondFromArgs, httpAddressFromArgs, loggerFromArgs, opsServerOptions, startOps, startPrimaryOps, startWorkerOps, watchTrace, type RunningOps } from "./serve-ops.js";
+import {
+  connectionLogsPerSecondFromArgs,
+  httpAddressFromArgs,
+  loggerFromArgs,
+  opsServerOptions,
+  startOps,
+  startPrimaryOps,
+  startWorkerOps,
+  watchTrace,
+  type RunningOps,
+} from "./serve-ops.js";
 import { onStopSignals, twoStageStop, watchStopKeys, type TwoStageStop } from "./stop.js";
-import { decideBalance, isWorker, leaveCluster, prepareWorkerListening, runPrimary, runWorker, workerListenOptions, type BalanceChoice } from "./workers.js";
+import {
+  decideBalance,
+  isWorker,
+  leaveCluster,
+  prepareWorkerListening,
+  runPrimary,
+  runWorker,
+  workerListenOptions,
+  type BalanceChoice,
+} from "./workers.js";
 
 export const SERVE_HELP = `Usage: name-echo serve [options]
 
@@ -119,7 +138,12 @@ async function serveAsPrimary({ values, spell, log, workers, balance, serverOpti
     await ops.close();
     throw error;
   });
-  if (ops.pageUrl) log.info(`status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl} (all workers)`, { event: "http", page: ops.pageUrl, metrics: ops.metricsUrl });
+  if (ops.pageUrl)
+    log.info(`status page on ${ops.pageUrl}, metrics on ${ops.metricsUrl} (all workers)`, {
+      event: "http",
+      page: ops.pageUrl,
+      metrics: ops.metricsUrl,
+    });
   const primary = runPrimary({
     workers,
     balance: mode,
@@ -127,7 +151,9 @@ async function serveAsPrimary({ values, spell, log, workers, balance, serverOpti
     log,
     shutdownTimeout,
     announce: (where, name, transport) =>
-      process.stdout.write(`listening on ${where} (replies add "${name}", ${workers} workers, balance ${mode} (${why}), ${transport} transport) — ${stopHint}\n`),
+      process.stdout.write(
+        `listening on ${where} (replies add "${name}", ${workers} workers, balance ${mode} (${why}), ${transport} transport) — ${stopHint}\n`,
+      ),
   });
   const stopKeys = keyboard ? watchStopKeys(primary.stop) : undefined;
   try {
@@ -163,7 +189,11 @@ async function serveHere({ values, spell, log, serverOptions, keyboard, stopHint
   const done = new Promise<void>((resolve) => (stopped = resolve));
   const stopper = twoStageStop(
     (why) => {
-      log.info(`${why}: stopping; ${server.connections.size} client(s) connected`, { event: "stopping", signal: why, clients: server.connections.size });
+      log.info(`${why}: stopping; ${server.connections.size} client(s) connected`, {
+        event: "stopping",
+        signal: why,
+        clients: server.connections.size,
+      });
       // /readyz answers 503 from here on (the server is "closing") and the
       // metrics port stays up until the last client is gone.
       void server

@@ -184,12 +184,15 @@ class Primary {
     this.log.info(`${why}: stopping ${this.workers.size} worker(s)`);
     this.send({ nameEcho: "stop" });
     // A worker stuck past its own shutdown timeout is killed, so the stop is bounded.
-    this.killTimer = setTimeout(() => {
-      for (const worker of this.workers) {
-        this.log.warn(`worker ${worker.process.pid} did not stop in time; killing it`);
-        worker.process.kill("SIGKILL");
-      }
-    }, (this.options.shutdownTimeout + KILL_GRACE_SECONDS) * 1000);
+    this.killTimer = setTimeout(
+      () => {
+        for (const worker of this.workers) {
+          this.log.warn(`worker ${worker.process.pid} did not stop in time; killing it`);
+          worker.process.kill("SIGKILL");
+        }
+      },
+      (this.options.shutdownTimeout + KILL_GRACE_SECONDS) * 1000,
+    );
     this.killTimer.unref();
   }
 

@@ -308,7 +308,10 @@ export class NameEchoClient extends EventEmitter<NameEchoClientEvents> {
       this.replyTimer = null;
       const seconds = this.replyTimeoutMs / 1000;
       this.destroy(
-        new NameEchoError("ERR_TIMEOUT", `no reply from ${this.remote} for ${seconds} seconds with ${this.pendingCount} owed; the connection was dropped`),
+        new NameEchoError(
+          "ERR_TIMEOUT",
+          `no reply from ${this.remote} for ${seconds} seconds with ${this.pendingCount} owed; the connection was dropped`,
+        ),
       );
     }, this.replyTimeoutMs);
   }

@@ -43,7 +43,10 @@ export function openConnection(target: Endpoint, options: ConnectOptions = {}): 
         : setTimeout(
             () =>
               fail(
-                new NameEchoError("ERR_TIMEOUT", `cannot connect to ${where}: no answer in ${timeoutMs / 1000} seconds; check the host, port and any firewall`),
+                new NameEchoError(
+                  "ERR_TIMEOUT",
+                  `cannot connect to ${where}: no answer in ${timeoutMs / 1000} seconds; check the host, port and any firewall`,
+                ),
               ),
             timeoutMs,
           );

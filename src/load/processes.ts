@@ -63,9 +63,12 @@ export async function runBenchInProcesses(options: BenchOptions, processes: numb
             else if (message.kind === "progress") latest[index] = message.progress;
             else if (message.kind === "done") resolve(message);
             // A NameEchoError (refused, say) keeps its code; anything else is a bug of the load process.
-            else if (message.kind === "failed") reject(message.code === "" ? new Error(message.message) : new NameEchoError(message.code as NameEchoErrorCode, message.message));
+            else if (message.kind === "failed")
+              reject(message.code === "" ? new Error(message.message) : new NameEchoError(message.code as NameEchoErrorCode, message.message));
           });
-          child.once("exit", (code, signal) => reject(new Error(`load process ${index + 1} of ${processes} exited (${signal ?? `code ${code}`}) before its result`)));
+          child.once("exit", (code, signal) =>
+            reject(new Error(`load process ${index + 1} of ${processes} exited (${signal ?? `code ${code}`}) before its result`)),
+          );
           child.once("error", reject);
         }),
       );

@@ -72,9 +72,7 @@ export function percentileCurve(histogram: Histogram): PercentilePoint[] {
   if (histogram.totalCount === 0) return [];
   const wanted = new Set<number>([50, 90, 99, 99.9, 99.99]);
   for (let step = 0; step <= 50; step++) wanted.add(100 * (1 - 10 ** (-step / 10)));
-  return [...wanted]
-    .sort((a, b) => a - b)
-    .map((percentile) => ({ percentile, us: histogram.getValueAtPercentile(percentile) }));
+  return [...wanted].sort((a, b) => a - b).map((percentile) => ({ percentile, us: histogram.getValueAtPercentile(percentile) }));
 }
 
 /** What `bench --report` gathers while the run lasts. */
@@ -113,7 +111,9 @@ export class BenchRecording {
     try {
       writeFileSync(file, html);
     } catch (error) {
-      throw new NameEchoError("ERR_INVALID_OPTION", `cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+      throw new NameEchoError("ERR_INVALID_OPTION", `cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+        cause: error,
+      });
     }
   }
 }
@@ -123,9 +123,13 @@ export function checkReportFile(file: string): void {
   try {
     accessSync(dirname(resolve(file)), constants.W_OK);
   } catch (error) {
-    throw new NameEchoError("ERR_INVALID_OPTION", `cannot write ${file}: its folder ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "is not writable"}`, {
-      cause: error,
-    });
+    throw new NameEchoError(
+      "ERR_INVALID_OPTION",
+      `cannot write ${file}: its folder ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "is not writable"}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -182,10 +186,16 @@ function throughputChart(points: ThroughputPoint[], durationSeconds: number): st
     grid += `<text x="${x(t).toFixed(1)}" y="${H - PAD.bottom + 16}" text-anchor="${anchor}">${Number(t.toFixed(1))} s</text>`;
   }
   // Each point is the rate over the second that ends there.
-  const line = points.length > 0
-    ? `<polyline class="series" points="${points.map((p) => `${x(p.t).toFixed(1)},${y(p.repliesPerSecond).toFixed(1)}`).join(" ")}"/>` +
-      points.map((p) => `<circle class="mark" cx="${x(p.t).toFixed(1)}" cy="${y(p.repliesPerSecond).toFixed(1)}" r="3"><title>${Number(p.t.toFixed(1))} s: ${fmt(p.repliesPerSecond)} replies/s, p50 ${fmt(p.p50Us)} µs, p99 ${fmt(p.p99Us)} µs</title></circle>`).join("")
-    : `<text x="${W / 2}" y="${H / 2}" text-anchor="middle">the run was shorter than one sample (1 s)</text>`;
+  const line =
+    points.length > 0
+      ? `<polyline class="series" points="${points.map((p) => `${x(p.t).toFixed(1)},${y(p.repliesPerSecond).toFixed(1)}`).join(" ")}"/>` +
+        points
+          .map(
+            (p) =>
+              `<circle class="mark" cx="${x(p.t).toFixed(1)}" cy="${y(p.repliesPerSecond).toFixed(1)}" r="3"><title>${Number(p.t.toFixed(1))} s: ${fmt(p.repliesPerSecond)} replies/s, p50 ${fmt(p.p50Us)} µs, p99 ${fmt(p.p99Us)} µs</title></circle>`,
+          )
+          .join("")
+      : `<text x="${W / 2}" y="${H / 2}" text-anchor="middle">the run was shorter than one sample (1 s)</text>`;
   const axis = `<text x="${W / 2}" y="${H - 4}" text-anchor="middle">time</text>`;
   return svgFrame(grid + line + axis, "replies per second over the run");
 }
@@ -193,7 +203,8 @@ function throughputChart(points: ThroughputPoint[], durationSeconds: number): st
 function latencyChart(points: PercentilePoint[]): string {
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
-  if (points.length === 0) return svgFrame(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no replies, no latencies</text>`, "latency by percentile");
+  if (points.length === 0)
+    return svgFrame(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no replies, no latencies</text>`, "latency by percentile");
   // x: log10(1 / (1 − p)), 0 at p0 … 5 at p99.999; y: log10 of µs.
   const xOf = (p: number): number => Math.log10(1 / Math.max(1e-5, 1 - p / 100));
   const maxX = 5;
@@ -217,7 +228,10 @@ function latencyChart(points: PercentilePoint[]): string {
   // p50 sits at x = log10(2): marked on the curve rather than the axis.
   const marks = points
     .filter((p) => [50, 99, 99.9, 99.99].includes(p.percentile))
-    .map((p) => `<circle class="mark" cx="${x(p.percentile).toFixed(1)}" cy="${y(p.us).toFixed(1)}" r="3"><title>${percentileLabel(p.percentile)} ${fmt(p.us)} µs</title></circle>`)
+    .map(
+      (p) =>
+        `<circle class="mark" cx="${x(p.percentile).toFixed(1)}" cy="${y(p.us).toFixed(1)}" r="3"><title>${percentileLabel(p.percentile)} ${fmt(p.us)} µs</title></circle>`,
+    )
     .join("");
   const line = `<polyline class="series" points="${points.map((p) => `${x(p.percentile).toFixed(1)},${y(p.us).toFixed(1)}`).join(" ")}"/>`;
   const axis = `<text x="${W / 2}" y="${H - 4}" text-anchor="middle">percentile (log scale of 1/(1−p))</text>`;
@@ -251,9 +265,10 @@ th { font-weight: 600; color: var(--muted); }
 export function renderBenchReport(report: BenchReport): string {
   const { result: r, settings: s, machine: m } = report;
   const l = r.latencyUs;
-  const errors = r.errors > 0
-    ? `<p class="bad">${fmt(r.errors)} error(s): bad replies ${r.badReplies}, lost ${r.lost}, unexpected bytes ${r.unexpectedBytes}, connection errors ${r.connectionErrors}, connect errors ${r.connectErrors}${r.firstError ? `; first: <code>${escapeHtml(r.firstError)}</code>` : ""}</p>`
-    : `<p>Every reply was checked byte for byte: no errors.</p>`;
+  const errors =
+    r.errors > 0
+      ? `<p class="bad">${fmt(r.errors)} error(s): bad replies ${r.badReplies}, lost ${r.lost}, unexpected bytes ${r.unexpectedBytes}, connection errors ${r.connectionErrors}, connect errors ${r.connectErrors}${r.firstError ? `; first: <code>${escapeHtml(r.firstError)}</code>` : ""}</p>`
+      : `<p>Every reply was checked byte for byte: no errors.</p>`;
   const percentileRows: Array<[string, string]> = [50, 90, 99, 99.9, 99.99].map((p) => {
     const point = report.percentiles.find((q) => q.percentile === p);
     return [percentileLabel(p), point ? `${fmt(point.us)} µs` : "–"];

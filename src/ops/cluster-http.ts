@@ -43,7 +43,9 @@ export function answerPrimary(server: NameEchoServer): void {
     if (!isMessage(message, "ask")) return;
     const { id, what, limit } = message;
     const answer = async (): Promise<OpsAnswer> =>
-      what === "connections" ? { nameEcho: "answer", id, connections: await view.connections(limit) } : { nameEcho: "answer", id, status: await view.status() };
+      what === "connections"
+        ? { nameEcho: "answer", id, connections: await view.connections(limit) }
+        : { nameEcho: "answer", id, status: await view.status() };
     void answer().then((reply) => {
       if (process.connected) process.send?.(reply);
     });

@@ -93,4 +93,3 @@ export function instrumentServer(server: NameEchoServer, options: MetricsOptions
   });
   return registry;
 }
-

@@ -67,10 +67,7 @@ export interface ProxyHeader {
   length: number;
 }
 
-export type ProxyParseResult =
-  | { status: "more" }
-  | { status: "done"; header: ProxyHeader; rest: Buffer }
-  | { status: "error"; reason: string };
+export type ProxyParseResult = { status: "more" } | { status: "done"; header: ProxyHeader; rest: Buffer } | { status: "error"; reason: string };
 
 const MORE: ProxyParseResult = Object.freeze({ status: "more" });
 

@@ -109,13 +109,13 @@ const _ = null;
 const UNSUPPORTED = 6;
 const TABLE: readonly (readonly [peerOn: Cell, peerOff: Cell, enable: Cell, disable: Cell])[] = [
   /*                         peer says on              peer says off             enable()                  disable()              */
-  /* NO                */ [to(YES, SEND_ON),          _,                        to(WANTYES, SEND_ON),     _],
-  /* YES               */ [_,                         to(NO, SEND_OFF),         _,                        to(WANTNO, SEND_OFF)],
-  /* WANTNO   EMPTY    */ [to(NO),                    to(NO),                   to(WANTNO_OPPOSITE),      _],
-  /* WANTNO   OPPOSITE */ [to(YES),                   to(WANTYES, SEND_ON),     _,                        to(WANTNO)],
-  /* WANTYES  EMPTY    */ [to(YES),                   to(NO),                   _,                        to(WANTYES_OPPOSITE)],
-  /* WANTYES  OPPOSITE */ [to(WANTNO, SEND_OFF),      to(NO),                   to(WANTYES),              _],
-  /* (unsupported)     */ [to(NO, SEND_OFF),          _,                        _,                        _],
+  /* NO                */ [to(YES, SEND_ON), _, to(WANTYES, SEND_ON), _],
+  /* YES               */ [_, to(NO, SEND_OFF), _, to(WANTNO, SEND_OFF)],
+  /* WANTNO   EMPTY    */ [to(NO), to(NO), to(WANTNO_OPPOSITE), _],
+  /* WANTNO   OPPOSITE */ [to(YES), to(WANTYES, SEND_ON), _, to(WANTNO)],
+  /* WANTYES  EMPTY    */ [to(YES), to(NO), _, to(WANTYES_OPPOSITE)],
+  /* WANTYES  OPPOSITE */ [to(WANTNO, SEND_OFF), to(NO), to(WANTYES), _],
+  /* (unsupported)     */ [to(NO, SEND_OFF), _, _, _],
 ];
 
 export class TelnetOptions {

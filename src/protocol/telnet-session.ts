@@ -51,21 +51,7 @@ import { answerPlainLines } from "./plain-lines.js";
 import type { OutputBatch } from "./reply.js";
 import { escapeIAC } from "./iac-escape.js";
 import { HIM, type NegotiationOutput, TelnetOptions, US } from "./telnet-options.js";
-import {
-  AYT,
-  DO,
-  EC,
-  EL,
-  IAC,
-  IP,
-  OPT_ECHO,
-  OPT_NAWS,
-  OPT_SGA,
-  OPT_TIMING_MARK,
-  type TelnetEventSink,
-  TelnetParser,
-  WILL,
-} from "./telnet-parser.js";
+import { AYT, DO, EC, EL, IAC, IP, OPT_ECHO, OPT_NAWS, OPT_SGA, OPT_TIMING_MARK, type TelnetEventSink, TelnetParser, WILL } from "./telnet-parser.js";
 import { windowSizeFromNaws } from "./window-size.js";
 
 const ETX = 0x03; // Ctrl-C typed in a character-mode client arrives as this byte

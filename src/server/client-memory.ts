@@ -121,7 +121,7 @@ export class ClientMemoryBudget {
     const held = holder[kHeldBytes];
     const charge = holder[kMemoryCharge];
     let charged = charge < 0 ? -charge : charge;
-    if (charged !== 0 && (charge < 0) !== leaving) {
+    if (charged !== 0 && charge < 0 !== leaving) {
       // Told to go since its last charge: its bytes move to the other sum.
       this.change(-charged, !leaving);
       charged = 0;

@@ -332,7 +332,9 @@ export class TcpConnection extends ConnectionEmitter implements TransportSink, M
     if ((this.flags & STATE_BITS) === CLOSED) return 0;
     const transport = this.transport;
     return (
-      transport.heldOutputBytes + transport.bufferedInputBytes + (this.heldInput === null ? 0 : this.heldInput.length) +
+      transport.heldOutputBytes +
+      transport.bufferedInputBytes +
+      (this.heldInput === null ? 0 : this.heldInput.length) +
       (this.session === null ? 0 : this.session.pendingByteCount)
     );
   }

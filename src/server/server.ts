@@ -33,7 +33,14 @@ import { DEFAULT_MAX_PROXY_HEADER_BYTES } from "../protocol/proxy-protocol.js";
 import { ReplyEncoder } from "../protocol/reply.js";
 import { ConnectionsPerAddress } from "./address-limit.js";
 import { ClientMemoryBudget, type EvictionReport } from "./client-memory.js";
-import { type ConnectionContext, type ConnectionLimitKind, type ConnectionLimits, type ConnectionOwner, TcpConnection, type WireTraceSink } from "./connection.js";
+import {
+  type ConnectionContext,
+  type ConnectionLimitKind,
+  type ConnectionLimits,
+  type ConnectionOwner,
+  TcpConnection,
+  type WireTraceSink,
+} from "./connection.js";
 import { type ProxyHeaderOwner, ProxyHeaderReader, runPreamble, type PreambleFailure, type PreambleOptions } from "./preamble.js";
 import { outOfDescriptorsNotice, serverFullNotice, SHUTDOWN_NOTICE, tooManyFromAddressNotice } from "../protocol/notices.js";
 import { detectHandleBindings } from "./transport/bindings.js";
@@ -178,8 +185,6 @@ export interface StopReport {
   ms: number;
 }
 
-
-
 export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implements ConnectionOwner, ProxyHeaderOwner {
   readonly options: Readonly<ResolvedServerOptions>;
   /** One limits object shared by every connection. */
@@ -277,7 +282,10 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     const detection = detectHandleBindings();
     if ("bindings" in detection) return "handle";
     if (asked === "handle") {
-      throw invalidOption("transport", `is "handle", which is not available on Node ${process.version}: ${detection.unavailable}; use "auto" or "stream"`);
+      throw invalidOption(
+        "transport",
+        `is "handle", which is not available on Node ${process.version}: ${detection.unavailable}; use "auto" or "stream"`,
+      );
     }
     this.transportFallbackValue = detection.unavailable;
     return "stream";
@@ -402,9 +410,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
   private async runClose(): Promise<void> {
     const wasListening = this.stateValue === "listening";
     this.stateValue = "closing";
-    const stopped = wasListening
-      ? new Promise<void>((resolve) => this.netServer.close(() => resolve()))
-      : Promise.resolve();
+    const stopped = wasListening ? new Promise<void>((resolve) => this.netServer.close(() => resolve())) : Promise.resolve();
     // A socket still in its header or handshake owes no reply: drop it.
     for (const socket of this.pendingSockets) socket.destroy();
     const started = Date.now();
@@ -547,8 +553,7 @@ export class NameEchoServer extends EventEmitter<NameEchoServerEvents> implement
     }
     // Endpoints at accept only if a listener may keep the connection and
     // read them after it closed; otherwise they are looked up on first use.
-    const captureEndpoints =
-      this.options.captureEndpoints ?? (this.listenerCount("connection") > 0 || this.listenerCount("disconnect") > 0);
+    const captureEndpoints = this.options.captureEndpoints ?? (this.listenerCount("connection") > 0 || this.listenerCount("disconnect") > 0);
     const connection = new TcpConnection(transport, {
       context: this.connectionContext,
       remote,

@@ -45,7 +45,10 @@ describe("bench report in Chromium", { timeout: 90_000 }, () => {
     // Two charts, each a drawn line with at least two points.
     const series = await page.evaluate(() => [...document.querySelectorAll("svg .series")].map((line: any) => line.points.numberOfItems as number));
     assert.equal(series.length, 2);
-    assert.ok(series.every((points) => points >= 2), JSON.stringify(series));
+    assert.ok(
+      series.every((points) => points >= 2),
+      JSON.stringify(series),
+    );
     assert.equal(await page.locator("script").count(), 0);
     assert.deepEqual(blocked, []);
 

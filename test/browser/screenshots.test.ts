@@ -49,7 +49,10 @@ describe("the README's pictures", { timeout: 120_000 }, () => {
     cleanups.push(() => browser.close());
     const out = mkdtempSync(join(tmpdir(), "name-echo-screenshots-test-"));
     cleanups.push(() => rmSync(out, { recursive: true, force: true }));
-    const { stdout } = await promisify(execFile)(process.execPath, [join(REPO, "dist", "scripts", "screenshots.js"), "--out", out], { cwd: REPO, timeout: 90_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, [join(REPO, "dist", "scripts", "screenshots.js"), "--out", out], {
+      cwd: REPO,
+      timeout: 90_000,
+    });
     const page = await browser.newPage();
     for (const name of PICTURES) {
       assert.match(stdout, new RegExp(`wrote .*${name.replace(".", "\\.")} \\(\\d+ KiB\\)`));

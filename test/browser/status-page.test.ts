@@ -44,7 +44,10 @@ async function startAll(
   const { port } = await server.listen();
   const http = new OpsHttpServer(new LocalView(server), { port: 0 });
   const { port: httpPort } = await http.listen();
-  cleanups.push(() => server.destroy(), () => http.close());
+  cleanups.push(
+    () => server.destroy(),
+    () => http.close(),
+  );
   const page = await browser.newPage();
   await page.addInitScript(WATCH);
   const url = `http://127.0.0.1:${httpPort}/`;
@@ -109,7 +112,10 @@ describe("status page in Chromium", { timeout: 90_000 }, () => {
     clients[1]!.socket.end();
     await page.waitForFunction(() => document.querySelectorAll("#rows tr").length === 2, undefined, WAIT);
     const leaver = leaver0;
-    assert.deepEqual((await clientPorts(page)).sort(), ports.filter((p) => p !== leaver));
+    assert.deepEqual(
+      (await clientPorts(page)).sort(),
+      ports.filter((p) => p !== leaver),
+    );
 
     // The chart has its two lines; nothing was blocked by the page's own CSP.
     await page.waitForFunction(() => document.querySelectorAll("#chart polyline").length === 2, undefined, WAIT);
@@ -175,7 +181,10 @@ describe("status page in Chromium", { timeout: 90_000 }, () => {
     await page.waitForFunction((seen: number) => Number(document.body.dataset.updates) > seen, updates, WAIT);
 
     const cells: Array<{ fields: string[]; text: string }> = await page.evaluate(() =>
-      [...document.querySelectorAll("#rows tr:first-child td")].map((td: any) => ({ fields: td.dataset.fields.split(" ").filter(Boolean), text: td.textContent })),
+      [...document.querySelectorAll("#rows tr:first-child td")].map((td: any) => ({
+        fields: td.dataset.fields.split(" ").filter(Boolean),
+        text: td.textContent,
+      })),
     );
     const named = cells.flatMap((cell) => cell.fields).sort();
     assert.deepEqual(named, Object.keys(SHOWN_AS).sort(), "the page names a cell for every field of ConnectionInfo, once");
@@ -198,7 +207,10 @@ describe("status page in Chromium", { timeout: 90_000 }, () => {
     await server.listen();
     const http = new OpsHttpServer(new LocalView(server), { port: 0 });
     const { port: httpPort } = await http.listen();
-    cleanups.push(() => server.destroy(), () => http.close());
+    cleanups.push(
+      () => server.destroy(),
+      () => http.close(),
+    );
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true });
     const page = await context.newPage();
     await page.goto(`http://127.0.0.1:${httpPort}/`);

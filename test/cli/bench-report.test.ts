@@ -38,7 +38,11 @@ describe("bench report", () => {
     const curve = percentileCurve(histogram);
     assert.equal(curve[0]!.percentile, 0);
     assert.ok(Math.abs(curve.at(-1)!.percentile - 99.999) < 1e-9);
-    for (const p of [50, 90, 99, 99.9, 99.99]) assert.ok(curve.some((point) => point.percentile === p), `p${p}`);
+    for (const p of [50, 90, 99, 99.9, 99.99])
+      assert.ok(
+        curve.some((point) => point.percentile === p),
+        `p${p}`,
+      );
     const p50 = curve.find((point) => point.percentile === 50)!.us;
     assert.ok(p50 >= 4990 && p50 <= 5010, `p50 of 1..10000 is about 5000, not ${p50}`);
     for (let i = 1; i < curve.length; i++) assert.ok(curve[i]!.us >= curve[i - 1]!.us, "latency never falls as the percentile rises");
@@ -59,8 +63,15 @@ describe("bench report", () => {
       startedAt: new Date(0),
       settings: { host: "127.0.0.1", port: 8888, clients: 2, durationSeconds: 3, pipeline: 1, lineBytes: 24, name: "Ali" },
       result: { ...RESULT, errors: 1, badReplies: 1, firstError: `expected "a", got "<script>alert(1)</script>"` },
-      throughput: [{ t: 1, repliesPerSecond: 900, p50Us: 100, p99Us: 800 }, { t: 2, repliesPerSecond: 1100, p50Us: 90, p99Us: 700 }],
-      percentiles: [{ percentile: 0, us: 10 }, { percentile: 50, us: 100 }, { percentile: 99, us: 900 }],
+      throughput: [
+        { t: 1, repliesPerSecond: 900, p50Us: 100, p99Us: 800 },
+        { t: 2, repliesPerSecond: 1100, p50Us: 90, p99Us: 700 },
+      ],
+      percentiles: [
+        { percentile: 0, us: 10 },
+        { percentile: 50, us: 100 },
+        { percentile: 99, us: 900 },
+      ],
       machine: machineInfo(),
     });
     assert.ok(!html.includes("<script"), "no script element");

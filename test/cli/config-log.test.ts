@@ -17,14 +17,24 @@ describe("environment configuration", () => {
   });
 
   it("fills in what the flags left out; a flag wins; empty means unset", () => {
-    const { values, fromEnvironment } = applyEnvironment(SPEC, { port: "1234" }, {
-      NAME_ECHO_PORT: "9999",
-      NAME_ECHO_MAX_LINE_LENGTH: "100",
-      NAME_ECHO_QUIET: "yes",
-      NAME_ECHO_HELP: "1",
-    });
+    const { values, fromEnvironment } = applyEnvironment(
+      SPEC,
+      { port: "1234" },
+      {
+        NAME_ECHO_PORT: "9999",
+        NAME_ECHO_MAX_LINE_LENGTH: "100",
+        NAME_ECHO_QUIET: "yes",
+        NAME_ECHO_HELP: "1",
+      },
+    );
     assert.deepEqual(values, { port: "1234", "max-line-length": "100", quiet: true });
-    assert.deepEqual([...fromEnvironment], [["max-line-length", "NAME_ECHO_MAX_LINE_LENGTH"], ["quiet", "NAME_ECHO_QUIET"]]);
+    assert.deepEqual(
+      [...fromEnvironment],
+      [
+        ["max-line-length", "NAME_ECHO_MAX_LINE_LENGTH"],
+        ["quiet", "NAME_ECHO_QUIET"],
+      ],
+    );
     assert.deepEqual(applyEnvironment(SPEC, {}, { NAME_ECHO_PORT: "" }).values, {});
     assert.equal(applyEnvironment(SPEC, {}, { NAME_ECHO_QUIET: "off" }).values.quiet, false);
   });
@@ -42,7 +52,7 @@ describe("environment configuration", () => {
   it("retells a library option error with the flag or variable in the option's place, from its fields", () => {
     const flags = { maxLineLength: "max-line-length", port: "port", tls: ["tls-cert", "tls-key"] };
     const { spell } = applyEnvironment(SPEC, { port: "1" }, { NAME_ECHO_MAX_LINE_LENGTH: "x", NAME_ECHO_TLS_KEY: "k" });
-    const retold = inCommandLineTerms(invalidOption("maxLineLength", "must be a whole number, not \"x\""), flags, spell) as NameEchoError;
+    const retold = inCommandLineTerms(invalidOption("maxLineLength", 'must be a whole number, not "x"'), flags, spell) as NameEchoError;
     assert.equal(retold.message, 'NAME_ECHO_MAX_LINE_LENGTH must be a whole number, not "x"');
     assert.equal(retold.code, "ERR_INVALID_OPTION");
     assert.equal(retold.option, "maxLineLength");
@@ -99,7 +109,7 @@ describe("logger", () => {
   });
 
   it("client bytes are escaped before they reach either format", () => {
-    const escaped = escapeClientBytes(Buffer.from("hi\x1b[2J\r\n\"\\"));
+    const escaped = escapeClientBytes(Buffer.from('hi\x1b[2J\r\n"\\'));
     assert.equal(escaped, 'hi\\x1b[2J\\x0d\\x0a\\"\\\\');
     const lines: string[] = [];
     createLogger({ level: "info", format: "json", write: (l) => lines.push(l) }).info(`got ${escaped}`);

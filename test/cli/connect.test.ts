@@ -87,7 +87,12 @@ describe("name-echo connect", { timeout: 30_000 }, () => {
     // A server that says nothing: all the user sees is what connect prints itself.
     const port = await startServer();
     const running = cli(["connect", "--raw", "127.0.0.1", String(port)]);
-    await waitForOutput(running, running.stderr, new RegExp(`^connected to 127\\.0\\.0\\.1:${port} \\(raw TCP\\): what you type is sent as it is; Ctrl-D ends it\n$`), 10_000);
+    await waitForOutput(
+      running,
+      running.stderr,
+      new RegExp(`^connected to 127\\.0\\.0\\.1:${port} \\(raw TCP\\): what you type is sent as it is; Ctrl-D ends it\n$`),
+      10_000,
+    );
     assert.equal(running.stdout(), "");
   });
 
@@ -105,7 +110,10 @@ describe("name-echo connect", { timeout: 30_000 }, () => {
     for (const args of [["127.0.0.1", "99999"], ["127.0.0.1:99999"]]) {
       const result = await cli(["connect", ...args]).finished;
       assert.equal(result.code, 2);
-      assert.match(result.stderr, /^name-echo: PORT must be a whole number from 0 to 65535 \(the port the server listens on\), not 99999; see 'name-echo connect --help'\n$/);
+      assert.match(
+        result.stderr,
+        /^name-echo: PORT must be a whole number from 0 to 65535 \(the port the server listens on\), not 99999; see 'name-echo connect --help'\n$/,
+      );
       assert.doesNotMatch(result.stderr, /free port/);
     }
   });

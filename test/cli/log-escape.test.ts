@@ -4,7 +4,7 @@ import { createLogger, escapeClientBytes } from "../../src/cli/log.js";
 
 describe("nothing a client sends reaches the operator's terminal raw", { timeout: 5000 }, () => {
   test("client bytes are printable ASCII", () => {
-    const attack = Buffer.from("\u001b]0;pwned\u0007\u001b[2J\r\n2026-01-01 info  fake line \\ \"q\" \u00ff", "latin1");
+    const attack = Buffer.from('\u001b]0;pwned\u0007\u001b[2J\r\n2026-01-01 info  fake line \\ "q" \u00ff', "latin1");
     const escaped = escapeClientBytes(attack, 1000);
     assert.match(escaped, /^[\x20-\x7e]*$/);
     assert.equal(escaped, '\\x1b]0;pwned\\x07\\x1b[2J\\x0d\\x0a2026-01-01 info  fake line \\\\ \\"q\\" \\xff');

@@ -63,12 +63,16 @@ describe("a connection storm in the log", { timeout: 60_000 }, () => {
     const server = await startServe(["--log-format", "json", "--log-connections-per-second", "5"]);
     cleanups.push(() => server.kill());
     const storm = 300;
-    await inParallel(Array.from({ length: storm }, (_, i) => i), 20, async (i) => {
-      const client = await LineClient.connect(server.port);
-      assert.equal((await client.roundTrip(`storm ${i}`)).reply, `storm ${i} Ali`);
-      client.socket.end();
-      await client.closed();
-    });
+    await inParallel(
+      Array.from({ length: storm }, (_, i) => i),
+      20,
+      async (i) => {
+        const client = await LineClient.connect(server.port);
+        assert.equal((await client.roundTrip(`storm ${i}`)).reply, `storm ${i} Ali`);
+        client.socket.end();
+        await client.closed();
+      },
+    );
     // The pending summary is written at the stop, with the other last lines.
     assert.equal(await server.stop(), 0);
     const events = server

@@ -32,18 +32,22 @@ const DROPPED = /(\d[\d,]*) log lines? dropped: the log output was not being rea
 /** connect → one round trip → close, CYCLES times; returns the slowest round trip in ms. */
 async function churn(port: number): Promise<number> {
   let slowest = 0;
-  await inParallel(Array.from({ length: CYCLES }, (_, i) => i), PARALLEL, async (i) => {
-    const client = await LineClient.connect(port);
-    try {
-      const { reply, ms } = await client.roundTrip(`cycle ${i}`, 10_000);
-      assert.equal(reply, `cycle ${i} Ali`);
-      slowest = Math.max(slowest, ms);
-      client.socket.end();
-      await client.closed();
-    } finally {
-      client.destroy();
-    }
-  });
+  await inParallel(
+    Array.from({ length: CYCLES }, (_, i) => i),
+    PARALLEL,
+    async (i) => {
+      const client = await LineClient.connect(port);
+      try {
+        const { reply, ms } = await client.roundTrip(`cycle ${i}`, 10_000);
+        assert.equal(reply, `cycle ${i} Ali`);
+        slowest = Math.max(slowest, ms);
+        client.socket.end();
+        await client.closed();
+      } finally {
+        client.destroy();
+      }
+    },
+  );
   return slowest;
 }
 
@@ -59,14 +63,17 @@ function reader(stream: NodeJS.ReadableStream): { text: () => string; wait: (pat
   stream.resume();
   return {
     text: () => text,
-    wait: (pattern, ms) => waitFor(() => pattern.exec(text), String(pattern), { timeoutMs: ms, changes, seen: () => JSON.stringify(text.slice(-400)) }),
+    wait: (pattern, ms) =>
+      waitFor(() => pattern.exec(text), String(pattern), { timeoutMs: ms, changes, seen: () => JSON.stringify(text.slice(-400)) }),
   };
 }
 
 function exited(child: ChildProcess, ms: number): Promise<number | null> {
   const changes = new Changes();
   child.once("exit", () => changes.changed());
-  return waitFor(() => child.exitCode !== null || child.signalCode !== null, "the process to exit", { timeoutMs: ms, changes }).then(() => child.exitCode);
+  return waitFor(() => child.exitCode !== null || child.signalCode !== null, "the process to exit", { timeoutMs: ms, changes }).then(
+    () => child.exitCode,
+  );
 }
 
 function kill(pid: number | undefined): void {
@@ -116,7 +123,10 @@ describe("a log nobody reads", { timeout: 120_000 }, () => {
     });
   }
 
-  test("stderr a terminal nobody reads (a pty, pretty lines): serving goes on, the drops are counted, Esc still stops", { timeout: 90_000, skip: skipUnless("script") }, async (t) => {
+  test("stderr a terminal nobody reads (a pty, pretty lines): serving goes on, the drops are counted, Esc still stops", {
+    timeout: 90_000,
+    skip: skipUnless("script"),
+  }, async (t) => {
     // script(1) runs the server on a pty and copies the pty to its stdout;
     // when this test stops reading that, script stops reading the pty, and
     // the server's terminal fills up as a scrolled-back terminal does.

@@ -55,11 +55,23 @@ const USAGE_ERRORS: Array<[what: string, args: string[], says: RegExp]> = [
   ["a value for a switch", ["--quiet=yes"], /'--quiet' takes no value/],
   ["stray argument", ["8888"], /unexpected argument '8888'/],
   ["name with a control character", ["--name", "Ali\u001b[2J"], /--name must not contain control characters \(found U\+001B\)/],
-  ["name with a right-to-left override", ["--name", "Ali\u202Eevil"], /^name-echo: --name must not contain invisible or text-direction characters \(found U\+202E\)/],
-  ["name with a zero-width space", ["--name", "A\u200Bli"], /^name-echo: --name must not contain invisible or text-direction characters \(found U\+200B\)/],
+  [
+    "name with a right-to-left override",
+    ["--name", "Ali\u202Eevil"],
+    /^name-echo: --name must not contain invisible or text-direction characters \(found U\+202E\)/,
+  ],
+  [
+    "name with a zero-width space",
+    ["--name", "A\u200Bli"],
+    /^name-echo: --name must not contain invisible or text-direction characters \(found U\+200B\)/,
+  ],
   ["empty host", ["--host", ""], /--host must be a host name or an IP address/],
   ["name too long", ["--name", "x".repeat(300)], /--name is 300 bytes long; the limit is 256 bytes/],
-  ["negative line length", ["--max-line-length", "-5"], /option '--max-line-length' needs a value \(a value that starts with '-' is written --max-line-length=VALUE\)/],
+  [
+    "negative line length",
+    ["--max-line-length", "-5"],
+    /option '--max-line-length' needs a value \(a value that starts with '-' is written --max-line-length=VALUE\)/,
+  ],
   ["negative line length, spelled with =", ["--max-line-length=-5"], /--max-line-length must be a whole number from 1 to/],
   ["non-numeric line length", ["--max-line-length", "8k"], /--max-line-length must be a whole number from 1 to .*"8k"/],
   ["zero connections", ["--max-connections", "0"], /--max-connections must be a whole number from 1 to/],
@@ -74,7 +86,11 @@ const USAGE_ERRORS: Array<[what: string, args: string[], says: RegExp]> = [
   ["host in brackets", ["--host", "[::1]"], /^name-echo: --host must be written without brackets for an IPv6 address: ::1$/],
   ["empty name", ["--name="], /^name-echo: --name must not be empty: every reply adds the name/],
   ["handshake timeout of 0", ["--handshake-timeout", "0"], /^name-echo: --handshake-timeout must be a number of seconds from 0\.001 to 3600, not 0$/],
-  ["certificate and key that are not PEM", ["--tls-cert", join(REPO, "README.md"), "--tls-key", join(REPO, "README.md")], /^name-echo: --tls-cert\/--tls-key certificate or key cannot be used: /],
+  [
+    "certificate and key that are not PEM",
+    ["--tls-cert", join(REPO, "README.md"), "--tls-key", join(REPO, "README.md")],
+    /^name-echo: --tls-cert\/--tls-key certificate or key cannot be used: /,
+  ],
   ["client memory budget too small", ["--max-client-memory", "100"], /--max-client-memory must be 0 \(no bound\) or at least 65536 bytes, not 100/],
   ["non-numeric per-address limit", ["--max-connections-per-ip", "many"], /--max-connections-per-ip must be a whole number from 0 to/],
   ["non-numeric linger", ["--linger-timeout", "soon"], /--linger-timeout must be a number of seconds from 0 to 3600, not "soon"/],
@@ -92,7 +108,11 @@ describe("name-echo serve with bad values", { timeout: 60_000 }, () => {
     await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = holder.address() as net.AddressInfo;
-      assertOneLine(await serve(["--port", String(port)]), 1, new RegExp(`--port ${port} is already in use on 127\\.0\\.0\\.1: stop the other server or choose another port`));
+      assertOneLine(
+        await serve(["--port", String(port)]),
+        1,
+        new RegExp(`--port ${port} is already in use on 127\\.0\\.0\\.1: stop the other server or choose another port`),
+      );
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
@@ -123,7 +143,11 @@ describe("name-echo serve with bad values", { timeout: 60_000 }, () => {
     await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = holder.address() as net.AddressInfo;
-      assertOneLine(await serve(["--port", String(port), "--http-port", "abc"]), 2, /^name-echo: --http-port must be a whole number from 0 to 65535.*"abc"/);
+      assertOneLine(
+        await serve(["--port", String(port), "--http-port", "abc"]),
+        2,
+        /^name-echo: --http-port must be a whole number from 0 to 65535.*"abc"/,
+      );
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
@@ -169,7 +193,13 @@ describe("name-echo serve with a TLS file that is not a readable regular file", 
     ["a directory", dir, /it is a directory, not a regular file$/],
     ["a device", "/dev/zero", /it is a device, not a regular file$/],
     ["a missing file", join(dir, "missing.pem"), /no such file$/],
-    ["an unreadable file", unreadable, /permission denied$/, unreadableAs, nobodyCanRun ? undefined : "running as root, and user nobody cannot read bin/name-echo"],
+    [
+      "an unreadable file",
+      unreadable,
+      /permission denied$/,
+      unreadableAs,
+      nobodyCanRun ? undefined : "running as root, and user nobody cannot read bin/name-echo",
+    ],
   ];
   for (const [what, path, says, uid, skip] of FILES) {
     test(`--tls-cert naming ${what}: exit 2, one line, no hang`, { timeout: 10_000, skip }, async () => {
@@ -179,7 +209,11 @@ describe("name-echo serve with a TLS file that is not a readable regular file", 
   }
 
   test("--tls-key naming a FIFO: exit 2, one line, no hang", { timeout: 10_000 }, async () => {
-    assertOneLine(await serve(["--port", "0", "--tls-cert", key, "--tls-key", fifo]), 2, /^name-echo: cannot read --tls-key ".*cert\.fifo": it is a FIFO/);
+    assertOneLine(
+      await serve(["--port", "0", "--tls-cert", key, "--tls-key", fifo]),
+      2,
+      /^name-echo: cannot read --tls-key ".*cert\.fifo": it is a FIFO/,
+    );
   });
 });
 
@@ -224,7 +258,10 @@ describe("name-echo serve with a bad NAME_ECHO_* variable", { timeout: 120_000 }
     const help = (await runCli(["serve", "--help"], { env: environment({}), timeoutMs: 10_000 }).finished).stdout;
     const listed = [...help.matchAll(/^ {2}(NAME_ECHO_\w+) +--([\w-]+)$/gm)].map((match) => match[1]!);
     assert.ok(listed.length >= 19, `the variables from --help: ${listed.join(", ")}`);
-    assert.deepEqual(listed.filter((variable) => !(variable in BAD_VARIABLES)), []);
+    assert.deepEqual(
+      listed.filter((variable) => !(variable in BAD_VARIABLES)),
+      [],
+    );
   });
 
   for (const [variable, env] of Object.entries(BAD_VARIABLES)) {

@@ -38,7 +38,10 @@ describe("serve: environment, metrics, TLS", { timeout: 60_000 }, () => {
 
   it("--offer-echo (or NAME_ECHO_OFFER_ECHO=1): every client is offered echo, suppress-go-ahead and NAWS at connect; without it, only replies", async () => {
     const offer = Buffer.from([0xff, 0xfb, 1, 0xff, 0xfb, 3, 0xff, 0xfd, 31]);
-    for (const [args, env] of [[["--port", "0", "--offer-echo"], {}], [["--port", "0"], { NAME_ECHO_OFFER_ECHO: "1" }]] as const) {
+    for (const [args, env] of [
+      [["--port", "0", "--offer-echo"], {}],
+      [["--port", "0"], { NAME_ECHO_OFFER_ECHO: "1" }],
+    ] as const) {
       const instance = start([...args], env);
       assert.deepEqual(Buffer.from(await hello(await instance.listening()), "latin1"), Buffer.concat([offer, Buffer.from("Hello Ali\r\n")]));
       instance.child.kill("SIGTERM");
@@ -61,7 +64,10 @@ describe("serve: environment, metrics, TLS", { timeout: 60_000 }, () => {
     assert.equal(await hello(await quiet.listening()), "Hello Ali\r\n");
     quiet.child.kill("SIGTERM");
     assert.equal(await quiet.exited(), 0);
-    assert.deepEqual(quiet.logs.filter((r) => r.event === "connect" || r.event === "disconnect"), []);
+    assert.deepEqual(
+      quiet.logs.filter((r) => r.event === "connect" || r.event === "disconnect"),
+      [],
+    );
   });
 
   describe("TLS", () => {

@@ -60,7 +60,10 @@ describe("ConnectionLogThrottle", { timeout: 10_000 }, () => {
     const admitted = Array.from({ length: 10 }, (_, i) => throttle.admitConnect(second + i));
     assert.deepEqual(admitted, [true, true, true, false, false, false, false, false, false, false]);
     // A new second: three more are logged one by one.
-    assert.deepEqual([1000, 1001, 1002, 1003].map((ms) => throttle.admitConnect(second + ms)), [true, true, true, false]);
+    assert.deepEqual(
+      [1000, 1001, 1002, 1003].map((ms) => throttle.admitConnect(second + ms)),
+      [true, true, true, false],
+    );
     for (let i = 0; i < 7; i++) throttle.countDisconnect();
     assert.deepEqual(lines, []);
     throttle.flush();

@@ -19,8 +19,12 @@ const FLOODERS = 200;
 describe("serve --workers: the primary's descriptors", { timeout: 60_000, skip: skipUnless("sh") }, () => {
   const cleanups = cleanupsAfterEach();
 
-  test("a connect burst past the primary's ulimit -n: one warning, the primary lives, clients are served, the stop is graceful", { timeout: 45_000 }, async () => {
-    const server = runCli(["serve", "--port", "0", "--workers", "2", "--balance", "round-robin", "--log-format", "pretty", "--quiet"], { fdLimit: FD_LIMIT });
+  test("a connect burst past the primary's ulimit -n: one warning, the primary lives, clients are served, the stop is graceful", {
+    timeout: 45_000,
+  }, async () => {
+    const server = runCli(["serve", "--port", "0", "--workers", "2", "--balance", "round-robin", "--log-format", "pretty", "--quiet"], {
+      fdLimit: FD_LIMIT,
+    });
     cleanups.push(() => server.kill());
     const port = Number((await waitForOutput(server, server.stdout, LISTENING, 10_000))[1]);
     const member = await LineClient.connect(port);
@@ -36,12 +40,20 @@ describe("serve --workers: the primary's descriptors", { timeout: 60_000, skip: 
       while (flooding) {
         await new Promise<void>((resolve) => {
           const socket = net.connect({ port, host: "127.0.0.1" });
-          socket.on("connect", () => socket.destroy()).on("close", () => resolve()).on("error", () => {});
+          socket
+            .on("connect", () => socket.destroy())
+            .on("close", () => resolve())
+            .on("error", () => {});
         });
       }
     };
     const flooders = Promise.all(Array.from({ length: FLOODERS }, flood));
-    await waitForOutput(server, server.stderr, /the primary holds [\d,]+ of its 300 file descriptors: connections arrive faster than the workers take them/, 20_000);
+    await waitForOutput(
+      server,
+      server.stderr,
+      /the primary holds [\d,]+ of its 300 file descriptors: connections arrive faster than the workers take them/,
+      20_000,
+    );
     flooding = false;
     await flooders;
 

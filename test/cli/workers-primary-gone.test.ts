@@ -28,7 +28,11 @@ function isRunning(pid: number): boolean {
  * look every 50 ms, up to `timeoutMs`.
  */
 async function gone(pids: number[], timeoutMs: number): Promise<void> {
-  await waitFor(() => !pids.some(isRunning), "the workers to exit", { timeoutMs, intervalMs: 50, seen: () => `still running: ${pids.filter(isRunning).join(", ")}` });
+  await waitFor(() => !pids.some(isRunning), "the workers to exit", {
+    timeoutMs,
+    intervalMs: 50,
+    seen: () => `still running: ${pids.filter(isRunning).join(", ")}`,
+  });
 }
 
 describe("serve --workers when the primary is killed", { timeout: 90_000 }, () => {

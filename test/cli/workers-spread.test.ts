@@ -22,7 +22,9 @@ describe("serve --workers: the spread of connections over the workers", { timeou
 
   for (const balance of BALANCES) {
     const label = balance === AUTO_BALANCE ? `${balance} (auto here)` : balance;
-    test(`${label}: ${CONNECTIONS} connections one after another, each worker holds 0.5 to 1.5 times its share, the primary none`, { timeout: 60_000 }, async (t) => {
+    test(`${label}: ${CONNECTIONS} connections one after another, each worker holds 0.5 to 1.5 times its share, the primary none`, {
+      timeout: 60_000,
+    }, async (t) => {
       const server = await startServe(["--workers", String(WORKERS), "--balance", balance, "--quiet"]);
       cleanups.push(() => server.kill());
       const workers = childPids(server.pid);
@@ -41,10 +43,17 @@ describe("serve --workers: the spread of connections over the workers", { timeou
       t.diagnostic(`${balance}: workers hold ${figures.join(" and ")} of ${CONNECTIONS}`);
       assert.equal(held.get(server.pid) ?? 0, 0, "the primary holds no client");
       assert.equal(held.get(0) ?? 0, 0, "every connection is held by a process");
-      assert.equal(figures.reduce((sum, count) => sum + count, 0), CONNECTIONS, `every connection is a worker's: ${JSON.stringify([...held])}`);
+      assert.equal(
+        figures.reduce((sum, count) => sum + count, 0),
+        CONNECTIONS,
+        `every connection is a worker's: ${JSON.stringify([...held])}`,
+      );
       const fair = CONNECTIONS / WORKERS;
       for (const [i, count] of figures.entries()) {
-        assert.ok(count >= fair * 0.5 && count <= fair * 1.5, `worker ${i + 1} holds ${count}, outside ${fair * 0.5}..${fair * 1.5} (others: ${figures.join(", ")})`);
+        assert.ok(
+          count >= fair * 0.5 && count <= fair * 1.5,
+          `worker ${i + 1} holds ${count}, outside ${fair * 0.5}..${fair * 1.5} (others: ${figures.join(", ")})`,
+        );
       }
       assert.equal(await server.stop(), 0, server.stderr());
     });

@@ -121,7 +121,10 @@ describe("serve --workers", { timeout: 300_000, skip: skipUnless("ss") }, () => 
           const [victim, survivor] = workers as [number, number];
           process.kill(victim, "SIGKILL");
           await server.waitForLog(new RegExp(`worker ${victim} exited \\(SIGKILL\\); starting another`), 10_000);
-          await waitFor(() => childPids(server.pid).length === 2 && !childPids(server.pid).includes(victim), "a new worker", { timeoutMs: 10_000, intervalMs: 20 });
+          await waitFor(() => childPids(server.pid).length === 2 && !childPids(server.pid).includes(victim), "a new worker", {
+            timeoutMs: 10_000,
+            intervalMs: 20,
+          });
           for (const [c, pid] of servedBy) {
             if (pid === survivor) assert.equal((await c.roundTrip("still")).reply, "still Ali");
             else await c.closed(5000);
@@ -145,7 +148,9 @@ describe("serve --workers", { timeout: 300_000, skip: skipUnless("ss") }, () => 
         await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
         const { port } = blocker.address() as net.AddressInfo;
         try {
-          const child = runCli(["serve", "--port", String(port), "--workers", "2", "--balance", balance, "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
+          const child = runCli(["serve", "--port", String(port), "--workers", "2", "--balance", balance, "--quiet"], {
+            stdio: ["ignore", "pipe", "pipe"],
+          });
           assert.equal(await child.exited(15_000), 1);
           assert.match((await child.finished).stderr, /already in use/);
         } finally {
@@ -176,7 +181,17 @@ describe("serve --workers", { timeout: 300_000, skip: skipUnless("ss") }, () => 
         after(() => certificate?.remove());
 
         it("each worker serves TLS", async () => {
-          const server = await startServe(["--workers", "2", "--balance", balance, "--tls-cert", certificate.certPath, "--tls-key", certificate.keyPath, "--quiet"]);
+          const server = await startServe([
+            "--workers",
+            "2",
+            "--balance",
+            balance,
+            "--tls-cert",
+            certificate.certPath,
+            "--tls-key",
+            certificate.keyPath,
+            "--quiet",
+          ]);
           const sockets: tls.TLSSocket[] = [];
           try {
             for (let i = 0; i < 6; i++) {
@@ -210,7 +225,10 @@ describe("serve --workers", { timeout: 300_000, skip: skipUnless("ss") }, () => 
   });
 
   it("rejects a bad --workers or --balance before starting anything", async () => {
-    const bad = [["--workers", "0"], ["--balance", "random"]];
+    const bad = [
+      ["--workers", "0"],
+      ["--balance", "random"],
+    ];
     // Asking for reuseport where this Node has none is refused too, naming the way that works.
     if (reusePortUnavailable() !== null) bad.push(["--balance", "reuseport"]);
     for (const args of bad) {
@@ -221,12 +239,16 @@ describe("serve --workers", { timeout: 300_000, skip: skipUnless("ss") }, () => 
     }
   });
 
-  it("with reuseport, a port another program holds with SO_REUSEPORT is in use too, not joined", { skip: reusePortUnavailable() ?? false }, async () => {
+  it("with reuseport, a port another program holds with SO_REUSEPORT is in use too, not joined", {
+    skip: reusePortUnavailable() ?? false,
+  }, async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen({ port: 0, host: "127.0.0.1", reusePort: true } as net.ListenOptions, resolve));
     const { port } = blocker.address() as net.AddressInfo;
     try {
-      const child = runCli(["serve", "--port", String(port), "--workers", "2", "--balance", "reuseport", "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = runCli(["serve", "--port", String(port), "--workers", "2", "--balance", "reuseport", "--quiet"], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       assert.equal(await child.exited(15_000), 1);
       assert.match((await child.finished).stderr, /already in use/);
     } finally {

@@ -28,7 +28,12 @@ async function assertRefused(connecting: () => Promise<unknown>, option: string,
 }
 
 const BAD_OPTIONS: Array<[what: string, options: unknown, option: string, says: RegExp]> = [
-  ["a misspelled option", { replyTimout: 5 }, "replyTimout", /^is not an option \(did you mean replyTimeout\?\); the options are connectTimeout, replyTimeout, maxLineLength, tls$/],
+  [
+    "a misspelled option",
+    { replyTimout: 5 },
+    "replyTimout",
+    /^is not an option \(did you mean replyTimeout\?\); the options are connectTimeout, replyTimeout, maxLineLength, tls$/,
+  ],
   ["seconds given as text", { connectTimeout: "5" }, "connectTimeout", /^must be a number of seconds from 0\.001 to \d+, not "5"$/],
   ["a null option", { replyTimeout: null }, "replyTimeout", /^is null; leave it out \(or undefined\) for the default, 30$/],
   ["a line length of 0", { maxLineLength: 0 }, "maxLineLength", /^must be a whole number from 1 to/],

@@ -107,7 +107,10 @@ describe("NameEchoClient", { timeout: 20_000 }, () => {
     const sends = Array.from({ length: 500 }, (_, i) => client.send(`n${i}`));
     const closing = client.close();
     await rejectsWith(client.send("late"), "ERR_CONNECTION_CLOSED", /close\(\) was called/);
-    assert.deepEqual(await Promise.all(sends), Array.from({ length: 500 }, (_, i) => `n${i} Ali`));
+    assert.deepEqual(
+      await Promise.all(sends),
+      Array.from({ length: 500 }, (_, i) => `n${i} Ali`),
+    );
     await closing;
     assert.equal(client.state, "closed");
     await rejectsWith(client.send("later"), "ERR_CONNECTION_CLOSED");

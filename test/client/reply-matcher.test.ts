@@ -61,15 +61,35 @@ const notice = (line: string): Event => ["line", line, "notice"];
 
 // [name, lines owed, what the server sends, what the matcher makes of it, maxLineLength]
 const CASES: Array<[string, string[], Buffer | string, Event[], number?]> = [
-  ["a reply per line, CR LF", ["Hello", "World"], "Hello Ali\r\nWorld Ali\r\n", [["reply", "Hello", "Hello Ali"], reply("Hello Ali"), ["reply", "World", "World Ali"], reply("World Ali")]],
+  [
+    "a reply per line, CR LF",
+    ["Hello", "World"],
+    "Hello Ali\r\nWorld Ali\r\n",
+    [["reply", "Hello", "Hello Ali"], reply("Hello Ali"), ["reply", "World", "World Ali"], reply("World Ali")],
+  ],
   ["a bare LF ends a reply too", ["a"], "a Ali\n", [["reply", "a", "a Ali"], reply("a Ali")]],
-  ["so does a lone CR or CR NUL (the server's own framing)", ["a", "b"], "a Ali\rb Ali\r\0", [["reply", "a", "a Ali"], reply("a Ali"), ["reply", "b", "b Ali"], reply("b Ali")]],
-  ["the empty line's reply is the name alone", ["", "x"], "Ali Baba\r\nx Ali Baba\r\n", [["reply", "", "Ali Baba"], reply("Ali Baba"), ["reply", "x", "x Ali Baba"], reply("x Ali Baba")]],
+  [
+    "so does a lone CR or CR NUL (the server's own framing)",
+    ["a", "b"],
+    "a Ali\rb Ali\r\0",
+    [["reply", "a", "a Ali"], reply("a Ali"), ["reply", "b", "b Ali"], reply("b Ali")],
+  ],
+  [
+    "the empty line's reply is the name alone",
+    ["", "x"],
+    "Ali Baba\r\nx Ali Baba\r\n",
+    [["reply", "", "Ali Baba"], reply("Ali Baba"), ["reply", "x", "x Ali Baba"], reply("x Ali Baba")],
+  ],
   [
     "lines that look like notices get their replies",
     ["error: not really", "closing: nor this"],
     "error: not really Ali\r\nclosing: nor this Ali\r\n",
-    [["reply", "error: not really", "error: not really Ali"], reply("error: not really Ali"), ["reply", "closing: nor this", "closing: nor this Ali"], reply("closing: nor this Ali")],
+    [
+      ["reply", "error: not really", "error: not really Ali"],
+      reply("error: not really Ali"),
+      ["reply", "closing: nor this", "closing: nor this Ali"],
+      reply("closing: nor this Ali"),
+    ],
   ],
   [
     "once the name is known, a notice-like reply must be exact",
@@ -111,8 +131,18 @@ const CASES: Array<[string, string[], Buffer | string, Event[], number?]> = [
   ["the idle notice ends them too", ["a"], idleNotice(300), [["ended", "idle", ["a"]], notice(text(idleNotice(300)))]],
   ["so does the client-memory notice", ["a"], clientMemoryNotice(4096), [["ended", "client-memory", ["a"]], notice(text(clientMemoryNotice(4096)))]],
   ["a full server turns the client away", ["me too"], serverFullNotice(1), [["ended", "server-full", ["me too"]], notice(text(serverFullNotice(1)))]],
-  ["so does one out of descriptors", ["hello"], outOfDescriptorsNotice(), [["ended", "out-of-descriptors", ["hello"]], notice(text(outOfDescriptorsNotice()))]],
-  ["and the per-address limit", ["hello"], tooManyFromAddressNotice(2), [["ended", "too-many-from-address", ["hello"]], notice(text(tooManyFromAddressNotice(2)))]],
+  [
+    "so does one out of descriptors",
+    ["hello"],
+    outOfDescriptorsNotice(),
+    [["ended", "out-of-descriptors", ["hello"]], notice(text(outOfDescriptorsNotice()))],
+  ],
+  [
+    "and the per-address limit",
+    ["hello"],
+    tooManyFromAddressNotice(2),
+    [["ended", "too-many-from-address", ["hello"]], notice(text(tooManyFromAddressNotice(2)))],
+  ],
   [
     "an unknown error stands in for the oldest reply, an unknown closing ends the rest",
     ["one", "two", "three"],
@@ -122,7 +152,13 @@ const CASES: Array<[string, string[], Buffer | string, Event[], number?]> = [
   ["a notice with nothing owed answers nothing", [], "error: disk on fire\r\n", [notice("error: disk on fire")]],
   ["a line with nothing owed is still a line", [], "hello there\r\n", [reply("hello there")]],
   ["the final line without a line end, at the server's FIN", ["last"], "last Ali", [["reply", "last", "last Ali"], reply("last Ali")]],
-  ["a line over the client's limit stops the matcher", ["a", "b"], "a Ali\r\n0123456789\r\nb Ali\r\n", [["reply", "a", "a Ali"], reply("a Ali"), ["too long"]], 8],
+  [
+    "a line over the client's limit stops the matcher",
+    ["a", "b"],
+    "a Ali\r\n0123456789\r\nb Ali\r\n",
+    [["reply", "a", "a Ali"], reply("a Ali"), ["too long"]],
+    8,
+  ],
   ["so does an unended one past the limit", ["a"], "a Ali\r\n0123456789", [["reply", "a", "a Ali"], reply("a Ali"), ["too long"]], 8],
   ["a line exactly at the limit is fine", ["abcd"], "abcd Ali\r\n", [["reply", "abcd", "abcd Ali"], reply("abcd Ali")], 8],
 ];
@@ -179,7 +215,10 @@ describe("ReplyMatcher", () => {
     );
     for (let i = 0; i < 3000; i++) matcher.owe({ line: `n${i}` });
     matcher.push(Buffer.from(Array.from({ length: 2500 }, (_, i) => `n${i} Ali\r\n`).join("")));
-    assert.deepEqual(answered, Array.from({ length: 2500 }, (_, i) => `n${i}`));
+    assert.deepEqual(
+      answered,
+      Array.from({ length: 2500 }, (_, i) => `n${i}`),
+    );
     assert.equal(matcher.owedCount, 500);
     assert.deepEqual(
       matcher.takeAllOwed().map((entry) => entry.line),
@@ -203,7 +242,14 @@ describe("ReplyMatcher", () => {
       fc.property(owedLines, noise, cuts, fc.integer({ min: 1, max: 32 }), (owed, parts, points, max) => {
         const input = Buffer.from(parts.join(""), "latin1");
         const whole = run(owed, [input], max);
-        const split = run(owed, splitAt(input, points.map((point) => point % (input.length + 1))), max);
+        const split = run(
+          owed,
+          splitAt(
+            input,
+            points.map((point) => point % (input.length + 1)),
+          ),
+          max,
+        );
         assert.deepEqual(split.events, whole.events);
         assert.ok(whole.mostHeld <= max && split.mostHeld <= max, `held ${Math.max(whole.mostHeld, split.mostHeld)} of ${max}`);
       }),
@@ -212,11 +258,20 @@ describe("ReplyMatcher", () => {
   });
 
   test("replies to any lines, in any chunking, answer each send with its own reply", () => {
-    const lines = fc.array(fc.string({ maxLength: 20 }).filter((line) => !/[\r\n]/.test(line)), { minLength: 1, maxLength: 20 });
+    const lines = fc.array(
+      fc.string({ maxLength: 20 }).filter((line) => !/[\r\n]/.test(line)),
+      { minLength: 1, maxLength: 20 },
+    );
     fc.assert(
       fc.property(lines, fc.array(fc.nat(), { maxLength: 10 }), (sent, points) => {
         const input = Buffer.from(sent.map((line) => `${line === "" ? "" : `${line} `}Ali\r\n`).join(""));
-        const { events } = run(sent, splitAt(input, points.map((point) => point % (input.length + 1))));
+        const { events } = run(
+          sent,
+          splitAt(
+            input,
+            points.map((point) => point % (input.length + 1)),
+          ),
+        );
         const answers = events.filter((event) => event[0] === "reply");
         assert.deepEqual(
           answers,

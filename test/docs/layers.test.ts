@@ -35,7 +35,10 @@ test("library code never imports from src/cli/", () => {
   const files = librarySources();
   assert.ok(files.length > 40, `found ${files.length} library files`);
   const importing = files.filter((file) => /from "(\.\.\/)+cli\//.test(readFileSync(file, "utf8")));
-  assert.deepEqual(importing.map((file) => relative(SRC, file)), []);
+  assert.deepEqual(
+    importing.map((file) => relative(SRC, file)),
+    [],
+  );
 });
 
 test("library code names no command-line flag in what it says", () => {

@@ -86,7 +86,14 @@ describe("the option table", () => {
 
 describe("/status shows every limit", { timeout: 10_000 }, () => {
   test("as the server was given it, over a real HTTP port", async () => {
-    const server = new NameEchoServer({ port: 0, maxConnectionsPerIp: 7, lingerTimeout: 1.5, handshakeTimeout: 3, maxClientMemory: 1 << 20, backlog: 128 });
+    const server = new NameEchoServer({
+      port: 0,
+      maxConnectionsPerIp: 7,
+      lingerTimeout: 1.5,
+      handshakeTimeout: 3,
+      maxClientMemory: 1 << 20,
+      backlog: 128,
+    });
     await server.listen();
     const http = new StatusServer(server, instrumentServer(server, { defaultMetrics: false }), { port: 0 });
     try {

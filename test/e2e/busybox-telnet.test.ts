@@ -70,7 +70,9 @@ describe("busybox telnet", () => {
     assert.equal(hex(tap.fromServer), hex(Buffer.from("Жук у дома Ali\r\n李 Ali\r\nНовый Ali\r\n")));
   });
 
-  test("line mode: Ctrl-C opens busybox's menu and sends nothing; Enter there continues, the half-typed line gone", { timeout: 20_000 }, async (t) => {
+  test("line mode: Ctrl-C opens busybox's menu and sends nothing; Enter there continues, the half-typed line gone", {
+    timeout: 20_000,
+  }, async (t) => {
     const opened = await openBusybox(t);
     if (!opened) return;
     const { pane, tap } = opened;

@@ -62,25 +62,36 @@ async function talk(port: number): Promise<{ socket: net.Socket; key: string }> 
   return { socket, key: `127.0.0.1:${socket.localPort}` };
 }
 
-for (const transport of TRANSPORTS) describe(`behind HAProxy (${transport} transport)`, { skip, timeout: 90_000 }, () => {
-  let dir = "";
-  let haproxy: ChildProcess | undefined;
-  let haproxyLog = "";
-  let a: Instance;
-  let b: Instance;
-  let frontend = 0;
-  let statsSocket = "";
-  const clients: net.Socket[] = [];
+for (const transport of TRANSPORTS)
+  describe(`behind HAProxy (${transport} transport)`, { skip, timeout: 90_000 }, () => {
+    let dir = "";
+    let haproxy: ChildProcess | undefined;
+    let haproxyLog = "";
+    let a: Instance;
+    let b: Instance;
+    let frontend = 0;
+    let statsSocket = "";
+    const clients: net.Socket[] = [];
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "name-echo-haproxy-"));
-    const [portA, portB, metricsA, metricsB] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    frontend = await freePort();
-    statsSocket = join(dir, "stats.sock");
-    a = new Instance(["--port", String(portA), "--proxy-protocol", "--metrics-port", String(metricsA), "--shutdown-timeout", "5", "--transport", transport]);
-    b = new Instance(["--port", String(portB), "--proxy-protocol", "--metrics-port", String(metricsB), "--transport", transport]);
-    await Promise.all([a.listening(), b.listening()]);
-    const config = `
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), "name-echo-haproxy-"));
+      const [portA, portB, metricsA, metricsB] = [await freePort(), await freePort(), await freePort(), await freePort()];
+      frontend = await freePort();
+      statsSocket = join(dir, "stats.sock");
+      a = new Instance([
+        "--port",
+        String(portA),
+        "--proxy-protocol",
+        "--metrics-port",
+        String(metricsA),
+        "--shutdown-timeout",
+        "5",
+        "--transport",
+        transport,
+      ]);
+      b = new Instance(["--port", String(portB), "--proxy-protocol", "--metrics-port", String(metricsB), "--transport", transport]);
+      await Promise.all([a.listening(), b.listening()]);
+      const config = `
 global
     stats socket ${statsSocket} mode 600 level admin
     maxconn 1000
@@ -103,91 +114,97 @@ listen name_echo
     server a 127.0.0.1:${portA} send-proxy check port ${metricsA}
     server b 127.0.0.1:${portB} send-proxy-v2 check port ${metricsB}
 `;
-    writeFileSync(join(dir, "haproxy.cfg"), config);
-    // -db: stay in the foreground, so the test owns the process and its exit.
-    haproxy = spawn("haproxy", ["-db", "-f", join(dir, "haproxy.cfg")], { stdio: ["ignore", "pipe", "pipe"] });
-    haproxy.stdout!.on("data", (chunk) => (haproxyLog += chunk));
-    haproxy.stderr!.on("data", (chunk) => (haproxyLog += chunk));
-    await waitForStatus(statsSocket, "a", /^UP/).catch((error: Error) => {
-      throw new Error(`${error.message}\nhaproxy said: ${haproxyLog}`);
+      writeFileSync(join(dir, "haproxy.cfg"), config);
+      // -db: stay in the foreground, so the test owns the process and its exit.
+      haproxy = spawn("haproxy", ["-db", "-f", join(dir, "haproxy.cfg")], { stdio: ["ignore", "pipe", "pipe"] });
+      haproxy.stdout!.on("data", (chunk) => (haproxyLog += chunk));
+      haproxy.stderr!.on("data", (chunk) => (haproxyLog += chunk));
+      await waitForStatus(statsSocket, "a", /^UP/).catch((error: Error) => {
+        throw new Error(`${error.message}\nhaproxy said: ${haproxyLog}`);
+      });
+      await waitForStatus(statsSocket, "b", /^UP/);
     });
-    await waitForStatus(statsSocket, "b", /^UP/);
-  });
 
-  after(async () => {
-    for (const client of clients) client.destroy();
-    if (haproxy && haproxy.exitCode === null && haproxy.signalCode === null) {
-      haproxy.kill("SIGKILL");
-      await once(haproxy, "exit");
-    }
-    await a?.kill();
-    await b?.kill();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+    after(async () => {
+      for (const client of clients) client.destroy();
+      if (haproxy && haproxy.exitCode === null && haproxy.signalCode === null) {
+        haproxy.kill("SIGKILL");
+        await once(haproxy, "exit");
+      }
+      await a?.kill();
+      await b?.kill();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
 
-  it("the example config is valid HAProxy", () => {
-    const check = spawnSync("haproxy", ["-c", "-f", EXAMPLE], { encoding: "utf8", timeout: 10_000 });
-    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
-  });
+    it("the example config is valid HAProxy", () => {
+      const check = spawnSync("haproxy", ["-c", "-f", EXAMPLE], { encoding: "utf8", timeout: 10_000 });
+      assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+    });
 
-  it("spreads clients over both instances, and each sees the real client address", async () => {
-    const onA: string[] = [];
-    const onB: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const { socket, key } = await talk(frontend);
+    it("spreads clients over both instances, and each sees the real client address", async () => {
+      const onA: string[] = [];
+      const onB: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const { socket, key } = await talk(frontend);
+        clients.push(socket);
+        // The instance logs the client's own address and port (from the PROXY
+        // header), not HAProxy's outgoing connection.
+        const where = await Promise.race([a.logged("connect", key).then(() => "a"), b.logged("connect", key).then(() => "b")]);
+        (where === "a" ? onA : onB).push(key);
+      }
+      assert.ok(onA.length >= 2 && onB.length >= 2, `a got ${onA.length}, b got ${onB.length}`);
+      // Nothing was turned away: every connection carried a valid header.
+      assert.equal([...a.logs, ...b.logs].filter((r) => r.event === "limit").length, 0);
+    });
+
+    it("SIGTERM on one instance: every line it took is answered, then new clients go to the other", async () => {
+      // A client on instance a that has a burst of lines in flight when the stop comes.
+      let onA: { socket: net.Socket; key: string } | undefined;
+      for (let i = 0; i < 4 && !onA; i++) {
+        const candidate = await talk(frontend);
+        clients.push(candidate.socket);
+        const where = await Promise.race([a.logged("connect", candidate.key).then(() => "a"), b.logged("connect", candidate.key).then(() => "b")]);
+        if (where === "a") onA = candidate;
+      }
+      assert.ok(onA, "roundrobin put a client on instance a");
+      const replies = collect(onA.socket);
+      const ended = once(onA.socket, "end");
+      const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}\r\n`).join("");
+      onA.socket.write(lines);
+      a.child.kill("SIGTERM");
+      await ended;
+
+      // Replies come back in order, whole, for a prefix of the lines, then the notice.
+      const received = replies.text.split("\r\n");
+      const notice = received.indexOf("closing: the server is shutting down");
+      assert.ok(notice >= 0, `closing notice received: ${replies.text.slice(-200)}`);
+      const answered = received.slice(0, notice);
+      answered.forEach((reply, i) => assert.equal(reply, `line ${i} Ali`));
+      // And the server answered every line it read: its own count says so.
+      const disconnect = await a.logged("disconnect", onA.key);
+      // (+1: the "Hello" that talk() sent first.)
+      assert.equal(disconnect.lines, answered.length + 1, "lines the server took = replies the client got");
+      assert.equal(await a.exited(), 0);
+      assert.ok(
+        a.logs.some((r) => r.event === "stop"),
+        "a logged its stop",
+      );
+      if (process.env.DEBUG_E2E)
+        console.error(
+          a.logs
+            .filter((r) => r.event !== "connect")
+            .map((r) => `${r.time} ${r.msg}`)
+            .join("\n"),
+        );
+
+      await waitForStatus(statsSocket, "a", /^(DOWN|MAINT)/);
+      for (let i = 0; i < 4; i++) {
+        const { socket, key } = await talk(frontend);
+        clients.push(socket);
+        await b.logged("connect", key, 5000);
+      }
+      // Clients that were on b never noticed.
+      const { socket } = await talk(frontend);
       clients.push(socket);
-      // The instance logs the client's own address and port (from the PROXY
-      // header), not HAProxy's outgoing connection.
-      const where = await Promise.race([a.logged("connect", key).then(() => "a"), b.logged("connect", key).then(() => "b")]);
-      (where === "a" ? onA : onB).push(key);
-    }
-    assert.ok(onA.length >= 2 && onB.length >= 2, `a got ${onA.length}, b got ${onB.length}`);
-    // Nothing was turned away: every connection carried a valid header.
-    assert.equal([...a.logs, ...b.logs].filter((r) => r.event === "limit").length, 0);
+    });
   });
-
-  it("SIGTERM on one instance: every line it took is answered, then new clients go to the other", async () => {
-    // A client on instance a that has a burst of lines in flight when the stop comes.
-    let onA: { socket: net.Socket; key: string } | undefined;
-    for (let i = 0; i < 4 && !onA; i++) {
-      const candidate = await talk(frontend);
-      clients.push(candidate.socket);
-      const where = await Promise.race([
-        a.logged("connect", candidate.key).then(() => "a"),
-        b.logged("connect", candidate.key).then(() => "b"),
-      ]);
-      if (where === "a") onA = candidate;
-    }
-    assert.ok(onA, "roundrobin put a client on instance a");
-    const replies = collect(onA.socket);
-    const ended = once(onA.socket, "end");
-    const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}\r\n`).join("");
-    onA.socket.write(lines);
-    a.child.kill("SIGTERM");
-    await ended;
-
-    // Replies come back in order, whole, for a prefix of the lines, then the notice.
-    const received = replies.text.split("\r\n");
-    const notice = received.indexOf("closing: the server is shutting down");
-    assert.ok(notice >= 0, `closing notice received: ${replies.text.slice(-200)}`);
-    const answered = received.slice(0, notice);
-    answered.forEach((reply, i) => assert.equal(reply, `line ${i} Ali`));
-    // And the server answered every line it read: its own count says so.
-    const disconnect = await a.logged("disconnect", onA.key);
-    // (+1: the "Hello" that talk() sent first.)
-    assert.equal(disconnect.lines, answered.length + 1, "lines the server took = replies the client got");
-    assert.equal(await a.exited(), 0);
-    assert.ok(a.logs.some((r) => r.event === "stop"), "a logged its stop");
-    if (process.env.DEBUG_E2E) console.error(a.logs.filter((r) => r.event !== "connect").map((r) => `${r.time} ${r.msg}`).join("\n"));
-
-    await waitForStatus(statsSocket, "a", /^(DOWN|MAINT)/);
-    for (let i = 0; i < 4; i++) {
-      const { socket, key } = await talk(frontend);
-      clients.push(socket);
-      await b.logged("connect", key, 5000);
-    }
-    // Clients that were on b never noticed.
-    const { socket } = await talk(frontend);
-    clients.push(socket);
-  });
-});

@@ -27,7 +27,12 @@ describe("inetutils telnet, byte by byte", () => {
 
   /** `telnet [flags] 127.0.0.1 <tap>` connected, in line mode. */
   function openTelnet(t: TestContext, flags = ""): Promise<RealClient | undefined> {
-    return clients.open(t, { needs: ["telnet", "tmux"], command: (port) => `telnet ${flags} 127.0.0.1 ${port}`, ready: telnetConnected, what: "telnet to connect" });
+    return clients.open(t, {
+      needs: ["telnet", "tmux"],
+      command: (port) => `telnet ${flags} 127.0.0.1 ${port}`,
+      ready: telnetConnected,
+      what: "telnet to connect",
+    });
   }
 
   test("line mode: nothing at connect, the terminal edits, Enter is CR LF, Ctrl-C is IAC IP IAC DO TIMING-MARK", { timeout: 20_000 }, async (t) => {
@@ -60,10 +65,15 @@ describe("inetutils telnet, byte by byte", () => {
     const rows = await pane.waitFor((r) => r.at(-1) === " дома Ali", "the reply to what survived");
     assert.deepEqual(rowsFrom(rows, "Жук у дома"), ["Жук у дома", " дома Ali"]);
     // у is D1 83: telnet sends the D1, then IAC IP instead of the 83, and the server abandons the line so far.
-    assert.equal(hex(tap.fromClient), hex(utf8(Buffer.from([0xd0, 0x96, 0xd1]), INTERRUPT, Buffer.from([0xd0, 0xba, 0x20, 0xd1]), INTERRUPT, " дома\r\n")));
+    assert.equal(
+      hex(tap.fromClient),
+      hex(utf8(Buffer.from([0xd0, 0x96, 0xd1]), INTERRUPT, Buffer.from([0xd0, 0xba, 0x20, 0xd1]), INTERRUPT, " дома\r\n")),
+    );
   });
 
-  test("line mode: the 0x9D in 李 is taken for Ctrl-] and opens the telnet> prompt; the lead byte leaks into the next line", { timeout: 20_000 }, async (t) => {
+  test("line mode: the 0x9D in 李 is taken for Ctrl-] and opens the telnet> prompt; the lead byte leaks into the next line", {
+    timeout: 20_000,
+  }, async (t) => {
     const opened = await openTelnet(t);
     if (!opened) return;
     const { pane, tap } = opened;
@@ -82,7 +92,9 @@ describe("inetutils telnet, byte by byte", () => {
   // -8 and -L ask for an 8-bit path but do not negotiate BINARY; -E only turns the escape character off.
   for (const flags of ["-8", "-L", "-E", "-8 -E"]) {
     const escapeOff = flags.includes("-E");
-    test(`${flags} does not stop the control-key comparison: Жук у дома still arrives as ' дома'${escapeOff ? ", though 李 stays whole" : ""}`, { timeout: 20_000 }, async (t) => {
+    test(`${flags} does not stop the control-key comparison: Жук у дома still arrives as ' дома'${escapeOff ? ", though 李 stays whole" : ""}`, {
+      timeout: 20_000,
+    }, async (t) => {
       const opened = await openTelnet(t, flags);
       if (!opened) return;
       const { pane, tap } = opened;
@@ -99,7 +111,9 @@ describe("inetutils telnet, byte by byte", () => {
     });
   }
 
-  test("mode character: keys go out as typed (DEL, CR NUL, raw 0x03) and Cyrillic is intact, but 李 still opens the prompt", { timeout: 20_000 }, async (t) => {
+  test("mode character: keys go out as typed (DEL, CR NUL, raw 0x03) and Cyrillic is intact, but 李 still opens the prompt", {
+    timeout: 20_000,
+  }, async (t) => {
     const opened = await openTelnet(t);
     if (!opened) return;
     const { pane, tap } = opened;

@@ -14,7 +14,6 @@ import { rowsFrom } from "../helpers/client-pane.js";
 import { realClientSuite, type RealClient } from "../helpers/real-client.js";
 import { hex } from "../helpers/wire-tap.js";
 
-
 describe("libtelnet's telnet-client", () => {
   const clients = realClientSuite("libtelnet");
 

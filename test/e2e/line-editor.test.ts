@@ -41,7 +41,9 @@ const plink: Client = {
   name: "plink -telnet",
   commands: ["plink", "tmux"],
   async open(tap, session, remainOnExit) {
-    const pane = await ClientPane.open(tmux, session, `plink -telnet -batch -P ${tap.port} 127.0.0.1`, () => true, "plink to start", { remainOnExit });
+    const pane = await ClientPane.open(tmux, session, `plink -telnet -batch -P ${tap.port} 127.0.0.1`, () => true, "plink to start", {
+      remainOnExit,
+    });
     await tap.untilServer((bytes) => hasOption(bytes, telnet.WILL, telnet.ECHO), "the server's WILL ECHO");
     await pane.waitForTerminalMode("raw");
     return pane;
@@ -64,7 +66,14 @@ const busybox: Client = {
   name: "busybox telnet, character mode",
   commands: ["busybox", "tmux"],
   async open(tap, session, remainOnExit) {
-    const pane = await ClientPane.open(tmux, session, `busybox telnet 127.0.0.1 ${tap.port}`, (rows) => rows.includes("Connected to 127.0.0.1"), "busybox telnet to connect", { remainOnExit });
+    const pane = await ClientPane.open(
+      tmux,
+      session,
+      `busybox telnet 127.0.0.1 ${tap.port}`,
+      (rows) => rows.includes("Connected to 127.0.0.1"),
+      "busybox telnet to connect",
+      { remainOnExit },
+    );
     await pane.waitForTerminalMode("cooked");
     // Its Ctrl-C menu's c asks for character mode (see busybox-telnet.test.ts).
     await pane.keys("C-c");
@@ -109,7 +118,12 @@ const cases: EditCase[] = [
   { what: "an escape sequence the editor does not know (F5) never enters the line", steps: ["a", ["F5"], "b"], line: "ab", cursor: 2 },
 ];
 
-async function openThrough(t: TestContext, client: Client, options: NameEchoServerOptions = {}, remainOnExit = false): Promise<{ pane: ClientPane; tap: WireTap; server: NameEchoServer } | undefined> {
+async function openThrough(
+  t: TestContext,
+  client: Client,
+  options: NameEchoServerOptions = {},
+  remainOnExit = false,
+): Promise<{ pane: ClientPane; tap: WireTap; server: NameEchoServer } | undefined> {
   if (!requireCommands(t, ...client.commands)) return undefined;
   const server = await startInProcessServer(cleanups, { name: "Ali", ...options });
   const tap = await WireTap.open(server.address!.port, cleanups);

@@ -18,11 +18,19 @@ describe("inetutils telnet with offerEcho", () => {
   const clients = realClientSuite("offer-echo", { offerEcho: true });
 
   test("telnet starts in character mode; 日本語 and Grüße typed come back whole", { timeout: 20_000 }, async (t) => {
-    const opened = await clients.open(t, { needs: ["telnet", "tmux"], command: (port) => `telnet 127.0.0.1 ${port}`, ready: telnetConnected, what: "telnet to connect" });
+    const opened = await clients.open(t, {
+      needs: ["telnet", "tmux"],
+      command: (port) => `telnet 127.0.0.1 ${port}`,
+      ready: telnetConnected,
+      what: "telnet to connect",
+    });
     if (!opened) return;
     const { pane, tap } = opened;
     // No `mode character` typed: the server's offer did it.
-    await tap.untilClient((bytes) => hasOption(bytes, telnet.DO, telnet.ECHO) && hasOption(bytes, telnet.DO, telnet.SGA), "telnet to agree to the server's echo");
+    await tap.untilClient(
+      (bytes) => hasOption(bytes, telnet.DO, telnet.ECHO) && hasOption(bytes, telnet.DO, telnet.SGA),
+      "telnet to agree to the server's echo",
+    );
     await pane.waitForTerminalMode("raw");
     for (const line of ["日本語", "Grüße"]) {
       await pane.type(line);

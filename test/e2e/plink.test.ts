@@ -13,7 +13,6 @@ import { rowsFrom } from "../helpers/client-pane.js";
 import { realClientSuite, type RealClient } from "../helpers/real-client.js";
 import { endsWith, hasOption, hex, IAC, telnet } from "../helpers/wire-tap.js";
 
-
 /** RFC 1073, Negotiate About Window Size. */
 const NAWS = 31;
 
@@ -105,7 +104,11 @@ describe("PuTTY's plink -telnet", () => {
     await pane.keys("Enter");
     const rows = await pane.waitFor((r) => r.at(-1) === "ok Ali", "the reply after Ctrl-C");
     assert.deepEqual(rows.slice(-2), ["ok", "ok Ali"]);
-    assert.equal(rows.some((row) => row.includes("zz") && row.endsWith("Ali")), false, "the abandoned line gets no reply");
+    assert.equal(
+      rows.some((row) => row.includes("zz") && row.endsWith("Ali")),
+      false,
+      "the abandoned line gets no reply",
+    );
     assert.equal(tap.fromServer.includes("zz Ali"), false);
   });
 });

@@ -74,112 +74,116 @@ function rows(screen: string): string[] {
 
 const rowsEqual = (screen: string[], row: string): number => screen.filter((r) => r === row).length;
 
-for (const transport of TRANSPORTS) describe(`the real telnet client (${transport} transport)`, () => {
-  let server: NameEchoServer;
-  let sessions = 0;
-  const open = (): Promise<TelnetPane> => TelnetPane.open(`t${sessions++}`, server);
+for (const transport of TRANSPORTS)
+  describe(`the real telnet client (${transport} transport)`, () => {
+    let server: NameEchoServer;
+    let sessions = 0;
+    const open = (): Promise<TelnetPane> => TelnetPane.open(`t${sessions++}`, server);
 
-  before(async () => {
-    server = new NameEchoServer({ port: 0, name: "Ali", transport });
-    await server.listen();
-  });
+    before(async () => {
+      server = new NameEchoServer({ port: 0, name: "Ali", transport });
+      await server.listen();
+    });
 
-  after(async () => {
-    // Kills every telnet we started with it; fails harmlessly if none was started.
-    await tmux.kill();
-    await server.destroy();
-  });
+    after(async () => {
+      // Kills every telnet we started with it; fails harmlessly if none was started.
+      await tmux.kill();
+      await server.destroy();
+    });
 
-  test("line mode: each line gets its reply", { timeout: 20000 }, async (t) => {
-    if (!requireCommands(t, "telnet", "tmux")) return;
-    const pane = await open();
-    await pane.type("Hello");
-    await pane.keys(["Enter"]);
-    // Wait for the reply before typing on: otherwise the reply may land in
-    // the middle of the next line as telnet's local echo draws it.
-    await pane.waitFor((s) => s.includes("Hello Ali"), "the first reply");
-    await pane.type("two words");
-    await pane.keys(["Enter"]);
-    const screen = await pane.waitFor((s) => s.includes("two words Ali"), "the second reply");
-    const from = screen.indexOf("Hello");
-    assert.deepEqual(screen.slice(from), ["Hello", "Hello Ali", "two words", "two words Ali"]);
-  });
+    test("line mode: each line gets its reply", { timeout: 20000 }, async (t) => {
+      if (!requireCommands(t, "telnet", "tmux")) return;
+      const pane = await open();
+      await pane.type("Hello");
+      await pane.keys(["Enter"]);
+      // Wait for the reply before typing on: otherwise the reply may land in
+      // the middle of the next line as telnet's local echo draws it.
+      await pane.waitFor((s) => s.includes("Hello Ali"), "the first reply");
+      await pane.type("two words");
+      await pane.keys(["Enter"]);
+      const screen = await pane.waitFor((s) => s.includes("two words Ali"), "the second reply");
+      const from = screen.indexOf("Hello");
+      assert.deepEqual(screen.slice(from), ["Hello", "Hello Ali", "two words", "two words Ali"]);
+    });
 
-  test("character mode: typed text is visible and each Enter gets exactly one reply", { timeout: 20000 }, async (t) => {
-    if (!requireCommands(t, "telnet", "tmux")) return;
-    const pane = await open();
-    await pane.characterMode();
-    // In character mode telnet does not echo: what shows is the server's echo.
-    await pane.type("abc");
-    await pane.waitFor((s) => s.at(-1) === "abc", "the echo of abc");
-    await pane.keys(["Enter"]);
-    await pane.waitFor((s) => s.includes("abc Ali"), "the reply to abc");
-    await pane.type("x");
-    await pane.keys(["Enter"]);
-    await pane.keys(["Enter"]);
-    const screen = await pane.waitFor((s) => rowsEqual(s, "Ali") === 1, "the reply to the empty line");
-    const from = screen.indexOf("abc");
-    assert.deepEqual(screen.slice(from), ["abc", "abc Ali", "x", "x Ali", "", "Ali"]);
-  });
+    test("character mode: typed text is visible and each Enter gets exactly one reply", { timeout: 20000 }, async (t) => {
+      if (!requireCommands(t, "telnet", "tmux")) return;
+      const pane = await open();
+      await pane.characterMode();
+      // In character mode telnet does not echo: what shows is the server's echo.
+      await pane.type("abc");
+      await pane.waitFor((s) => s.at(-1) === "abc", "the echo of abc");
+      await pane.keys(["Enter"]);
+      await pane.waitFor((s) => s.includes("abc Ali"), "the reply to abc");
+      await pane.type("x");
+      await pane.keys(["Enter"]);
+      await pane.keys(["Enter"]);
+      const screen = await pane.waitFor((s) => rowsEqual(s, "Ali") === 1, "the reply to the empty line");
+      const from = screen.indexOf("abc");
+      assert.deepEqual(screen.slice(from), ["abc", "abc Ali", "x", "x Ali", "", "Ali"]);
+    });
 
-  test("character mode: Helpx, Backspace twice, lo, Enter shows Hello then exactly one Hello Ali", { timeout: 20000 }, async (t) => {
-    if (!requireCommands(t, "telnet", "tmux")) return;
-    const pane = await open();
-    await pane.characterMode();
-    await pane.type("Helpx");
-    await pane.waitFor((s) => s.at(-1) === "Helpx", "Helpx typed");
-    await pane.keys(["BSpace", "BSpace"]);
-    await pane.waitFor((s) => s.at(-1) === "Hel", "two characters erased");
-    await pane.type("lo");
-    await pane.keys(["Enter"]);
-    const screen = await pane.waitFor((s) => s.includes("Hello Ali"), "the reply");
-    const from = screen.indexOf("Hello");
-    assert.deepEqual(screen.slice(from), ["Hello", "Hello Ali"]);
-    assert.equal(rowsEqual(screen, "Hello Ali"), 1);
-  });
+    test("character mode: Helpx, Backspace twice, lo, Enter shows Hello then exactly one Hello Ali", { timeout: 20000 }, async (t) => {
+      if (!requireCommands(t, "telnet", "tmux")) return;
+      const pane = await open();
+      await pane.characterMode();
+      await pane.type("Helpx");
+      await pane.waitFor((s) => s.at(-1) === "Helpx", "Helpx typed");
+      await pane.keys(["BSpace", "BSpace"]);
+      await pane.waitFor((s) => s.at(-1) === "Hel", "two characters erased");
+      await pane.type("lo");
+      await pane.keys(["Enter"]);
+      const screen = await pane.waitFor((s) => s.includes("Hello Ali"), "the reply");
+      const from = screen.indexOf("Hello");
+      assert.deepEqual(screen.slice(from), ["Hello", "Hello Ali"]);
+      assert.equal(rowsEqual(screen, "Hello Ali"), 1);
+    });
 
-  test("Ctrl-C in line mode does not freeze the session", { timeout: 20000 }, async (t) => {
-    if (!requireCommands(t, "telnet", "tmux")) return;
-    const pane = await open();
-    // telnet sends IAC IP IAC DO TIMING-MARK and shows nothing until the answer.
-    await pane.type("abandoned");
-    await pane.keys(["C-c"]);
-    await pane.type("after");
-    await pane.keys(["Enter"]);
-    const screen = await pane.waitFor((s) => s.includes("after Ali"), "the reply after Ctrl-C");
-    assert.equal(screen.some((row) => row.includes("abandoned Ali")), false);
-  });
+    test("Ctrl-C in line mode does not freeze the session", { timeout: 20000 }, async (t) => {
+      if (!requireCommands(t, "telnet", "tmux")) return;
+      const pane = await open();
+      // telnet sends IAC IP IAC DO TIMING-MARK and shows nothing until the answer.
+      await pane.type("abandoned");
+      await pane.keys(["C-c"]);
+      await pane.type("after");
+      await pane.keys(["Enter"]);
+      const screen = await pane.waitFor((s) => s.includes("after Ali"), "the reply after Ctrl-C");
+      assert.equal(
+        screen.some((row) => row.includes("abandoned Ali")),
+        false,
+      );
+    });
 
-  test("Ctrl-C in character mode abandons the line and the next line is answered", { timeout: 20000 }, async (t) => {
-    if (!requireCommands(t, "telnet", "tmux")) return;
-    const pane = await open();
-    await pane.characterMode();
-    await pane.type("zz");
-    await pane.waitFor((s) => s.at(-1) === "zz", "zz typed");
-    await pane.keys(["C-c"]);
-    await pane.type("ok");
-    await pane.keys(["Enter"]);
-    const screen = await pane.waitFor((s) => s.includes("ok Ali"), "the reply after Ctrl-C");
-    const from = screen.indexOf("zz^C");
-    assert.deepEqual(screen.slice(from), ["zz^C", "ok", "ok Ali"]);
-  });
+    test("Ctrl-C in character mode abandons the line and the next line is answered", { timeout: 20000 }, async (t) => {
+      if (!requireCommands(t, "telnet", "tmux")) return;
+      const pane = await open();
+      await pane.characterMode();
+      await pane.type("zz");
+      await pane.waitFor((s) => s.at(-1) === "zz", "zz typed");
+      await pane.keys(["C-c"]);
+      await pane.type("ok");
+      await pane.keys(["Enter"]);
+      const screen = await pane.waitFor((s) => s.includes("ok Ali"), "the reply after Ctrl-C");
+      const from = screen.indexOf("zz^C");
+      assert.deepEqual(screen.slice(from), ["zz^C", "ok", "ok Ali"]);
+    });
 
-  test("back to line mode: telnet echoes, the server does not (no doubled text)", { timeout: 20000 }, async (t) => {
-    if (!requireCommands(t, "telnet", "tmux")) return;
-    const pane = await open();
-    await pane.characterMode();
-    await pane.type("c");
-    await pane.waitFor((s) => s.at(-1) === "c", "server echo on");
-    await pane.keys(["Enter"]);
-    await pane.waitFor((s) => s.includes("c Ali"), "the reply in character mode");
-    await pane.keys(["C-]"]);
-    await pane.waitFor((s) => s.at(-1)?.startsWith("telnet>") === true, "the telnet> prompt");
-    await pane.type("mode line");
-    await pane.keys(["Enter"]);
-    await pane.type("lined");
-    await pane.keys(["Enter"]);
-    const screen = await pane.waitFor((s) => s.includes("lined Ali"), "the reply in line mode");
-    const from = screen.indexOf("lined");
-    assert.deepEqual(screen.slice(from), ["lined", "lined Ali"]);
+    test("back to line mode: telnet echoes, the server does not (no doubled text)", { timeout: 20000 }, async (t) => {
+      if (!requireCommands(t, "telnet", "tmux")) return;
+      const pane = await open();
+      await pane.characterMode();
+      await pane.type("c");
+      await pane.waitFor((s) => s.at(-1) === "c", "server echo on");
+      await pane.keys(["Enter"]);
+      await pane.waitFor((s) => s.includes("c Ali"), "the reply in character mode");
+      await pane.keys(["C-]"]);
+      await pane.waitFor((s) => s.at(-1)?.startsWith("telnet>") === true, "the telnet> prompt");
+      await pane.type("mode line");
+      await pane.keys(["Enter"]);
+      await pane.type("lined");
+      await pane.keys(["Enter"]);
+      const screen = await pane.waitFor((s) => s.includes("lined Ali"), "the reply in line mode");
+      const from = screen.indexOf("lined");
+      assert.deepEqual(screen.slice(from), ["lined", "lined Ali"]);
+    });
   });
-});

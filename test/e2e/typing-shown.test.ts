@@ -58,19 +58,27 @@ describe("a character-mode user's half line in /connections and on the status pa
     await page.goto(`http://127.0.0.1:${httpPort}/`);
     await page.waitForFunction(
       ([port, typing]: [string, string]) =>
-        [...document.querySelectorAll("#rows tr")].some((tr: any) => tr.children[1].textContent.endsWith(`:${port}`) && tr.querySelector("td.typing")?.textContent === typing),
+        [...document.querySelectorAll("#rows tr")].some(
+          (tr: any) => tr.children[1].textContent.endsWith(`:${port}`) && tr.querySelector("td.typing")?.textContent === typing,
+        ),
       [String(clientPort), HALF_LINE] as [string, string],
       { timeout: 10_000 },
     );
     const mode = await page.evaluate(
-      (port: string) => [...document.querySelectorAll("#rows tr")].find((tr: any) => tr.children[1].textContent.endsWith(`:${port}`))?.textContent ?? "",
+      (port: string) =>
+        [...document.querySelectorAll("#rows tr")].find((tr: any) => tr.children[1].textContent.endsWith(`:${port}`))?.textContent ?? "",
       String(clientPort),
     );
     assert.match(mode, /char · server echo/);
   }
 
   test("plink", { timeout: 60_000 }, async (t) => {
-    const opened = await clients.open(t, { needs: ["plink", "tmux"], command: (port) => `plink -telnet -batch -P ${port} 127.0.0.1`, ready: () => true, what: "plink to start" });
+    const opened = await clients.open(t, {
+      needs: ["plink", "tmux"],
+      command: (port) => `plink -telnet -batch -P ${port} 127.0.0.1`,
+      ready: () => true,
+      what: "plink to start",
+    });
     if (!opened) return;
     await opened.tap.untilServer((bytes) => hasOption(bytes, telnet.WILL, telnet.ECHO), "the server's WILL ECHO");
     await opened.pane.waitForTerminalMode("raw");
@@ -78,7 +86,12 @@ describe("a character-mode user's half line in /connections and on the status pa
   });
 
   test("inetutils telnet in `mode character`", { timeout: 60_000 }, async (t) => {
-    const opened = await clients.open(t, { needs: ["telnet", "tmux"], command: (port) => `telnet 127.0.0.1 ${port}`, ready: telnetConnected, what: "telnet to connect" });
+    const opened = await clients.open(t, {
+      needs: ["telnet", "tmux"],
+      command: (port) => `telnet 127.0.0.1 ${port}`,
+      ready: telnetConnected,
+      what: "telnet to connect",
+    });
     if (!opened) return;
     await characterMode(opened.pane, opened.tap);
     await typedHalfLineIsShown(t, opened);

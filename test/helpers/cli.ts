@@ -97,7 +97,11 @@ export function runCli(args: string[], options: CliOptions = {}): Running {
   })();
   const exited = async (ms: number): Promise<number | null> => {
     try {
-      await waitFor(() => child.exitCode !== null || child.signalCode !== null, "the process to exit", { timeoutMs: ms, changes, seen: () => stderr });
+      await waitFor(() => child.exitCode !== null || child.signalCode !== null, "the process to exit", {
+        timeoutMs: ms,
+        changes,
+        seen: () => stderr,
+      });
     } catch (error) {
       kill();
       throw error;
@@ -117,7 +121,10 @@ export function waitForOutput(running: Running, read: () => string, pattern: Reg
     timeoutMs,
     changes: running.changes,
     seen: read,
-    failIf: () => (child.exitCode !== null || child.signalCode !== null ? new Error(`process exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}:\n${read()}\nstderr: ${running.stderr()}`) : undefined),
+    failIf: () =>
+      child.exitCode !== null || child.signalCode !== null
+        ? new Error(`process exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}:\n${read()}\nstderr: ${running.stderr()}`)
+        : undefined,
   });
 }
 
@@ -179,7 +186,11 @@ export async function startServe(extra: string[] = [], options: CliOptions = {})
       },
       async waitForLogCount(pattern, count, timeoutMs = 10_000) {
         const seen = (): string => log().slice(-20).join("\n");
-        await waitFor(() => log().filter((line) => pattern.test(line)).length >= count, `${count} × ${pattern}`, { timeoutMs, changes: running.changes, seen });
+        await waitFor(() => log().filter((line) => pattern.test(line)).length >= count, `${count} × ${pattern}`, {
+          timeoutMs,
+          changes: running.changes,
+          seen,
+        });
       },
       rss: () => rssOf(running.child.pid!),
       stop,

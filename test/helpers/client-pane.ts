@@ -13,7 +13,10 @@ import { waitFor } from "./wait.js";
 const execFileAsync = promisify(execFile);
 
 export class ClientPane {
-  private constructor(readonly tmux: Tmux, readonly session: string) {}
+  private constructor(
+    readonly tmux: Tmux,
+    readonly session: string,
+  ) {}
 
   /** Starts `command` in a new session (by default wide enough that no line wraps) and waits until `ready` holds for its screen. */
   static async open(

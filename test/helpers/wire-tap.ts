@@ -23,7 +23,10 @@ export class WireTap {
   private readonly changes = new Changes();
   private readonly sockets = new Set<net.Socket>();
 
-  private constructor(private readonly listener: net.Server, private readonly targetPort: number) {
+  private constructor(
+    private readonly listener: net.Server,
+    private readonly targetPort: number,
+  ) {
     listener.on("connection", (client) => this.relay(client));
   }
 

@@ -29,7 +29,11 @@ export function wrappedLine(line: string, width: number, cursor = [...line].leng
     cell += columns;
   });
   if (cursorCell === -1) cursorCell = cell;
-  const shown = Array.from({ length: rows.length }, (_, i) => Array.from({ length: rows[i]?.length ?? 0 }, (_, k) => rows[i]![k] ?? " ").join("").trimEnd());
+  const shown = Array.from({ length: rows.length }, (_, i) =>
+    Array.from({ length: rows[i]?.length ?? 0 }, (_, k) => rows[i]![k] ?? " ")
+      .join("")
+      .trimEnd(),
+  );
   while (shown.length > 0 && shown.at(-1) === "") shown.pop();
   return { rows: shown, cursor: { row: Math.floor(cursorCell / width), column: cursorCell % width } };
 }

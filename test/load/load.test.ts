@@ -48,7 +48,10 @@ describe("the bench load engine", () => {
       assert.ok(result.repliesOkPerProcess!.every((count) => count > 0));
       // Every reply of every process is in the one histogram.
       assert.equal(merged?.totalCount, result.repliesOk);
-      assert.equal(result.repliesOk, result.repliesOkPerProcess!.reduce((sum, count) => sum + count, 0));
+      assert.equal(
+        result.repliesOk,
+        result.repliesOkPerProcess!.reduce((sum, count) => sum + count, 0),
+      );
       assert.ok(result.latencyUs.p50 > 0 && result.latencyUs.p50 <= result.latencyUs.p99);
     } finally {
       suite.server.off("connection", onConnection);
@@ -57,7 +60,14 @@ describe("the bench load engine", () => {
 
   it("deals the clients out over the processes, numbering on, so no two connections send the same lines", () => {
     const dealt = shares(options(0, { clients: 7 }), 3);
-    assert.deepEqual(dealt.map((share) => [share.firstClient, share.clients]), [[0, 3], [3, 2], [5, 2]]);
+    assert.deepEqual(
+      dealt.map((share) => [share.firstClient, share.clients]),
+      [
+        [0, 3],
+        [3, 2],
+        [5, 2],
+      ],
+    );
   });
 
   it("reports a wrong name as errors, with the first difference quoted", async () => {

@@ -64,7 +64,11 @@ describe("the reply checker", () => {
     check.expectReplies(3);
     assert.equal(check.inFlight, 3);
     assert.equal(check.receive(replies(lines, 0, 3, "Ali")), 3);
-    assert.deepEqual(events, [["good", 0], ["good", 1], ["good", 2]]);
+    assert.deepEqual(events, [
+      ["good", 0],
+      ["good", 1],
+      ["good", 2],
+    ]);
     assert.equal(check.inFlight, 0);
     assert.equal(check.linesSent, 3);
   });
@@ -76,7 +80,10 @@ describe("the reply checker", () => {
     // Cut inside the "ë": a reply split in the middle of a character is still one right reply.
     assert.equal(check.receive(right.subarray(0, 24)), 0, "half a reply ends nothing");
     assert.equal(check.receive(right.subarray(24)), 2);
-    assert.deepEqual(events, [["good", 0], ["good", 1]]);
+    assert.deepEqual(events, [
+      ["good", 0],
+      ["good", 1],
+    ]);
   });
 
   test("a wrong name is a bad reply, quoted from where the reply started; the next reply is checked afresh", () => {
@@ -95,13 +102,25 @@ describe("the reply checker", () => {
     const missing = checker(0, 24, "Ali");
     missing.check.expectReplies(3);
     missing.check.receive(Buffer.concat([replies(missing.lines, 0, 1, "Ali"), replies(missing.lines, 2, 1, "Ali")]));
-    assert.deepEqual(missing.events.map((e) => e.slice(0, 2)), [["good", 0], ["bad", 1]]);
+    assert.deepEqual(
+      missing.events.map((e) => e.slice(0, 2)),
+      [
+        ["good", 0],
+        ["bad", 1],
+      ],
+    );
     assert.equal(missing.check.inFlight, 1, "the reply to line 2 is still owed");
 
     const doubled = checker(0, 24, "Ali");
     doubled.check.expectReplies(2);
     doubled.check.receive(Buffer.concat([replies(doubled.lines, 0, 1, "Ali"), replies(doubled.lines, 0, 1, "Ali")]));
-    assert.deepEqual(doubled.events.map((e) => e.slice(0, 2)), [["good", 0], ["bad", 1]]);
+    assert.deepEqual(
+      doubled.events.map((e) => e.slice(0, 2)),
+      [
+        ["good", 0],
+        ["bad", 1],
+      ],
+    );
   });
 
   test("a reply without its CR is bad; the LF still ends it", () => {
@@ -109,7 +128,13 @@ describe("the reply checker", () => {
     check.expectReplies(2);
     const noCr = Buffer.from(replies(lines, 0, 1, "Ali").toString("latin1").replace("\r\n", "\n"), "latin1");
     assert.equal(check.receive(Buffer.concat([noCr, replies(lines, 1, 1, "Ali")])), 2);
-    assert.deepEqual(events.map((e) => e.slice(0, 2)), [["bad", 0], ["good", 1]]);
+    assert.deepEqual(
+      events.map((e) => e.slice(0, 2)),
+      [
+        ["bad", 0],
+        ["good", 1],
+      ],
+    );
   });
 
   test("bytes while nothing is owed are unexpected, and end nothing", () => {
@@ -117,7 +142,11 @@ describe("the reply checker", () => {
     assert.equal(check.receive(Buffer.from("hello\r\n")), 0);
     check.expectReplies(1);
     assert.equal(check.receive(Buffer.concat([replies(lines, 0, 1, "Ali"), Buffer.from("extra")])), 1);
-    assert.deepEqual(events, [["unexpected", "hello\r\n"], ["good", 0], ["unexpected", "extra"]]);
+    assert.deepEqual(events, [
+      ["unexpected", "hello\r\n"],
+      ["good", 0],
+      ["unexpected", "extra"],
+    ]);
   });
 
   test("abandon gives up on what is owed and says how much that was", () => {
@@ -127,7 +156,10 @@ describe("the reply checker", () => {
     assert.equal(check.abandon(), 2);
     assert.equal(check.inFlight, 0);
     check.receive(replies(lines, 1, 1, "Ali"));
-    assert.deepEqual(events.map((e) => e[0]), ["good", "unexpected"]);
+    assert.deepEqual(
+      events.map((e) => e[0]),
+      ["good", "unexpected"],
+    );
   });
 
   test("property: any chunking of the same replies, right or damaged, gives the same verdicts", () => {
@@ -149,8 +181,20 @@ describe("the reply checker", () => {
             return { ended, events: events.map((e) => e.slice(0, 2)) };
           };
           const whole = verdicts([stream]);
-          if (changes.length === 0) assert.deepEqual(whole.events, Array.from({ length: count }, (_, i) => ["good", i]));
-          assert.deepEqual(verdicts(splitAt(stream, cuts.map((c) => c % (stream.length + 1)))), whole);
+          if (changes.length === 0)
+            assert.deepEqual(
+              whole.events,
+              Array.from({ length: count }, (_, i) => ["good", i]),
+            );
+          assert.deepEqual(
+            verdicts(
+              splitAt(
+                stream,
+                cuts.map((c) => c % (stream.length + 1)),
+              ),
+            ),
+            whole,
+          );
         },
       ),
       { numRuns: 500 },

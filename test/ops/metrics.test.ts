@@ -127,7 +127,12 @@ describe("metrics and health", { timeout: 30_000 }, () => {
       assert.ok(error instanceof NameEchoError);
       assert.equal(error.code, "ERR_ADDRESS_IN_USE");
       assert.equal(error.option, "port");
-      assert.match(error.message, new RegExp(`^the HTTP port cannot listen on 127\\.0\\.0\\.1:${port}: port ${port} is already in use on 127\\.0\\.0\\.1: stop the other server or choose another port`));
+      assert.match(
+        error.message,
+        new RegExp(
+          `^the HTTP port cannot listen on 127\\.0\\.0\\.1:${port}: port ${port} is already in use on 127\\.0\\.0\\.1: stop the other server or choose another port`,
+        ),
+      );
       assert.ok(!error.message.includes("--"), error.message);
       await second.close();
     } finally {

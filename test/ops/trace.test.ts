@@ -117,7 +117,10 @@ describe("BoundedWriter", { timeout: 30_000 }, () => {
     assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
     // Read-write so the open does not wait for a reader; non-blocking so a full pipe is EAGAIN.
     const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
-    cleanups.push(() => fs.rmSync(folder, { recursive: true, force: true }), () => fs.closeSync(fd));
+    cleanups.push(
+      () => fs.rmSync(folder, { recursive: true, force: true }),
+      () => fs.closeSync(fd),
+    );
     const writer = new BoundedWriter({ fd, maxQueuedBytes: 64 * 1024, droppedLine: (n) => `dropped ${n}` });
 
     const line = "x".repeat(99);

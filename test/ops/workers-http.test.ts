@@ -57,53 +57,54 @@ describe("serve --workers with --http-port", { timeout: 90_000 }, () => {
 
   // Enough that the kernel's spread (reuseport, shared) leaves both workers some, as round-robin always does.
   const CLIENTS = 16;
-  for (const balance of BALANCES) it(`${balance}: the primary joins the workers' connections and aggregates their metrics`, async () => {
-    const server = new Instance(["--port", "0", "--workers", "2", "--http-port", "0", "--balance", balance]);
-    instances.push(server);
-    const port = await server.listening();
-    const http = await server.waitFor("the HTTP port's log line", () => server.logs.find((r) => r.event === "http"));
-    const page = String(http.page);
-    assert.match(page, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  for (const balance of BALANCES)
+    it(`${balance}: the primary joins the workers' connections and aggregates their metrics`, async () => {
+      const server = new Instance(["--port", "0", "--workers", "2", "--http-port", "0", "--balance", balance]);
+      instances.push(server);
+      const port = await server.listening();
+      const http = await server.waitFor("the HTTP port's log line", () => server.logs.find((r) => r.event === "http"));
+      const page = String(http.page);
+      assert.match(page, /^http:\/\/127\.0\.0\.1:\d+\/$/);
 
-    const clients: RawClient[] = [];
-    try {
-      // One after another, each answered before the next: a burst of connects on a shared socket is all taken by the first worker awake.
-      for (let i = 0; i < CLIENTS; i++) {
-        const client = await RawClient.connect(port);
-        clients.push(client);
-        client.send(`Hello ${i}\n`);
-        await client.waitForText(`Hello ${i} Ali\r\n`);
+      const clients: RawClient[] = [];
+      try {
+        // One after another, each answered before the next: a burst of connects on a shared socket is all taken by the first worker awake.
+        for (let i = 0; i < CLIENTS; i++) {
+          const client = await RawClient.connect(port);
+          clients.push(client);
+          client.send(`Hello ${i}\n`);
+          await client.waitForText(`Hello ${i} Ali\r\n`);
+        }
+        const list = await when<ConnectionInfo[]>(`${page}connections`, (l) => l.length === CLIENTS, `${CLIENTS} connections`);
+        assert.deepEqual(list.map((c) => c.remote.port).sort(), clients.map((c) => c.socket.localPort).sort());
+        // Both workers serve some; each row says which.
+        assert.deepEqual(new Set(list.map((c) => c.worker)).size, 2);
+        assert.ok(list.every((c) => c.lines === 1));
+
+        const status = await getJson<ServerStatus>(`${page}status`);
+        assert.equal(status.workers, 2);
+        assert.equal(status.totals.connectionsOpen, CLIENTS);
+        assert.equal(status.totals.lines, CLIENTS);
+        assert.equal(status.address, `127.0.0.1:${port}`);
+
+        const metrics = await (await fetch(`${page}metrics`, { signal: AbortSignal.timeout(5000) })).text();
+        assert.match(metrics, new RegExp(`^name_echo_connections_open ${CLIENTS}$`, "m"));
+        assert.match(metrics, new RegExp(`^name_echo_lines_total ${CLIENTS}$`, "m"));
+        assert.match(metrics, /^name_echo_ready 1$/m);
+        assert.equal((await fetch(`${page}readyz`, { signal: AbortSignal.timeout(5000) })).status, 200);
+
+        const update = await firstUpdate(`${page}events`);
+        assert.equal(update.total, CLIENTS);
+        assert.equal(update.status.workers, 2);
+        assert.equal(update.connections.length, CLIENTS);
+
+        clients[0]!.destroy();
+        await when<ConnectionInfo[]>(`${page}connections`, (l) => l.length === CLIENTS - 1, `${CLIENTS - 1} connections`);
+        assert.match(await (await fetch(`${page}`, { signal: AbortSignal.timeout(5000) })).text(), /name-echo status/);
+      } finally {
+        for (const client of clients) client.destroy();
       }
-      const list = await when<ConnectionInfo[]>(`${page}connections`, (l) => l.length === CLIENTS, `${CLIENTS} connections`);
-      assert.deepEqual(list.map((c) => c.remote.port).sort(), clients.map((c) => c.socket.localPort).sort());
-      // Both workers serve some; each row says which.
-      assert.deepEqual(new Set(list.map((c) => c.worker)).size, 2);
-      assert.ok(list.every((c) => c.lines === 1));
-
-      const status = await getJson<ServerStatus>(`${page}status`);
-      assert.equal(status.workers, 2);
-      assert.equal(status.totals.connectionsOpen, CLIENTS);
-      assert.equal(status.totals.lines, CLIENTS);
-      assert.equal(status.address, `127.0.0.1:${port}`);
-
-      const metrics = await (await fetch(`${page}metrics`, { signal: AbortSignal.timeout(5000) })).text();
-      assert.match(metrics, new RegExp(`^name_echo_connections_open ${CLIENTS}$`, "m"));
-      assert.match(metrics, new RegExp(`^name_echo_lines_total ${CLIENTS}$`, "m"));
-      assert.match(metrics, /^name_echo_ready 1$/m);
-      assert.equal((await fetch(`${page}readyz`, { signal: AbortSignal.timeout(5000) })).status, 200);
-
-      const update = await firstUpdate(`${page}events`);
-      assert.equal(update.total, CLIENTS);
-      assert.equal(update.status.workers, 2);
-      assert.equal(update.connections.length, CLIENTS);
-
-      clients[0]!.destroy();
-      await when<ConnectionInfo[]>(`${page}connections`, (l) => l.length === CLIENTS - 1, `${CLIENTS - 1} connections`);
-      assert.match(await (await fetch(`${page}`, { signal: AbortSignal.timeout(5000) })).text(), /name-echo status/);
-    } finally {
-      for (const client of clients) client.destroy();
-    }
-    server.child.kill("SIGTERM");
-    assert.equal(await server.exited(), 0);
-  });
+      server.child.kill("SIGTERM");
+      assert.equal(await server.exited(), 0);
+    });
 });

@@ -48,7 +48,12 @@ describe("the npm pack tarball", { timeout: 180_000 }, () => {
     tarball = join(folder, packed!.filename);
     await run("tar", ["-xzf", tarball, "-C", folder], { timeout: 30_000 });
     const { stdout: listing } = await run("tar", ["-tzf", tarball], { timeout: 30_000 });
-    shipped = new Set(listing.split("\n").filter((line) => line.startsWith("package/")).map((line) => line.slice("package/".length)));
+    shipped = new Set(
+      listing
+        .split("\n")
+        .filter((line) => line.startsWith("package/"))
+        .map((line) => line.slice("package/".length)),
+    );
   });
   after(() => rmSync(folder, { recursive: true, force: true }));
 
@@ -112,7 +117,10 @@ describe("the npm pack tarball", { timeout: 180_000 }, () => {
     const stderr = collect(server.stderr);
 
     // Either it says where it listens, or it exits (a missing file, a bad link): then say what it printed.
-    const listening = stdout.until(LISTENING, 10_000).then((text) => LISTENING.exec(text), (error: Error) => error);
+    const listening = stdout.until(LISTENING, 10_000).then(
+      (text) => LISTENING.exec(text),
+      (error: Error) => error,
+    );
     const started = await Promise.race([listening, exit.then(() => "exited" as const)]);
     if (started === "exited") assert.fail(`the installed name-echo exited before listening:\n${stdout.text}${stderr.text}`);
     if (started instanceof Error) throw new Error(`${started.message}\nstderr: ${stderr.text}`);

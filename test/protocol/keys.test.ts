@@ -125,22 +125,27 @@ describe("KeyDecoder", { timeout: 10_000 }, () => {
   it("decode(): any chunking, and a stop after any key with the rest fed again, gives the same keys as push()", () => {
     const piece = fc.constantFrom("a", "é", "李", "\x1b", "[", "1", ";", "5", "A", "~", "O", "\x7f", "\x03", "\r", "\n", "\x00", "\xe6", "M");
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 40 }), fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1 }), fc.integer({ min: 1, max: 4 }), (pieces, sizes, every) => {
-        const bytes = Buffer.from(pieces.join(""), "latin1");
-        const expected = new KeyDecoder().push(bytes).map(describeKey);
-        const decoder = new KeyDecoder();
-        const got: string[] = [];
-        for (let at = 0, k = 0; at < bytes.length; k++) {
-          const chunk = bytes.subarray(at, at + sizes[k % sizes.length]!);
-          at += chunk.length;
-          for (let from = 0; from < chunk.length; ) {
-            const stop = decoder.decode(chunk, from, chunk.length, (key) => got.push(describeKey(key)) % every !== 0);
-            assert.ok(stop > from, "a stop is progress");
-            from = stop;
+      fc.property(
+        fc.array(piece, { maxLength: 40 }),
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1 }),
+        fc.integer({ min: 1, max: 4 }),
+        (pieces, sizes, every) => {
+          const bytes = Buffer.from(pieces.join(""), "latin1");
+          const expected = new KeyDecoder().push(bytes).map(describeKey);
+          const decoder = new KeyDecoder();
+          const got: string[] = [];
+          for (let at = 0, k = 0; at < bytes.length; k++) {
+            const chunk = bytes.subarray(at, at + sizes[k % sizes.length]!);
+            at += chunk.length;
+            for (let from = 0; from < chunk.length; ) {
+              const stop = decoder.decode(chunk, from, chunk.length, (key) => got.push(describeKey(key)) % every !== 0);
+              assert.ok(stop > from, "a stop is progress");
+              from = stop;
+            }
           }
-        }
-        assert.deepEqual(got, expected);
-      }),
+          assert.deepEqual(got, expected);
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -35,7 +35,10 @@ function editor(maxLineLength = 100) {
       let out = "";
       for (const chunk of chunks) {
         const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-        assert.equal(e.receive(bytes, 0, bytes.length, () => true), bytes.length);
+        assert.equal(
+          e.receive(bytes, 0, bytes.length, () => true),
+          bytes.length,
+        );
         out += batch.take()?.toString("latin1") ?? "";
       }
       return out;
@@ -61,25 +64,70 @@ describe("LineEditor: keys, and exactly what goes to the screen", () => {
     { name: "Backspace at the end", keys: [..."Helpx", BACKSPACE, "\b", ..."lo"], echo: "Helpx\b \b\b \blo", line: "Hello" },
     { name: "Left, then insert: the tail is redrawn and the cursor put back", keys: [..."Helo", LEFT, "l"], echo: "Helo\bl" + "o\b", line: "Hello" },
     { name: "Hel←lo is Hello, not Helo (the arrow is not in the line)", keys: [..."Hel", LEFT, RIGHT, ..."lo"], echo: "Hel\bllo", line: "Hello" },
-    { name: "Home and End, Ctrl-A and Ctrl-E", keys: [..."bc", HOME, "a", END, "d", "\x01", "<", "\x05", ">"], echo: "bc\b\babc\b\bbcd\b\b\b\b<abcd\b\b\b\babcd>", line: "<abcd>" },
-    { name: "Delete and Ctrl-D delete under the cursor", keys: [..."abcd", HOME, DELETE, "\x04"], echo: "abcd\b\b\b\bbcd \b\b\b\bcd \b\b\b", line: "cd" },
+    {
+      name: "Home and End, Ctrl-A and Ctrl-E",
+      keys: [..."bc", HOME, "a", END, "d", "\x01", "<", "\x05", ">"],
+      echo: "bc\b\babc\b\bbcd\b\b\b\b<abcd\b\b\b\babcd>",
+      line: "<abcd>",
+    },
+    {
+      name: "Delete and Ctrl-D delete under the cursor",
+      keys: [..."abcd", HOME, DELETE, "\x04"],
+      echo: "abcd\b\b\b\bbcd \b\b\b\bcd \b\b\b",
+      line: "cd",
+    },
     { name: "Delete at the end does nothing", keys: ["a", DELETE, "\x04"], echo: "a", line: "a" },
     { name: "Backspace in the middle", keys: [..."abc", LEFT, BACKSPACE], echo: "abc\b\bc \b\b", line: "ac" },
     { name: "Ctrl-U kills to the start", keys: [..."abcd", LEFT, "\x15"], echo: "abcd\b\b\b\bd   \b\b\b\b", line: "d" },
     { name: "Ctrl-K kills to the end", keys: [..."abcd", LEFT, LEFT, "\x0b"], echo: "abcd\b\b  \b\b", line: "ab" },
     { name: "Ctrl-W kills the word before", keys: [..."one two  ", "\x17"], echo: "one two  " + bs(5) + "     " + bs(5), line: "one " },
     { name: "Ctrl-Y yanks the last kill", keys: [..."ab", "\x15", "\x19", "\x19"], echo: "ab\b\b  \b\babab", line: "abab" },
-    { name: "Alt-B and Alt-F move by words, Alt-D kills one", keys: [..."ab cd", "\x1bb", "\x1bb", "\x1bf", "\x1bd"], echo: "ab cd\b\b\b\b\bab" + "   " + bs(3), line: "ab" },
+    {
+      name: "Alt-B and Alt-F move by words, Alt-D kills one",
+      keys: [..."ab cd", "\x1bb", "\x1bb", "\x1bf", "\x1bd"],
+      echo: "ab cd\b\b\b\b\bab" + "   " + bs(3),
+      line: "ab",
+    },
     { name: "Alt-Backspace kills the word before", keys: [..."ab-cd", "\x1b\x7f"], echo: "ab-cd\b\b  \b\b", line: "ab-" },
     { name: "Ctrl-Left and Ctrl-Right", keys: [..."ab cd", "\x1b[1;5D", "x", "\x1b[1;5C", "y"], echo: "ab cd\b\bxcd\b\bcdy", line: "ab xcdy" },
-    { name: "Ctrl-Alt-Left is Alt-Left (a word), Ctrl-Shift-Left is Left (a character)", keys: [..."ab cd", "\x1b[1;7D", "x", "\x1b[1;6D", "y"], echo: "ab cd\b\bxcd\b\b\byxcd\b\b\b", line: "ab yxcd" },
+    {
+      name: "Ctrl-Alt-Left is Alt-Left (a word), Ctrl-Shift-Left is Left (a character)",
+      keys: [..."ab cd", "\x1b[1;7D", "x", "\x1b[1;6D", "y"],
+      echo: "ab cd\b\bxcd\b\b\byxcd\b\b\b",
+      line: "ab yxcd",
+    },
     { name: "erasing 李 moves two columns", keys: ["李", BACKSPACE], echo: latin1("李") + "\b\b  \b\b", line: "" },
-    { name: "Left over 李 and 😀 moves two columns each", keys: ["a李😀", LEFT, LEFT, "b"], echo: latin1("a李😀") + "\b\b\b\b" + latin1("b李😀") + bs(4), line: "ab李😀" },
-    { name: "a whole UTF-8 character is erased, never half of one", keys: ["cafe", BACKSPACE, "é", BACKSPACE, "e"], echo: "cafe\b \b" + latin1("é") + "\b \be", line: "cafe" },
-    { name: "a combining accent belongs to the letter before it", keys: ["e\u0301", "x", LEFT, LEFT, RIGHT, BACKSPACE], echo: latin1("e\u0301x") + "\b\b" + latin1("e\u0301") + "\bx \b\b", line: "x" },
+    {
+      name: "Left over 李 and 😀 moves two columns each",
+      keys: ["a李😀", LEFT, LEFT, "b"],
+      echo: latin1("a李😀") + "\b\b\b\b" + latin1("b李😀") + bs(4),
+      line: "ab李😀",
+    },
+    {
+      name: "a whole UTF-8 character is erased, never half of one",
+      keys: ["cafe", BACKSPACE, "é", BACKSPACE, "e"],
+      echo: "cafe\b \b" + latin1("é") + "\b \be",
+      line: "cafe",
+    },
+    {
+      name: "a combining accent belongs to the letter before it",
+      keys: ["e\u0301", "x", LEFT, LEFT, RIGHT, BACKSPACE],
+      echo: latin1("e\u0301x") + "\b\b" + latin1("e\u0301") + "\bx \b\b",
+      line: "x",
+    },
     { name: "a combining accent with nothing before it is dropped", keys: ["\u0301", "a"], echo: "a", line: "a" },
-    { name: "unknown and unbound keys are dropped whole", keys: ["a", "\x1b[A", "\x1b[15~", "\t", "\x1b[1;5P", "\x07", "\x1b[200~", "b"], echo: "ab", line: "ab" },
-    { name: "an escape sequence cut across chunks is still dropped whole", keys: ["a", "\x1b", "[", "1", ";", "5", "A", "b"], echo: "ab", line: "ab" },
+    {
+      name: "unknown and unbound keys are dropped whole",
+      keys: ["a", "\x1b[A", "\x1b[15~", "\t", "\x1b[1;5P", "\x07", "\x1b[200~", "b"],
+      echo: "ab",
+      line: "ab",
+    },
+    {
+      name: "an escape sequence cut across chunks is still dropped whole",
+      keys: ["a", "\x1b", "[", "1", ";", "5", "A", "b"],
+      echo: "ab",
+      line: "ab",
+    },
     { name: "C1 control characters are not text", keys: ["a\u009bb"], echo: "ab", line: "ab" },
   ];
   for (const { name, keys, echo, line } of cases) {
@@ -88,7 +136,10 @@ describe("LineEditor: keys, and exactly what goes to the screen", () => {
       assert.equal(run.type(...keys), echo);
       assert.equal(run.editor.line().toString(), line);
       assert.equal(run.type("\r"), "\r\n");
-      assert.deepEqual(run.lines.map((l) => l.toString()), [line]);
+      assert.deepEqual(
+        run.lines.map((l) => l.toString()),
+        [line],
+      );
     });
   }
 
@@ -102,7 +153,10 @@ describe("LineEditor: keys, and exactly what goes to the screen", () => {
   test("Enter is CR, CR LF, CR NUL or LF: each one line", () => {
     const run = editor();
     assert.equal(run.type("a\r\nb\r\0c\rd\ne", "\r", "\n"), "a\r\nb\r\nc\r\nd\r\ne\r\n");
-    assert.deepEqual(run.lines.map((l) => l.toString()), ["a", "b", "c", "d", "e"]);
+    assert.deepEqual(
+      run.lines.map((l) => l.toString()),
+      ["a", "b", "c", "d", "e"],
+    );
     // An empty Enter is an empty line; Esc then Enter is Enter.
     assert.equal(run.type("\r\n", "\x1b", "\r"), "\r\n\r\n");
     assert.deepEqual(run.lines.map((l) => l.toString()).slice(5), ["", ""]);
@@ -114,7 +168,10 @@ describe("LineEditor: keys, and exactly what goes to the screen", () => {
   test("only an LF or NUL byte right after a CR completes it: a keypad Enter (ESC O M) there is an Enter of its own", () => {
     const run = editor();
     assert.equal(run.type("a\r", "\x1bOM"), "a\r\n\r\n");
-    assert.deepEqual(run.lines.map((l) => l.toString()), ["a", ""]);
+    assert.deepEqual(
+      run.lines.map((l) => l.toString()),
+      ["a", ""],
+    );
   });
 
   test("Ctrl-C abandons the line: ^C at its end, a fresh line", () => {
@@ -122,7 +179,10 @@ describe("LineEditor: keys, and exactly what goes to the screen", () => {
     assert.equal(run.type("abc", LEFT, LEFT, "\x03"), "abc\b\bbc^C\r\n");
     assert.equal(run.editor.byteCount, 0);
     assert.equal(run.type("d\r"), "d\r\n");
-    assert.deepEqual(run.lines.map((l) => l.toString()), ["d"]);
+    assert.deepEqual(
+      run.lines.map((l) => l.toString()),
+      ["d"],
+    );
   });
 
   test("hide() ends the line on screen once; the next key shows it again, cursor in place", () => {
@@ -155,7 +215,10 @@ describe("LineEditor: keys, and exactly what goes to the screen", () => {
     let calls = 0;
     const stop = run.editor.receive(keys, 0, keys.length, () => ++calls < 3);
     assert.equal(stop, 5, "after a, b and the whole Left");
-    assert.equal(run.editor.receive(keys, stop, keys.length, () => true), keys.length);
+    assert.equal(
+      run.editor.receive(keys, stop, keys.length, () => true),
+      keys.length,
+    );
     assert.equal(run.take(), "ab\bcb\b");
   });
 });
@@ -299,7 +362,11 @@ class Model {
         this.remove(this.cursor, chars.length, true);
         return;
       case "kill-word-space":
-        this.remove(this.wordStart((c) => !isSpace(c)), this.cursor, true);
+        this.remove(
+          this.wordStart((c) => !isSpace(c)),
+          this.cursor,
+          true,
+        );
         return;
       case "kill-word-back":
         this.remove(this.wordStart(isWord), this.cursor, true);
@@ -432,37 +499,52 @@ function cellsOf(chars: Char[]): string[] {
 describe("LineEditor: against a reference model, on a model terminal", () => {
   test("for any keys, the screen shows what the line holds, the cursor where it is, and Enter submits the model's line", { timeout: 60000 }, () => {
     fc.assert(
-      fc.property(fc.array(keyCase, { maxLength: 60 }), fc.integer({ min: 4, max: 40 }), fc.array(fc.nat({ max: 59 }), { maxLength: 3 }), (keys, max, hideAt) => {
-        const run = editor(max);
-        const model = new Model(max);
-        const terminal = new Terminal();
-        const undoIAC = (bytes: Buffer): Buffer => {
-          const data: number[] = [];
-          const parser = new TelnetParser({
-            data: (chunk, from, to) => (data.push(...chunk.subarray(from, to)), to),
-            command: () => assert.fail("only data is echoed"),
-            negotiation: () => assert.fail("only data is echoed"),
-            subnegotiation: () => assert.fail("only data is echoed"),
+      fc.property(
+        fc.array(keyCase, { maxLength: 60 }),
+        fc.integer({ min: 4, max: 40 }),
+        fc.array(fc.nat({ max: 59 }), { maxLength: 3 }),
+        (keys, max, hideAt) => {
+          const run = editor(max);
+          const model = new Model(max);
+          const terminal = new Terminal();
+          const undoIAC = (bytes: Buffer): Buffer => {
+            const data: number[] = [];
+            const parser = new TelnetParser({
+              data: (chunk, from, to) => (data.push(...chunk.subarray(from, to)), to),
+              command: () => assert.fail("only data is echoed"),
+              negotiation: () => assert.fail("only data is echoed"),
+              subnegotiation: () => assert.fail("only data is echoed"),
+            });
+            parser.push(bytes);
+            return Buffer.from(data);
+          };
+          keys.forEach(({ bytes, op }, index) => {
+            if (hideAt.includes(index)) {
+              // A notice comes between two keys.
+              run.editor.hide();
+              terminal.write(undoIAC(Buffer.from(run.take(), "latin1")));
+              terminal.write(Buffer.from("[notice]\r\n"));
+            }
+            terminal.write(undoIAC(Buffer.from(run.type(bytes), "latin1")));
+            model.apply(op);
+            assert.deepEqual(terminal.cells(), cellsOf(model.chars), `after key ${index} (${JSON.stringify(bytes.toString("latin1"))})`);
+            assert.equal(
+              terminal.column,
+              model.chars.slice(0, model.cursor).reduce((n, c) => n + c.width, 0),
+              `cursor after key ${index}`,
+            );
+            assert.deepEqual(
+              [...run.editor.line()],
+              model.chars.flatMap((c) => c.bytes),
+            );
           });
-          parser.push(bytes);
-          return Buffer.from(data);
-        };
-        keys.forEach(({ bytes, op }, index) => {
-          if (hideAt.includes(index)) {
-            // A notice comes between two keys.
-            run.editor.hide();
-            terminal.write(undoIAC(Buffer.from(run.take(), "latin1")));
-            terminal.write(Buffer.from("[notice]\r\n"));
-          }
-          terminal.write(undoIAC(Buffer.from(run.type(bytes), "latin1")));
-          model.apply(op);
-          assert.deepEqual(terminal.cells(), cellsOf(model.chars), `after key ${index} (${JSON.stringify(bytes.toString("latin1"))})`);
-          assert.equal(terminal.column, model.chars.slice(0, model.cursor).reduce((n, c) => n + c.width, 0), `cursor after key ${index}`);
-          assert.deepEqual([...run.editor.line()], model.chars.flatMap((c) => c.bytes));
-        });
-        run.type("\r\n");
-        assert.deepEqual([...run.lines[0]!], model.chars.flatMap((c) => c.bytes));
-      }),
+          run.type("\r\n");
+          assert.deepEqual(
+            [...run.lines[0]!],
+            model.chars.flatMap((c) => c.bytes),
+          );
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -623,67 +705,88 @@ function layout(chars: Char[], cursor: number, width: number): { rows: string[][
 describe("LineEditor: a terminal of known width (NAWS), on a model terminal that wraps", () => {
   test("for any keys and width, every row shows its part of the line and the cursor is where it belongs", { timeout: 60000 }, () => {
     fc.assert(
-      fc.property(fc.array(keyCase, { maxLength: 60 }), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 4, max: 40 }), fc.array(fc.nat({ max: 59 }), { maxLength: 3 }), (keys, width, max, hideAt) => {
-        const run = editor(max);
-        run.editor.setWidth(width);
-        const model = new Model(max);
-        const terminal = new WrappingTerminal(width);
-        let lineRow = 0;
-        const undoIAC = (bytes: Buffer): Buffer => Buffer.from(bytes.toString("latin1").replaceAll("\xff\xff", "\xff"), "latin1");
-        keys.forEach(({ bytes, op }, index) => {
-          if (hideAt.includes(index)) {
-            run.editor.hide();
-            terminal.write(undoIAC(Buffer.from(run.take(), "latin1")));
-            // The notice starts on a fresh row; the line comes back under it.
-            assert.equal(terminal.column, 0, `a notice after key ${index} starts a row`);
-            terminal.write(Buffer.from("[n]\r\n"));
-            lineRow = terminal.row;
-          }
-          const echo = run.type(bytes);
-          // The too-long notice: on a row of its own, the line shown again under it.
-          const notice = echo.indexOf(NOTICE);
-          if (notice !== -1) {
-            terminal.write(undoIAC(Buffer.from(echo.slice(0, notice), "latin1")));
-            assert.equal(terminal.column, 0, `the too-long notice after key ${index} starts a row`);
-            terminal.write(Buffer.from(NOTICE));
-            lineRow = terminal.row;
-          }
-          terminal.write(undoIAC(Buffer.from(notice === -1 ? echo : echo.slice(notice + NOTICE.length), "latin1")));
-          model.apply(op);
-          const expected = layout(model.chars, model.cursor, width);
-          const what = `after key ${index} (${JSON.stringify(bytes.toString("latin1"))}), width ${width}`;
-          assert.deepEqual(terminal.screen(lineRow), expected.rows, what);
-          assert.deepEqual([terminal.row - lineRow, terminal.column, terminal.pending], [expected.row, expected.column, false], `cursor ${what}`);
-          assert.deepEqual([...run.editor.line()], model.chars.flatMap((c) => c.bytes));
-        });
-        // Enter: the reply goes on the row after the line's last, which is left as it was.
-        terminal.write(undoIAC(Buffer.from(run.type("\r"), "latin1")));
-        const { rows, end } = layout(model.chars, model.cursor, width);
-        assert.deepEqual(terminal.screen(lineRow).slice(0, rows.length), rows);
-        assert.deepEqual([terminal.row - lineRow, terminal.column], [Math.max(1, Math.ceil(end / width)), 0], "after Enter: the start of the row under the line");
-        assert.deepEqual([...run.lines[0]!], model.chars.flatMap((c) => c.bytes));
-      }),
+      fc.property(
+        fc.array(keyCase, { maxLength: 60 }),
+        fc.integer({ min: 2, max: 9 }),
+        fc.integer({ min: 4, max: 40 }),
+        fc.array(fc.nat({ max: 59 }), { maxLength: 3 }),
+        (keys, width, max, hideAt) => {
+          const run = editor(max);
+          run.editor.setWidth(width);
+          const model = new Model(max);
+          const terminal = new WrappingTerminal(width);
+          let lineRow = 0;
+          const undoIAC = (bytes: Buffer): Buffer => Buffer.from(bytes.toString("latin1").replaceAll("\xff\xff", "\xff"), "latin1");
+          keys.forEach(({ bytes, op }, index) => {
+            if (hideAt.includes(index)) {
+              run.editor.hide();
+              terminal.write(undoIAC(Buffer.from(run.take(), "latin1")));
+              // The notice starts on a fresh row; the line comes back under it.
+              assert.equal(terminal.column, 0, `a notice after key ${index} starts a row`);
+              terminal.write(Buffer.from("[n]\r\n"));
+              lineRow = terminal.row;
+            }
+            const echo = run.type(bytes);
+            // The too-long notice: on a row of its own, the line shown again under it.
+            const notice = echo.indexOf(NOTICE);
+            if (notice !== -1) {
+              terminal.write(undoIAC(Buffer.from(echo.slice(0, notice), "latin1")));
+              assert.equal(terminal.column, 0, `the too-long notice after key ${index} starts a row`);
+              terminal.write(Buffer.from(NOTICE));
+              lineRow = terminal.row;
+            }
+            terminal.write(undoIAC(Buffer.from(notice === -1 ? echo : echo.slice(notice + NOTICE.length), "latin1")));
+            model.apply(op);
+            const expected = layout(model.chars, model.cursor, width);
+            const what = `after key ${index} (${JSON.stringify(bytes.toString("latin1"))}), width ${width}`;
+            assert.deepEqual(terminal.screen(lineRow), expected.rows, what);
+            assert.deepEqual([terminal.row - lineRow, terminal.column, terminal.pending], [expected.row, expected.column, false], `cursor ${what}`);
+            assert.deepEqual(
+              [...run.editor.line()],
+              model.chars.flatMap((c) => c.bytes),
+            );
+          });
+          // Enter: the reply goes on the row after the line's last, which is left as it was.
+          terminal.write(undoIAC(Buffer.from(run.type("\r"), "latin1")));
+          const { rows, end } = layout(model.chars, model.cursor, width);
+          assert.deepEqual(terminal.screen(lineRow).slice(0, rows.length), rows);
+          assert.deepEqual(
+            [terminal.row - lineRow, terminal.column],
+            [Math.max(1, Math.ceil(end / width)), 0],
+            "after Enter: the start of the row under the line",
+          );
+          assert.deepEqual(
+            [...run.lines[0]!],
+            model.chars.flatMap((c) => c.bytes),
+          );
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   test("any chunking of the same keys gives the same echo and the same line", { timeout: 60000 }, () => {
     fc.assert(
-      fc.property(fc.array(keyCase, { maxLength: 40 }), fc.integer({ min: 2, max: 9 }), fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 8 }), (keys, width, sizes) => {
-        const bytes = Buffer.concat([...keys.map((k) => k.bytes), Buffer.from("\r\n")]);
-        const whole = editor(30);
-        whole.editor.setWidth(width);
-        const wholeEcho = whole.type(bytes);
-        const split = editor(30);
-        split.editor.setWidth(width);
-        const chunks: Buffer[] = [];
-        for (let at = 0, k = 0; at < bytes.length; k++) {
-          chunks.push(bytes.subarray(at, at + sizes[k % sizes.length]!));
-          at += sizes[k % sizes.length]!;
-        }
-        assert.equal(split.type(...chunks), wholeEcho);
-        assert.deepEqual(split.lines, whole.lines);
-      }),
+      fc.property(
+        fc.array(keyCase, { maxLength: 40 }),
+        fc.integer({ min: 2, max: 9 }),
+        fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 8 }),
+        (keys, width, sizes) => {
+          const bytes = Buffer.concat([...keys.map((k) => k.bytes), Buffer.from("\r\n")]);
+          const whole = editor(30);
+          whole.editor.setWidth(width);
+          const wholeEcho = whole.type(bytes);
+          const split = editor(30);
+          split.editor.setWidth(width);
+          const chunks: Buffer[] = [];
+          for (let at = 0, k = 0; at < bytes.length; k++) {
+            chunks.push(bytes.subarray(at, at + sizes[k % sizes.length]!));
+            at += sizes[k % sizes.length]!;
+          }
+          assert.equal(split.type(...chunks), wholeEcho);
+          assert.deepEqual(split.lines, whole.lines);
+        },
+      ),
       { numRuns: 1000 },
     );
   });

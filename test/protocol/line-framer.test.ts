@@ -112,7 +112,10 @@ describe("LineFramer", () => {
     framer.push(Buffer.from("par"));
     framer.push(Buffer.from("tial\nnext"));
     framer.push(Buffer.from("-one\n"));
-    assert.deepEqual(lines.map((l) => l.toString()), ["partial", "next-one"]);
+    assert.deepEqual(
+      lines.map((l) => l.toString()),
+      ["partial", "next-one"],
+    );
   });
 
   test("erasePreviousCharacter removes a whole UTF-8 character", () => {
@@ -180,7 +183,10 @@ describe("LineFramer", () => {
   test("a sink that says stop: push() returns right after that line's end, and the rest fed later gives the same lines", () => {
     const lines: string[] = [];
     let room = 1;
-    const framer = new LineFramer({ line: (l, from, to) => (lines.push(l.toString("latin1", from, to)), --room > 0), lineTooLong: () => --room > 0 }, 100);
+    const framer = new LineFramer(
+      { line: (l, from, to) => (lines.push(l.toString("latin1", from, to)), --room > 0), lineTooLong: () => --room > 0 },
+      100,
+    );
     const chunk = Buffer.from("a\r\nb\r\0c\rd\ne");
     assert.equal(framer.push(chunk), 3);
     room = 1;
@@ -211,7 +217,10 @@ describe("LineFramer", () => {
           { line: (l, from, to) => (events.push(l.toString("latin1", from, to)), false), lineTooLong: () => (events.push(TOO_LONG), false) },
           max,
         );
-        for (const chunk of splitAt(bytes, cuts.map((c) => c % (bytes.length + 1)))) {
+        for (const chunk of splitAt(
+          bytes,
+          cuts.map((c) => c % (bytes.length + 1)),
+        )) {
           for (let at = 0; at < chunk.length; ) {
             const stop = framer.push(chunk, at);
             assert.ok(stop > at, "progress");

@@ -25,13 +25,37 @@ const line = (notice: Buffer): string => {
 
 describe("notices", () => {
   const cases: { notice: Buffer; text: string; kind: NoticeKind; closing: boolean; turnedAway: boolean }[] = [
-    { notice: lineTooLongNotice(8192), text: "error: line longer than 8192 bytes; the rest of it was discarded", kind: "line-too-long", closing: false, turnedAway: false },
-    { notice: serverFullNotice(10), text: "error: server is full (10 connections); try again later", kind: "server-full", closing: false, turnedAway: true },
-    { notice: outOfDescriptorsNotice(), text: "error: server is out of capacity (file descriptors); try again later", kind: "out-of-descriptors", closing: false, turnedAway: true },
+    {
+      notice: lineTooLongNotice(8192),
+      text: "error: line longer than 8192 bytes; the rest of it was discarded",
+      kind: "line-too-long",
+      closing: false,
+      turnedAway: false,
+    },
+    {
+      notice: serverFullNotice(10),
+      text: "error: server is full (10 connections); try again later",
+      kind: "server-full",
+      closing: false,
+      turnedAway: true,
+    },
+    {
+      notice: outOfDescriptorsNotice(),
+      text: "error: server is out of capacity (file descriptors); try again later",
+      kind: "out-of-descriptors",
+      closing: false,
+      turnedAway: true,
+    },
     { notice: idleNotice(300), text: "closing: no input for 300 seconds", kind: "idle", closing: true, turnedAway: false },
     { notice: idleNotice(1), text: "closing: no input for 1 second", kind: "idle", closing: true, turnedAway: false },
     { notice: SHUTDOWN_NOTICE, text: "closing: the server is shutting down", kind: "shutdown", closing: true, turnedAway: false },
-    { notice: tooManyFromAddressNotice(100), text: "error: too many connections from your address (100); try again later", kind: "too-many-from-address", closing: false, turnedAway: true },
+    {
+      notice: tooManyFromAddressNotice(100),
+      text: "error: too many connections from your address (100); try again later",
+      kind: "too-many-from-address",
+      closing: false,
+      turnedAway: true,
+    },
     {
       notice: clientMemoryNotice(123456),
       text: "closing: the server is short of memory for clients and this connection held the most (123456 bytes unread or unprocessed)",

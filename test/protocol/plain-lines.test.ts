@@ -44,7 +44,12 @@ function wire(kind: typeof TelnetSession, maxLineLength: number): Wired {
 
 describe("answerPlainLines: where the fast path hands over", () => {
   const cases: { name: string; input: string; stop: number; out: string; max?: number }[] = [
-    { name: "LF, CR LF, CR NUL and a lone CR end lines", input: "a\nb\r\nc\r\0d\re\n", stop: 12, out: "a Ali\r\nb Ali\r\nc Ali\r\nd Ali\r\ne Ali\r\n" },
+    {
+      name: "LF, CR LF, CR NUL and a lone CR end lines",
+      input: "a\nb\r\nc\r\0d\re\n",
+      stop: 12,
+      out: "a Ali\r\nb Ali\r\nc Ali\r\nd Ali\r\ne Ali\r\n",
+    },
     { name: "an empty line gets the name alone", input: "\n\r\n", stop: 3, out: "Ali\r\nAli\r\n" },
     { name: "an unfinished plain line is left to the framer to keep (~at)", input: "a\nbc", stop: ~2, out: "a Ali\r\n" },
     { name: "a CR as the last byte is left to the framer (an LF may follow)", input: "a\nb\r", stop: 2, out: "a Ali\r\n" },

@@ -35,28 +35,64 @@ describe("TelnetOptions: answers to a fresh connection", () => {
     { name: "DO TTYPE is refused", received: [[DO, TTYPE]], answers: [[WONT, TTYPE]] },
     { name: "DONT on an option that is off changes nothing: no answer", received: [[DONT, OPT_ECHO]], answers: [] },
     { name: "WONT on an option that is off changes nothing: no answer", received: [[WONT, OPT_SGA]], answers: [] },
-    { name: "DONT/WONT on unsupported options: no answer", received: [[DONT, 200], [WONT, 200]], answers: [] },
+    {
+      name: "DONT/WONT on unsupported options: no answer",
+      received: [
+        [DONT, 200],
+        [WONT, 200],
+      ],
+      answers: [],
+    },
     {
       name: "a repeated DO is answered once",
-      received: [[DO, OPT_ECHO], [DO, OPT_ECHO], [DO, OPT_ECHO]],
+      received: [
+        [DO, OPT_ECHO],
+        [DO, OPT_ECHO],
+        [DO, OPT_ECHO],
+      ],
       answers: [[WILL, OPT_ECHO]],
     },
     {
       name: "DONT after DO turns it off, acknowledged",
-      received: [[DO, OPT_ECHO], [DONT, OPT_ECHO], [DONT, OPT_ECHO]],
-      answers: [[WILL, OPT_ECHO], [WONT, OPT_ECHO]],
+      received: [
+        [DO, OPT_ECHO],
+        [DONT, OPT_ECHO],
+        [DONT, OPT_ECHO],
+      ],
+      answers: [
+        [WILL, OPT_ECHO],
+        [WONT, OPT_ECHO],
+      ],
     },
     {
       name: "every DO TIMING-MARK is answered (it is a question, not a state)",
-      received: [[DO, OPT_TIMING_MARK], [DO, OPT_TIMING_MARK]],
-      answers: [[WILL, OPT_TIMING_MARK], [WILL, OPT_TIMING_MARK]],
+      received: [
+        [DO, OPT_TIMING_MARK],
+        [DO, OPT_TIMING_MARK],
+      ],
+      answers: [
+        [WILL, OPT_TIMING_MARK],
+        [WILL, OPT_TIMING_MARK],
+      ],
     },
     { name: "DONT TIMING-MARK: no answer", received: [[DONT, OPT_TIMING_MARK]], answers: [] },
     { name: "WILL TIMING-MARK (we never asked) is refused", received: [[WILL, OPT_TIMING_MARK]], answers: [[DONT, OPT_TIMING_MARK]] },
     {
       name: "Linux telnet `mode line` after `mode character`",
-      received: [[DO, OPT_SGA], [DO, OPT_ECHO], [DONT, OPT_SGA], [WILL, OPT_LINEMODE], [DONT, OPT_ECHO]],
-      answers: [[WILL, OPT_SGA], [WILL, OPT_ECHO], [WONT, OPT_SGA], [DONT, OPT_LINEMODE], [WONT, OPT_ECHO]],
+      received: [
+        [DO, OPT_SGA],
+        [DO, OPT_ECHO],
+        [DONT, OPT_SGA],
+        [WILL, OPT_LINEMODE],
+        [DONT, OPT_ECHO],
+      ],
+      answers: [
+        [WILL, OPT_SGA],
+        [WILL, OPT_ECHO],
+        [WONT, OPT_SGA],
+        [DONT, OPT_LINEMODE],
+        [WONT, OPT_ECHO],
+      ],
     },
   ];
   for (const { name, received, answers } of cases) {
@@ -140,7 +176,10 @@ describe("TelnetOptions: the Q method (RFC 1143) from every state", () => {
     assert.equal(o.disable(HIM, NAWS), true);
     assert.equal(o.receive(WONT, NAWS), true);
     assert.equal(o.state(HIM, NAWS), NO);
-    assert.deepEqual(sent, [[DO, NAWS], [DONT, NAWS]]);
+    assert.deepEqual(sent, [
+      [DO, NAWS],
+      [DONT, NAWS],
+    ]);
   });
 
   test("our own requests are sent once, then remembered", { timeout: 5000 }, () => {
@@ -226,11 +265,11 @@ class PermissivePeer {
     const yes = side === "server" ? DO : WILL;
     const no = side === "server" ? DONT : WONT;
     if (on) {
-      if (state === "NO") (this.q.set(key, "WANTYES"), this.send(yes, option));
+      if (state === "NO") this.q.set(key, "WANTYES"), this.send(yes, option);
       else if (state === "WANTNO") this.q.set(key, "WANTNO_OPP");
       else if (state === "WANTYES_OPP") this.q.set(key, "WANTYES");
     } else {
-      if (state === "YES") (this.q.set(key, "WANTNO"), this.send(no, option));
+      if (state === "YES") this.q.set(key, "WANTNO"), this.send(no, option);
       else if (state === "WANTNO_OPP") this.q.set(key, "WANTNO");
       else if (state === "WANTYES") this.q.set(key, "WANTYES_OPP");
     }
@@ -244,15 +283,15 @@ class PermissivePeer {
     const yes = side === "server" ? DO : WILL;
     const no = side === "server" ? DONT : WONT;
     if (positive) {
-      if (state === "NO") (this.q.set(key, "YES"), this.send(yes, option));
+      if (state === "NO") this.q.set(key, "YES"), this.send(yes, option);
       else if (state === "WANTNO") this.q.set(key, "NO");
       else if (state === "WANTNO_OPP") this.q.set(key, "YES");
       else if (state === "WANTYES") this.q.set(key, "YES");
-      else if (state === "WANTYES_OPP") (this.q.set(key, "WANTNO"), this.send(no, option));
+      else if (state === "WANTYES_OPP") this.q.set(key, "WANTNO"), this.send(no, option);
     } else {
-      if (state === "YES") (this.q.set(key, "NO"), this.send(no, option));
+      if (state === "YES") this.q.set(key, "NO"), this.send(no, option);
       else if (state === "WANTNO") this.q.set(key, "NO");
-      else if (state === "WANTNO_OPP") (this.q.set(key, "WANTYES"), this.send(yes, option));
+      else if (state === "WANTNO_OPP") this.q.set(key, "WANTYES"), this.send(yes, option);
       else if (state === "WANTYES" || state === "WANTYES_OPP") this.q.set(key, "NO");
     }
   }

@@ -17,11 +17,7 @@ import {
   WONT,
 } from "../../src/protocol/telnet-parser.js";
 
-type Event =
-  | ["data", number[]]
-  | ["command", number]
-  | ["negotiation", number, number]
-  | ["sb", number, number[], boolean];
+type Event = ["data", number[]] | ["command", number] | ["negotiation", number, number] | ["sb", number, number[], boolean];
 
 /** Records events, merging adjacent data runs (how data is split into runs is not part of the contract). */
 class Recorder implements TelnetEventSink {
@@ -65,7 +61,13 @@ const cases: { name: string; input: Buffer; events: Event[] }[] = [
   {
     name: "commands between data, in order",
     input: b(0x61, IAC, IP, 0x62, IAC, AYT, 0x63),
-    events: [["data", [0x61]], ["command", IP], ["data", [0x62]], ["command", AYT], ["data", [0x63]]],
+    events: [
+      ["data", [0x61]],
+      ["command", IP],
+      ["data", [0x62]],
+      ["command", AYT],
+      ["data", [0x63]],
+    ],
   },
   {
     name: "negotiation",
@@ -80,16 +82,31 @@ const cases: { name: string; input: Buffer; events: Event[] }[] = [
   {
     name: "subnegotiation with an escaped 0xFF",
     input: b(0x61, IAC, SB, 24, 0, 0x78, IAC, IAC, 0x79, IAC, SE, 0x62),
-    events: [["data", [0x61]], ["sb", 24, [0, 0x78, 0xff, 0x79], false], ["data", [0x62]]],
+    events: [
+      ["data", [0x61]],
+      ["sb", 24, [0, 0x78, 0xff, 0x79], false],
+      ["data", [0x62]],
+    ],
   },
   { name: "empty subnegotiation", input: b(IAC, SB, 31, IAC, SE), events: [["sb", 31, [], false]] },
   {
     name: "subnegotiation ended by another command (client forgot IAC SE)",
     input: b(IAC, SB, 24, 1, IAC, NOP, 0x61),
-    events: [["sb", 24, [1], false], ["command", NOP], ["data", [0x61]]],
+    events: [
+      ["sb", 24, [1], false],
+      ["command", NOP],
+      ["data", [0x61]],
+    ],
   },
   { name: "IAC SE outside a subnegotiation is a (meaningless) command", input: b(IAC, SE), events: [["command", SE]] },
-  { name: "IAC then a non-command byte", input: b(IAC, 0x41, 0x42), events: [["command", 0x41], ["data", [0x42]]] },
+  {
+    name: "IAC then a non-command byte",
+    input: b(IAC, 0x41, 0x42),
+    events: [
+      ["command", 0x41],
+      ["data", [0x42]],
+    ],
+  },
   { name: "data bytes that are not IAC pass as they are", input: b(0, 3, 8, 0x7f, 0xfe, 0xc3), events: [["data", [0, 3, 8, 0x7f, 0xfe, 0xc3]]] },
 ];
 
@@ -138,10 +155,7 @@ describe("TelnetParser", () => {
 
   test("property: any chunking gives the same events", { timeout: 30000 }, () => {
     // Bytes biased towards the interesting ones so IAC sequences are common.
-    const byte = fc.oneof(
-      fc.constantFrom(IAC, IAC, SB, SE, DO, WILL, WONT, DONT, IP, AYT, 1, 3),
-      fc.integer({ min: 0, max: 255 }),
-    );
+    const byte = fc.oneof(fc.constantFrom(IAC, IAC, SB, SE, DO, WILL, WONT, DONT, IP, AYT, 1, 3), fc.integer({ min: 0, max: 255 }));
     fc.assert(
       fc.property(fc.array(byte, { maxLength: 200 }), fc.array(fc.integer({ min: 1, max: 17 })), (bytes, sizes) => {
         const input = Buffer.from(bytes);
@@ -157,7 +171,9 @@ describe("TelnetParser", () => {
     );
   });
 
-  test("property: a sink that stops after every event (and every data byte) and feeds the rest again gets the same events", { timeout: 30000 }, () => {
+  test("property: a sink that stops after every event (and every data byte) and feeds the rest again gets the same events", {
+    timeout: 30000,
+  }, () => {
     const byte = fc.oneof(fc.constantFrom(IAC, IAC, SB, SE, DO, WILL, IP, AYT, 1), fc.integer({ min: 0, max: 255 }));
     fc.assert(
       fc.property(fc.array(byte, { maxLength: 200 }), fc.array(fc.integer({ min: 1, max: 17 })), (bytes, sizes) => {

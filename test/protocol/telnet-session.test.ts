@@ -111,7 +111,11 @@ describe("TelnetSession: line editing (no echo)", () => {
     { name: "IAC IP discards the pending line", input: `abc${iac(IP)}d\n`, lines: ["d"] },
     // The sink gets the line as it goes back on the wire: the 0xFF doubled (RFC 854).
     { name: "IAC IAC is a literal 0xFF, doubled again in the reply", input: `a${iac(IAC)}b\n`, lines: ["a\xff\xffb"], out: "a\xff\xffb Ali\r\n" },
-    { name: "a 0xFF first in a line, and lines after it untouched", input: `${iac(IAC)}\nx\n${iac(IAC)}${iac(IAC)}\n`, lines: ["\xff\xff", "x", "\xff\xff\xff\xff"] },
+    {
+      name: "a 0xFF first in a line, and lines after it untouched",
+      input: `${iac(IAC)}\nx\n${iac(IAC)}${iac(IAC)}\n`,
+      lines: ["\xff\xff", "x", "\xff\xff\xff\xff"],
+    },
     { name: "a 0xFF in a line erased by BS", input: `a${iac(IAC)}\bb\n`, lines: ["ab"] },
     {
       name: "a BS between CR and LF separates them: two line ends",
@@ -161,7 +165,9 @@ describe("TelnetSession: commands and negotiation", () => {
 
   test("a plain client sending one byte at a time never gets negotiation", { timeout: 5000 }, () => {
     const run = session();
-    const out = keys("Hello\r\nWorld\r\n").map((k) => run.receive(k)).join("");
+    const out = keys("Hello\r\nWorld\r\n")
+      .map((k) => run.receive(k))
+      .join("");
     assert.equal(out, "Hello Ali\r\nWorld Ali\r\n");
   });
 
@@ -311,7 +317,10 @@ describe("TelnetSession: server echo for character-mode clients", () => {
 
   test("DONT ECHO (back to line mode) stops the echo", { timeout: 5000 }, () => {
     const run = characterMode();
-    assert.equal(run.receive(iac(DONT, OPT_SGA) + iac(WILL, OPT_LINEMODE) + iac(DONT, OPT_ECHO)), iac(WONT, OPT_SGA) + iac(DONT, OPT_LINEMODE) + iac(WONT, OPT_ECHO));
+    assert.equal(
+      run.receive(iac(DONT, OPT_SGA) + iac(WILL, OPT_LINEMODE) + iac(DONT, OPT_ECHO)),
+      iac(WONT, OPT_SGA) + iac(DONT, OPT_LINEMODE) + iac(WONT, OPT_ECHO),
+    );
     assert.equal(run.session.echoing, false);
     assert.equal(run.receive("hi\r\n"), "hi Ali\r\n");
   });
@@ -321,10 +330,7 @@ describe("TelnetSession: server echo for character-mode clients", () => {
     // PuTTY's opening: WILL NAWS, WILL TSPEED, WILL TTYPE, WILL NEW-ENVIRON, DO ECHO, WILL SGA, DO SGA.
     const opening = iac(WILL, NAWS) + iac(WILL, 32) + iac(WILL, 24) + iac(WILL, 39) + iac(DO, OPT_ECHO) + iac(WILL, OPT_SGA) + iac(DO, OPT_SGA);
     const out = run.receive(opening);
-    assert.equal(
-      out,
-      iac(DO, NAWS) + iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA) + iac(DONT, 32) + iac(DONT, 24) + iac(DONT, 39) + iac(DO, OPT_SGA),
-    );
+    assert.equal(out, iac(DO, NAWS) + iac(WILL, OPT_ECHO) + iac(WILL, OPT_SGA) + iac(DONT, 32) + iac(DONT, 24) + iac(DONT, 39) + iac(DO, OPT_SGA));
     assert.equal(run.session.echoing, true);
     // A client that only answers (Windows telnet): offer, then its DO ECHO acks it, no more words.
     const win = session();
@@ -430,7 +436,9 @@ describe("TelnetSession: properties", () => {
     );
   });
 
-  test("a client that reads nothing: output never passes the budget by more than one step, and the rest fed later gives the same bytes", { timeout: 60000 }, () => {
+  test("a client that reads nothing: output never passes the budget by more than one step, and the rest fed later gives the same bytes", {
+    timeout: 60000,
+  }, () => {
     fc.assert(
       fc.property(
         input,
@@ -502,14 +510,21 @@ describe("TelnetSession: properties", () => {
   test("a client that sends no 0xFF and no edit byte gets exactly what the bare line protocol gives", { timeout: 60000 }, () => {
     const plainByte = fc.integer({ min: 0, max: 254 }).filter((x) => x !== 0x08 && x !== 0x7f && x !== 0x03);
     fc.assert(
-      fc.property(fc.array(fc.oneof(plainByte, fc.constantFrom(0x0d, 0x0a, 0x00)), { maxLength: 300 }), fc.array(fc.integer({ min: 1, max: 9 })), (raw, sizes) => {
-        const bytes = Buffer.from(raw);
-        const batch = new OutputBatch(new ReplyEncoder("Ali"));
-        const framer = new LineFramer({ line: (l, from, to) => (batch.addReplySpan(l, from, to), true), lineTooLong: () => (batch.add(TOO_LONG), true) }, 32);
-        framer.push(bytes);
-        const expected = batch.take()?.toString("latin1") ?? "";
-        assert.equal(session(32).receive(...chunk(bytes, sizes)), expected);
-      }),
+      fc.property(
+        fc.array(fc.oneof(plainByte, fc.constantFrom(0x0d, 0x0a, 0x00)), { maxLength: 300 }),
+        fc.array(fc.integer({ min: 1, max: 9 })),
+        (raw, sizes) => {
+          const bytes = Buffer.from(raw);
+          const batch = new OutputBatch(new ReplyEncoder("Ali"));
+          const framer = new LineFramer(
+            { line: (l, from, to) => (batch.addReplySpan(l, from, to), true), lineTooLong: () => (batch.add(TOO_LONG), true) },
+            32,
+          );
+          framer.push(bytes);
+          const expected = batch.take()?.toString("latin1") ?? "";
+          assert.equal(session(32).receive(...chunk(bytes, sizes)), expected);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -584,7 +599,11 @@ describe("TelnetSession: NAWS, the client's window width", () => {
     { name: "WONT NAWS: not known any more", input: iac(WILL, NAWS) + sb(0, 80, 0, 24) + iac(WONT, NAWS), columns: 0 },
     { name: "0 is 'not known'", input: iac(WILL, NAWS) + sb(0, 0, 0, 0), columns: 0 },
     { name: "another option's subnegotiation is dropped", input: iac(WILL, NAWS) + iac(SB, 24, 0, 80, 0, 24) + iac(SE), columns: 0 },
-    { name: "an over-long report (past the cap) is not taken", input: iac(WILL, NAWS) + sb(...new Array<number>(MAX_SUBNEGOTIATION_BYTES + 4).fill(1)), columns: 0 },
+    {
+      name: "an over-long report (past the cap) is not taken",
+      input: iac(WILL, NAWS) + sb(...new Array<number>(MAX_SUBNEGOTIATION_BYTES + 4).fill(1)),
+      columns: 0,
+    },
   ];
   for (const { name, input, columns } of cases) {
     test(name, { timeout: 5000 }, () => {

@@ -46,25 +46,24 @@ const CASES: Array<[string, Buffer, string[]]> = [
   ["two lines in one segment: one trace line each", bytes("Hello\r\nWorld\n"), ['< "Hello\\r\\n"', '< "World\\n"']],
   ["an unfinished line", bytes("Hel"), ['< "Hel"']],
   ["negotiation named", bytes([IAC, DO, ECHO]), ["< IAC DO ECHO"]],
-  ["all four verbs", bytes([IAC, WILL, SGA, IAC, WONT, ECHO, IAC, DONT, NAWS, IAC, DO, 24]), [
-    "< IAC WILL SUPPRESS-GO-AHEAD",
-    "< IAC WONT ECHO",
-    "< IAC DONT NAWS",
-    "< IAC DO TERMINAL-TYPE",
-  ]],
+  [
+    "all four verbs",
+    bytes([IAC, WILL, SGA, IAC, WONT, ECHO, IAC, DONT, NAWS, IAC, DO, 24]),
+    ["< IAC WILL SUPPRESS-GO-AHEAD", "< IAC WONT ECHO", "< IAC DONT NAWS", "< IAC DO TERMINAL-TYPE"],
+  ],
   ["an option without a name is its number", bytes([IAC, WILL, 200]), ["< IAC WILL 200"]],
   ["commands named", bytes([IAC, AYT, IAC, IP, IAC, NOP, IAC, 0x80]), ["< IAC AYT", "< IAC IP", "< IAC NOP", "< IAC 128"]],
   ["a command inside a line splits it where it was", bytes("He", [IAC, NOP], "llo\n"), ['< "He"', "< IAC NOP", '< "llo\\n"']],
   ["IAC IAC is a 0xFF data byte", bytes("a", [IAC, IAC], "b\n"), ['< "a\\xffb\\n"']],
   ["subnegotiation with its payload", bytes([IAC, SB, NAWS, 0, 80, 0, 24, IAC, SE]), ["< IAC SB NAWS 0 80 0 24 IAC SE"]],
   ["IAC IAC inside a subnegotiation is one 255", bytes([IAC, SB, NAWS, 0, IAC, IAC, 0, 24, IAC, SE]), ["< IAC SB NAWS 0 255 0 24 IAC SE"]],
-  ["terminal escapes cannot reach the operator's terminal", bytes("\x1b[2J\x07\x00\t\"\\\n"), ['< "\\x1b[2J\\x07\\0\\t\\"\\\\\\n"']],
+  ["terminal escapes cannot reach the operator's terminal", bytes('\x1b[2J\x07\x00\t"\\\n'), ['< "\\x1b[2J\\x07\\0\\t\\"\\\\\\n"']],
   ["bytes above 0x7e escaped", bytes([0x68, 0xc3, 0xa9, 0x7f, 0x0a]), ['< "h\\xc3\\xa9\\x7f\\n"']],
-  ["telnet and data as Linux telnet sends them", bytes([IAC, DO, SGA, IAC, WILL, 24], "Hi\r\n"), [
-    "< IAC DO SUPPRESS-GO-AHEAD",
-    "< IAC WILL TERMINAL-TYPE",
-    '< "Hi\\r\\n"',
-  ]],
+  [
+    "telnet and data as Linux telnet sends them",
+    bytes([IAC, DO, SGA, IAC, WILL, 24], "Hi\r\n"),
+    ["< IAC DO SUPPRESS-GO-AHEAD", "< IAC WILL TERMINAL-TYPE", '< "Hi\\r\\n"'],
+  ],
 ];
 
 describe("WireTrace", () => {

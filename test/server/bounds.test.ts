@@ -36,21 +36,25 @@ describe("ConnectionsPerAddress", () => {
 
   test("never counts more than the limit, whatever the order of admits and releases", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4 }), fc.array(fc.tuple(fc.boolean(), fc.constantFrom("a", "b", "c")), { maxLength: 200 }), (limit, steps) => {
-        const perAddress = new ConnectionsPerAddress(limit);
-        const open = new Map<string, number>();
-        for (const [connect, address] of steps) {
-          const count = open.get(address) ?? 0;
-          if (connect) {
-            assert.equal(perAddress.admit(address), count < limit);
-            if (count < limit) open.set(address, count + 1);
-          } else if (count > 0) {
-            perAddress.release(address);
-            open.set(address, count - 1);
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.tuple(fc.boolean(), fc.constantFrom("a", "b", "c")), { maxLength: 200 }),
+        (limit, steps) => {
+          const perAddress = new ConnectionsPerAddress(limit);
+          const open = new Map<string, number>();
+          for (const [connect, address] of steps) {
+            const count = open.get(address) ?? 0;
+            if (connect) {
+              assert.equal(perAddress.admit(address), count < limit);
+              if (count < limit) open.set(address, count + 1);
+            } else if (count > 0) {
+              perAddress.release(address);
+              open.set(address, count - 1);
+            }
+            assert.equal(perAddress.countOf(address), open.get(address) ?? 0);
           }
-          assert.equal(perAddress.countOf(address), open.get(address) ?? 0);
-        }
-      }),
+        },
+      ),
     );
   });
 });
@@ -79,7 +83,10 @@ class Holder implements MemoryHolder {
   }
 }
 
-async function runPass(limit: number, sizes: Array<[name: string, bytes: number, leaving?: boolean]>): Promise<{ holders: Holder[]; reports: EvictionReport[] }> {
+async function runPass(
+  limit: number,
+  sizes: Array<[name: string, bytes: number, leaving?: boolean]>,
+): Promise<{ holders: Holder[]; reports: EvictionReport[] }> {
   const reports: EvictionReport[] = [];
   const holders: Holder[] = [];
   const budget = new ClientMemoryBudget(limit, holders, (report) => reports.push(report));
@@ -94,14 +101,85 @@ const fates = (holders: Holder[]): Record<string, string> => Object.fromEntries(
 
 describe("ClientMemoryBudget", () => {
   const cases: Array<{ what: string; limit: number; sizes: Array<[string, number, boolean?]>; fates: Record<string, string> }> = [
-    { what: "under the limit: nobody", limit: 100, sizes: [["a", 50], ["b", 50]], fates: { a: "kept", b: "kept" } },
-    { what: "over: the biggest open client is told", limit: 100, sizes: [["small", 10], ["big", 80], ["mid", 30]], fates: { small: "kept", big: "told", mid: "kept" } },
-    { what: "biggest first, until the open ones fit", limit: 50, sizes: [["a", 60], ["b", 50], ["c", 40], ["d", 1]], fates: { a: "told", b: "told", c: "kept", d: "kept" } },
-    { what: "clients already told to go are no reason for a pass while the open ones fit", limit: 100, sizes: [["open", 70], ["leaving", 40, true]], fates: { open: "kept", leaving: "kept" } },
-    { what: "past it, clients already told are dropped first, then open ones told", limit: 100, sizes: [["open1", 90], ["open2", 30], ["leaving", 20, true]], fates: { open1: "told", open2: "kept", leaving: "dropped" } },
-    { what: "open ones are told down to 7/8 of the limit, not just under it", limit: 100, sizes: [["a", 40], ["b", 35], ["c", 30]], fates: { a: "told", b: "kept", c: "kept" } },
-    { what: "…and one more when the first is not enough", limit: 100, sizes: [["a", 40], ["b", 35], ["c", 30], ["d", 30]], fates: { a: "told", b: "told", c: "kept", d: "kept" } },
-    { what: "clients holding nothing are never candidates", limit: 10, sizes: [["idle", 0], ["big", 50]], fates: { idle: "kept", big: "told" } },
+    {
+      what: "under the limit: nobody",
+      limit: 100,
+      sizes: [
+        ["a", 50],
+        ["b", 50],
+      ],
+      fates: { a: "kept", b: "kept" },
+    },
+    {
+      what: "over: the biggest open client is told",
+      limit: 100,
+      sizes: [
+        ["small", 10],
+        ["big", 80],
+        ["mid", 30],
+      ],
+      fates: { small: "kept", big: "told", mid: "kept" },
+    },
+    {
+      what: "biggest first, until the open ones fit",
+      limit: 50,
+      sizes: [
+        ["a", 60],
+        ["b", 50],
+        ["c", 40],
+        ["d", 1],
+      ],
+      fates: { a: "told", b: "told", c: "kept", d: "kept" },
+    },
+    {
+      what: "clients already told to go are no reason for a pass while the open ones fit",
+      limit: 100,
+      sizes: [
+        ["open", 70],
+        ["leaving", 40, true],
+      ],
+      fates: { open: "kept", leaving: "kept" },
+    },
+    {
+      what: "past it, clients already told are dropped first, then open ones told",
+      limit: 100,
+      sizes: [
+        ["open1", 90],
+        ["open2", 30],
+        ["leaving", 20, true],
+      ],
+      fates: { open1: "told", open2: "kept", leaving: "dropped" },
+    },
+    {
+      what: "open ones are told down to 7/8 of the limit, not just under it",
+      limit: 100,
+      sizes: [
+        ["a", 40],
+        ["b", 35],
+        ["c", 30],
+      ],
+      fates: { a: "told", b: "kept", c: "kept" },
+    },
+    {
+      what: "…and one more when the first is not enough",
+      limit: 100,
+      sizes: [
+        ["a", 40],
+        ["b", 35],
+        ["c", 30],
+        ["d", 30],
+      ],
+      fates: { a: "told", b: "told", c: "kept", d: "kept" },
+    },
+    {
+      what: "clients holding nothing are never candidates",
+      limit: 10,
+      sizes: [
+        ["idle", 0],
+        ["big", 50],
+      ],
+      fates: { idle: "kept", big: "told" },
+    },
   ];
   for (const { what, limit, sizes, fates: want } of cases) {
     test(what, async () => {
@@ -112,18 +190,25 @@ describe("ClientMemoryBudget", () => {
 
   test("after a pass the clients still open fit 7/8 of the budget, and none smaller than one kept was told", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 1000 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 500 }), fc.boolean()), { maxLength: 30 }), async (limit, specs) => {
-        const { holders, reports } = await runPass(
-          limit,
-          specs.map(([bytes, leaving], i) => [`h${i}`, bytes, leaving]),
-        );
-        const stillOpen = holders.filter((holder) => holder.fate === "kept" && !holder.isLeaving);
-        const open = holders.filter((holder) => !holder.isLeaving || holder.fate === "told").reduce((sum, holder) => sum + holder.heldBytes, 0);
-        if (open > limit) assert.ok(stillOpen.reduce((sum, holder) => sum + holder.heldBytes, 0) <= (limit * 7) / 8);
-        const smallestTold = Math.min(...holders.filter((holder) => holder.fate === "told").map((holder) => holder.heldBytes));
-        for (const kept of stillOpen) assert.ok(kept.heldBytes <= smallestTold);
-        assert.equal(reports.length > 0, holders.some((holder) => holder.fate !== "kept"));
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 500 }), fc.boolean()), { maxLength: 30 }),
+        async (limit, specs) => {
+          const { holders, reports } = await runPass(
+            limit,
+            specs.map(([bytes, leaving], i) => [`h${i}`, bytes, leaving]),
+          );
+          const stillOpen = holders.filter((holder) => holder.fate === "kept" && !holder.isLeaving);
+          const open = holders.filter((holder) => !holder.isLeaving || holder.fate === "told").reduce((sum, holder) => sum + holder.heldBytes, 0);
+          if (open > limit) assert.ok(stillOpen.reduce((sum, holder) => sum + holder.heldBytes, 0) <= (limit * 7) / 8);
+          const smallestTold = Math.min(...holders.filter((holder) => holder.fate === "told").map((holder) => holder.heldBytes));
+          for (const kept of stillOpen) assert.ok(kept.heldBytes <= smallestTold);
+          assert.equal(
+            reports.length > 0,
+            holders.some((holder) => holder.fate !== "kept"),
+          );
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -176,52 +261,58 @@ after(async () => {
   for (const server of servers) await server.destroy();
 });
 
-for (const transport of TRANSPORTS) describe(`eviction past maxClientMemory on real sockets (${transport} transport)`, () => {
-  test("a client that pipelines without reading is told after its replies and closed; another is served", { timeout: 20_000 }, async () => {
-    const options: NameEchoServerOptions = { port: 0, transport: transport as NameEchoServerOptions["transport"], maxClientMemory: 64 * 1024 };
-    const server = new NameEchoServer(options);
-    servers.push(server);
-    const { port } = await server.listen();
-    const full = once(server, "memoryFull");
-    const attacker = net.connect({ port, host: "127.0.0.1" });
-    attacker.on("error", () => {});
-    await once(attacker, "connect");
-    attacker.pause();
-    const line = Buffer.from("x".repeat(99) + "\n");
-    const block = Buffer.concat(Array.from({ length: 256 }, () => line));
-    let sent = 0;
-    let told = false;
-    void full.then(() => (told = true));
-    while (!told && (await writeOrStall(attacker, block, 2000))) sent += block.length / line.length;
-    const [report] = (await full) as [EvictionReport];
-    assert.equal(report.told, 1);
-    assert.ok(report.heldBytes > 64 * 1024);
+for (const transport of TRANSPORTS)
+  describe(`eviction past maxClientMemory on real sockets (${transport} transport)`, () => {
+    test("a client that pipelines without reading is told after its replies and closed; another is served", { timeout: 20_000 }, async () => {
+      const options: NameEchoServerOptions = { port: 0, transport: transport as NameEchoServerOptions["transport"], maxClientMemory: 64 * 1024 };
+      const server = new NameEchoServer(options);
+      servers.push(server);
+      const { port } = await server.listen();
+      const full = once(server, "memoryFull");
+      const attacker = net.connect({ port, host: "127.0.0.1" });
+      attacker.on("error", () => {});
+      await once(attacker, "connect");
+      attacker.pause();
+      const line = Buffer.from("x".repeat(99) + "\n");
+      const block = Buffer.concat(Array.from({ length: 256 }, () => line));
+      let sent = 0;
+      let told = false;
+      void full.then(() => (told = true));
+      while (!told && (await writeOrStall(attacker, block, 2000))) sent += block.length / line.length;
+      const [report] = (await full) as [EvictionReport];
+      assert.equal(report.told, 1);
+      assert.ok(report.heldBytes > 64 * 1024);
 
-    // Someone else is served while the attacker is being closed.
-    const honest = net.connect({ port, host: "127.0.0.1" });
-    await once(honest, "connect");
-    honest.end("still here\n");
-    let honestText = "";
-    honest.setEncoding("latin1").on("data", (chunk: string) => (honestText += chunk));
-    await once(honest, "end");
-    assert.equal(honestText, "still here Ali\r\n");
+      // Someone else is served while the attacker is being closed.
+      const honest = net.connect({ port, host: "127.0.0.1" });
+      await once(honest, "connect");
+      honest.end("still here\n");
+      let honestText = "";
+      honest.setEncoding("latin1").on("data", (chunk: string) => (honestText += chunk));
+      await once(honest, "end");
+      assert.equal(honestText, "still here Ali\r\n");
 
-    // The attacker reads after all: whole replies, in order, then the notice, then our FIN.
-    const chunks: Buffer[] = [];
-    attacker.on("data", (chunk: Buffer) => chunks.push(chunk));
-    attacker.resume();
-    await once(attacker, "end");
-    const lines = Buffer.concat(chunks).toString("latin1").split("\r\n");
-    assert.equal(lines.pop(), "");
-    assert.match(lines.pop()!, /^closing: the server is short of memory for clients and this connection held the most \(\d+ bytes unread or unprocessed\)$/);
-    assert.ok(lines.length > 0 && lines.length <= sent);
-    for (const reply of lines) assert.equal(reply, `${"x".repeat(99)} Ali`);
-    attacker.destroy();
+      // The attacker reads after all: whole replies, in order, then the notice, then our FIN.
+      const chunks: Buffer[] = [];
+      attacker.on("data", (chunk: Buffer) => chunks.push(chunk));
+      attacker.resume();
+      await once(attacker, "end");
+      const lines = Buffer.concat(chunks).toString("latin1").split("\r\n");
+      assert.equal(lines.pop(), "");
+      assert.match(
+        lines.pop()!,
+        /^closing: the server is short of memory for clients and this connection held the most \(\d+ bytes unread or unprocessed\)$/,
+      );
+      assert.ok(lines.length > 0 && lines.length <= sent);
+      for (const reply of lines) assert.equal(reply, `${"x".repeat(99)} Ali`);
+      attacker.destroy();
+    });
   });
-});
 
 describe("what the memory budget counts for a client that does not read (handle transport)", () => {
-  test("a reply buffer kept whole for the tail the kernel did not take counts at its size, and replies behind a queue at theirs", { timeout: 20_000 }, async (t) => {
+  test("a reply buffer kept whole for the tail the kernel did not take counts at its size, and replies behind a queue at theirs", {
+    timeout: 20_000,
+  }, async (t) => {
     if (!TRANSPORTS.includes("handle")) {
       t.skip("the handle transport is not under test here");
       return;

@@ -28,12 +28,7 @@ import { clientMemoryNotice, idleNotice, lineTooLongNotice, SHUTDOWN_NOTICE } fr
 import { ReplyEncoder } from "../../src/protocol/reply.js";
 import { DO, IAC, OPT_ECHO, OPT_SGA, WILL } from "../../src/protocol/telnet-parser.js";
 import { ClientMemoryBudget, type EvictionReport } from "../../src/server/client-memory.js";
-import {
-  type ConnectionLimitKind,
-  type ConnectionLimits,
-  type ConnectionOwner,
-  TcpConnection,
-} from "../../src/server/connection.js";
+import { type ConnectionLimitKind, type ConnectionLimits, type ConnectionOwner, TcpConnection } from "../../src/server/connection.js";
 import type { Transport, TransportSink } from "../../src/server/transport/transport.js";
 
 /**
@@ -170,7 +165,14 @@ interface Wired {
 }
 
 function connect(limits: Partial<ConnectionLimits> = {}): Wired {
-  const full: ConnectionLimits = { maxLineLength: 8192, idleTimeoutSeconds: 1, maxUnsentBytes: 1024 * 1024, lingerMs: 1000, memoryBudget: null, ...limits };
+  const full: ConnectionLimits = {
+    maxLineLength: 8192,
+    idleTimeoutSeconds: 1,
+    maxUnsentBytes: 1024 * 1024,
+    lingerMs: 1000,
+    memoryBudget: null,
+    ...limits,
+  };
   const transport = new FakeTransport(full.maxUnsentBytes);
   const owner = new Owner();
   const connection = new TcpConnection(transport, { context: { encoder: new ReplyEncoder("Ali"), limits: full, owner }, captureEndpoints: false });
@@ -220,7 +222,10 @@ describe("TcpConnection over a fake transport: lines in, replies out", () => {
     transport.receive(Buffer.from([...Buffer.from("a\n"), IAC, DO, OPT_SGA, ...Buffer.from("b\n")]));
     assert.equal(transport.writes.length, 1);
     // DO SGA is agreed to, and echo offered: the client speaks telnet.
-    assert.deepEqual([...transport.writes[0]!], [...Buffer.from(replies("a")), IAC, WILL, OPT_SGA, IAC, WILL, OPT_ECHO, ...Buffer.from(replies("b"))]);
+    assert.deepEqual(
+      [...transport.writes[0]!],
+      [...Buffer.from(replies("a")), IAC, WILL, OPT_SGA, IAC, WILL, OPT_ECHO, ...Buffer.from(replies("b"))],
+    );
     transport.take();
     assert.equal(connection.echoing, false);
     transport.receive(Buffer.from([IAC, DO, OPT_ECHO, ...Buffer.from("c\r")]));
@@ -401,7 +406,10 @@ describe("TcpConnection over a fake transport: its events", () => {
     const connection = new TcpConnection(transport, { context: { encoder: new ReplyEncoder("Ali"), limits }, captureEndpoints: false });
     assert.ok(connection instanceof EventEmitter);
     // What most connections cost: no listener map, and no emitter fields of their own.
-    assert.deepEqual(Object.keys(connection).filter((key) => key.startsWith("_")), []);
+    assert.deepEqual(
+      Object.keys(connection).filter((key) => key.startsWith("_")),
+      [],
+    );
     assert.equal(connection.emit("idle"), false);
     const heard: string[] = [];
     const onIdle = (): number => heard.push("idle");

@@ -79,79 +79,80 @@ function headerFailures(withServer: WithServer): void {
 }
 
 // A PROXY header alone is read on either transport; with TLS (below) it is the stream transport's.
-for (const transport of TRANSPORTS) describe(`--proxy-protocol (${transport} transport)`, { timeout: 30_000 }, () => {
-  const withServer = (options: NameEchoServerOptions, body: (server: NameEchoServer, port: number) => Promise<void>): Promise<void> =>
-    withServerOn({ transport, ...options }, body);
-  for (const [name, header] of [
-    ["v1", encodeProxyV1(SOURCE, DEST)],
-    ["v2", encodeProxyV2(SOURCE, DEST)],
-  ] as const) {
-    it(`${name}: the header's client becomes connection.remote, and data in the same segment is answered`, async () => {
-      await withServer({ proxyProtocol: true }, async (server, port) => {
-        const connected = once(server, "connection") as Promise<[TcpConnection]>;
+for (const transport of TRANSPORTS)
+  describe(`--proxy-protocol (${transport} transport)`, { timeout: 30_000 }, () => {
+    const withServer = (options: NameEchoServerOptions, body: (server: NameEchoServer, port: number) => Promise<void>): Promise<void> =>
+      withServerOn({ transport, ...options }, body);
+    for (const [name, header] of [
+      ["v1", encodeProxyV1(SOURCE, DEST)],
+      ["v2", encodeProxyV2(SOURCE, DEST)],
+    ] as const) {
+      it(`${name}: the header's client becomes connection.remote, and data in the same segment is answered`, async () => {
+        await withServer({ proxyProtocol: true }, async (server, port) => {
+          const connected = once(server, "connection") as Promise<[TcpConnection]>;
+          const socket = await connect(port);
+          const replies = collect(socket);
+          socket.write(Buffer.concat([header, Buffer.from("Hello\r\nWorld\n")]));
+          const [connection] = await connected;
+          assert.equal(connection.remote.toString(), "203.0.113.7:41234");
+          await replies.until("World Ali\r\n");
+          assert.equal(replies.text, "Hello Ali\r\nWorld Ali\r\n");
+          socket.destroy();
+        });
+      });
+    }
+
+    it("header split byte by byte, then lines", async () => {
+      await withServer({ proxyProtocol: true }, async (_server, port) => {
         const socket = await connect(port);
+        socket.setNoDelay(true);
         const replies = collect(socket);
-        socket.write(Buffer.concat([header, Buffer.from("Hello\r\nWorld\n")]));
-        const [connection] = await connected;
-        assert.equal(connection.remote.toString(), "203.0.113.7:41234");
-        await replies.until("World Ali\r\n");
-        assert.equal(replies.text, "Hello Ali\r\nWorld Ali\r\n");
+        for (const byte of encodeProxyV2(SOURCE, DEST)) {
+          socket.write(Buffer.from([byte]));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        socket.write("Hello\n");
+        await replies.until("Hello Ali\r\n");
         socket.destroy();
       });
     });
-  }
 
-  it("header split byte by byte, then lines", async () => {
-    await withServer({ proxyProtocol: true }, async (_server, port) => {
-      const socket = await connect(port);
-      socket.setNoDelay(true);
-      const replies = collect(socket);
-      for (const byte of encodeProxyV2(SOURCE, DEST)) {
-        socket.write(Buffer.from([byte]));
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      socket.write("Hello\n");
-      await replies.until("Hello Ali\r\n");
-      socket.destroy();
+    it("a LOCAL (health check) header keeps the socket's own address", async () => {
+      await withServer({ proxyProtocol: true }, async (server, port) => {
+        const connected = once(server, "connection") as Promise<[TcpConnection]>;
+        const socket = await connect(port);
+        socket.write(encodeProxyV2(undefined, undefined, { local: true }));
+        const [connection] = await connected;
+        assert.equal(connection.remote.address, "127.0.0.1");
+        assert.equal(connection.remote.port, socket.localPort);
+        socket.destroy();
+      });
+    });
+
+    headerFailures(withServer);
+
+    it("pending headers count against maxConnections and close() drops them at once", async () => {
+      const server = new NameEchoServer({ port: 0, proxyProtocol: true, maxConnections: 1, handshakeTimeout: 30, transport });
+      const { port } = await server.listen();
+      const first = await connect(port);
+      first.on("error", () => {});
+      // No wait for the first to be pending: the kernel's accept queue is first
+      // in, first out, so the server accepts it (and starts reading its header)
+      // before it accepts the second, which connected after it.
+      const rejected = once(server, "rejected");
+      const second = await connect(port);
+      second.on("error", () => {});
+      const [remote, reason] = await rejected;
+      assert.equal(reason, "max-connections");
+      assert.equal((remote as { port: number }).port, second.localPort, "the second client is the one turned away");
+      // (A turned-away client is given up to 5 s to read its notice; not what this test is about.)
+      second.destroy();
+      const started = Date.now();
+      await server.close();
+      assert.ok(Date.now() - started < 1000, "close() did not wait for a pending header");
+      await closed(first);
     });
   });
-
-  it("a LOCAL (health check) header keeps the socket's own address", async () => {
-    await withServer({ proxyProtocol: true }, async (server, port) => {
-      const connected = once(server, "connection") as Promise<[TcpConnection]>;
-      const socket = await connect(port);
-      socket.write(encodeProxyV2(undefined, undefined, { local: true }));
-      const [connection] = await connected;
-      assert.equal(connection.remote.address, "127.0.0.1");
-      assert.equal(connection.remote.port, socket.localPort);
-      socket.destroy();
-    });
-  });
-
-  headerFailures(withServer);
-
-  it("pending headers count against maxConnections and close() drops them at once", async () => {
-    const server = new NameEchoServer({ port: 0, proxyProtocol: true, maxConnections: 1, handshakeTimeout: 30, transport });
-    const { port } = await server.listen();
-    const first = await connect(port);
-    first.on("error", () => {});
-    // No wait for the first to be pending: the kernel's accept queue is first
-    // in, first out, so the server accepts it (and starts reading its header)
-    // before it accepts the second, which connected after it.
-    const rejected = once(server, "rejected");
-    const second = await connect(port);
-    second.on("error", () => {});
-    const [remote, reason] = await rejected;
-    assert.equal(reason, "max-connections");
-    assert.equal((remote as { port: number }).port, second.localPort, "the second client is the one turned away");
-    // (A turned-away client is given up to 5 s to read its notice; not what this test is about.)
-    second.destroy();
-    const started = Date.now();
-    await server.close();
-    assert.ok(Date.now() - started < 1000, "close() did not wait for a pending header");
-    await closed(first);
-  });
-});
 
 describe("TLS", { timeout: 60_000 }, () => {
   const withServer = withServerOn;
@@ -190,22 +191,25 @@ describe("TLS", { timeout: 60_000 }, () => {
     headerFailures((options, body) => withServer({ ...options, tls: { cert: certificate!.cert, key: certificate!.key } }, body));
 
     it("a header, then no TLS handshake: dropped when what the header left of the deadline is over", async () => {
-      await withServer({ proxyProtocol: true, handshakeTimeout: 0.3, tls: { cert: certificate!.cert, key: certificate!.key } }, async (server, port) => {
-        let served = false;
-        server.on("connection", () => (served = true));
-        const rejected = once(server, "rejected");
-        const socket = await connect(port);
-        socket.on("error", () => {});
-        const started = Date.now();
-        socket.write(encodeProxyV1(SOURCE, DEST));
-        const [remote, reason, detail] = await rejected;
-        await closed(socket);
-        assert.equal(reason, "tls-handshake");
-        assert.equal(detail, "no TLS handshake within 0.3 s");
-        assert.equal(String(remote), "203.0.113.7:41234", "the header's client is the one reported");
-        assert.ok(Date.now() - started < 2000);
-        assert.equal(served, false);
-      });
+      await withServer(
+        { proxyProtocol: true, handshakeTimeout: 0.3, tls: { cert: certificate!.cert, key: certificate!.key } },
+        async (server, port) => {
+          let served = false;
+          server.on("connection", () => (served = true));
+          const rejected = once(server, "rejected");
+          const socket = await connect(port);
+          socket.on("error", () => {});
+          const started = Date.now();
+          socket.write(encodeProxyV1(SOURCE, DEST));
+          const [remote, reason, detail] = await rejected;
+          await closed(socket);
+          assert.equal(reason, "tls-handshake");
+          assert.equal(detail, "no TLS handshake within 0.3 s");
+          assert.equal(String(remote), "203.0.113.7:41234", "the header's client is the one reported");
+          assert.ok(Date.now() - started < 2000);
+          assert.equal(served, false);
+        },
+      );
     });
   });
 

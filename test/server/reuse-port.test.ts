@@ -31,11 +31,14 @@ describe("the reusePort option", () => {
   const unavailable = reusePortUnavailable();
 
   it("is refused where this Node cannot listen with it", { skip: unavailable === null ? "this Node has reusePort" : false }, () => {
-    assert.throws(() => new NameEchoServer({ port: 0, reusePort: true }), (error: Error & { code?: string }) => {
-      assert.equal(error.code, "ERR_INVALID_OPTION");
-      assert.match(error.message, /reusePort cannot be used here: Node [\d.]+ has no reusePort/);
-      return true;
-    });
+    assert.throws(
+      () => new NameEchoServer({ port: 0, reusePort: true }),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, "ERR_INVALID_OPTION");
+        assert.match(error.message, /reusePort cannot be used here: Node [\d.]+ has no reusePort/);
+        return true;
+      },
+    );
   });
 
   for (const transport of TRANSPORTS) {

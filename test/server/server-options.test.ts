@@ -42,12 +42,22 @@ const BAD_OPTIONS: Array<[what: string, options: unknown, option: string, says: 
   ["a limit given as text", { maxLineLength: "100" }, "maxLineLength", /^must be a whole number from 1 to \d+, not "100"$/],
   ["a fractional port", { port: 80.5 }, "port", /^must be a whole number from 0 to 65535/],
   ["NaN seconds", { idleTimeout: Number.NaN }, "idleTimeout", /^must be a number of seconds from 0 to \d+, not NaN$/],
-  ["a misspelled option", { maxLineLenght: 100 }, "maxLineLenght", /^is not an option \(did you mean maxLineLength\?\); the options are host, port, name, maxLineLength, /],
+  [
+    "a misspelled option",
+    { maxLineLenght: 100 },
+    "maxLineLenght",
+    /^is not an option \(did you mean maxLineLength\?\); the options are host, port, name, maxLineLength, /,
+  ],
   ["an option in the wrong case", { MaxConnections: 5 }, "MaxConnections", /did you mean maxConnections\?/],
   ["an option like none", { colour: "red" }, "colour", /^is not an option; the options are host, port, /],
   ["tls that is not an object", { tls: "cert.pem" }, "tls", /^must be an object with a PEM certificate \(cert\) and its private key \(key\)/],
   ["a host of 300 characters", { host: "a".repeat(300) }, "host", /^is 300 characters long; a host name has at most 253$/],
-  ["a host part of 64 characters", { host: `${"b".repeat(64)}.example` }, "host", /^has a part of 64 characters; each dot-separated part of a host name has at most 63$/],
+  [
+    "a host part of 64 characters",
+    { host: `${"b".repeat(64)}.example` },
+    "host",
+    /^has a part of 64 characters; each dot-separated part of a host name has at most 63$/,
+  ],
   ["a host with U+202E", { host: "evil\u202Etxt.example" }, "host", /^contains U\+202E; a host name has only letters, digits, '-' and '.'/],
   ["a host with a space", { host: "my host" }, "host", /^contains U\+0020;/],
   ["a host with an underscore", { host: "my_host" }, "host", /^contains '_' \(U\+005F\);/],
@@ -106,7 +116,11 @@ describe("NameEchoServer.listen()", { timeout: 20_000 }, () => {
     cleanups.push(() => server.destroy());
     const first = server.listen();
     const second = server.listen();
-    await assert.rejects(second, { name: "NameEchoError", code: "ERR_SERVER_RUNNING", message: /listen\(\) was already called \(server is starting\)/ });
+    await assert.rejects(second, {
+      name: "NameEchoError",
+      code: "ERR_SERVER_RUNNING",
+      message: /listen\(\) was already called \(server is starting\)/,
+    });
     const address = await first;
     assert.ok(address.port > 0);
     assert.equal(server.state, "listening");

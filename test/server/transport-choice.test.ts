@@ -61,10 +61,10 @@ describe("choosing the transport", { timeout: 30_000 }, () => {
   it("PROXY protocol keeps the handle transport; TLS is the stream transport's, and asking for handle with it is refused", () => {
     assert.equal(new NameEchoServer({ port: 0, proxyProtocol: true }).transport, "handle");
     // The transport is decided before the certificate is looked at.
-    assert.throws(
-      () => new NameEchoServer({ port: 0, tls: { cert: "-", key: "-" }, transport: "handle" }),
-      { code: "ERR_INVALID_OPTION", message: 'transport is "handle", which does not serve TLS; with TLS use "auto" or "stream"' },
-    );
+    assert.throws(() => new NameEchoServer({ port: 0, tls: { cert: "-", key: "-" }, transport: "handle" }), {
+      code: "ERR_INVALID_OPTION",
+      message: 'transport is "handle", which does not serve TLS; with TLS use "auto" or "stream"',
+    });
     assert.throws(() => new NameEchoServer({ transport: "socket" as "stream" }), {
       code: "ERR_INVALID_OPTION",
       message: 'transport must be one of auto, handle, stream, not "socket"',
@@ -80,7 +80,10 @@ describe("choosing the transport", { timeout: 30_000 }, () => {
     client.send("still served\n");
     await client.waitForText("still served Ali\r\n");
     assert.equal(await server.stop(), 0);
-    const fallback = server.stderr().split("\n").filter((line) => /stream transport/.test(line));
+    const fallback = server
+      .stderr()
+      .split("\n")
+      .filter((line) => /stream transport/.test(line));
     assert.equal(fallback.length, 1, server.stderr());
     assert.match(fallback[0]!, /warn  serving with the stream transport: the permission model \(--permission\) does not allow process\.binding\(\)/);
   });

@@ -61,7 +61,10 @@ describe("watchKeys", { timeout: 10_000 }, () => {
       assert.equal(keys.length, 0, "not 1 ms before the timeout either");
       t.mock.timers.tick(1);
       assert.ok(Date.now() - typed >= 15);
-      assert.deepEqual(keys.map((key) => key.name), ["escape"]);
+      assert.deepEqual(
+        keys.map((key) => key.name),
+        ["escape"],
+      );
     } finally {
       stop();
     }
@@ -75,9 +78,15 @@ describe("watchKeys", { timeout: 10_000 }, () => {
       terminal.type("\x1b");
       terminal.type("[A");
       terminal.type("\x1bOP");
-      assert.deepEqual(keys.map((key) => key.name), ["up", "f1"]);
+      assert.deepEqual(
+        keys.map((key) => key.name),
+        ["up", "f1"],
+      );
       terminal.type("\x03");
-      assert.deepEqual(keys.map((key) => `${key.ctrl ? "ctrl+" : ""}${key.name}`), ["up", "f1", "ctrl+c"]);
+      assert.deepEqual(
+        keys.map((key) => `${key.ctrl ? "ctrl+" : ""}${key.name}`),
+        ["up", "f1", "ctrl+c"],
+      );
     } finally {
       stop();
     }

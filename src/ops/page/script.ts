@@ -138,7 +138,12 @@ const COLUMN_OF: Record<keyof ConnectionInfo, ColumnName> = {
 const COLUMN_NAMES = Object.keys(COLUMNS) as ColumnName[];
 /** Each column's fields, space-separated: its cells' data-fields. */
 const FIELDS_IN = Object.fromEntries(
-  COLUMN_NAMES.map((name) => [name, Object.keys(COLUMN_OF).filter((field) => COLUMN_OF[field as keyof ConnectionInfo] === name).join(" ")]),
+  COLUMN_NAMES.map((name) => [
+    name,
+    Object.keys(COLUMN_OF)
+      .filter((field) => COLUMN_OF[field as keyof ConnectionInfo] === name)
+      .join(" "),
+  ]),
 ) as Record<ColumnName, string>;
 
 interface Row {

@@ -26,14 +26,7 @@
 import type * as net from "node:net";
 import { Endpoint } from "../../endpoint.js";
 import { kClosed, kDrained, kFailed, kReceive, kReceiveEnd } from "../../internal.js";
-import {
-  type HandleBindings,
-  type ShutdownRequest,
-  type SocketAddress,
-  systemError,
-  type TcpHandle,
-  type WriteRequest,
-} from "./bindings.js";
+import { type HandleBindings, type ShutdownRequest, type SocketAddress, systemError, type TcpHandle, type WriteRequest } from "./bindings.js";
 import type { Transport, TransportSink } from "./transport.js";
 
 const kTransport = Symbol("name-echo transport");
