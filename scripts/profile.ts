@@ -14,6 +14,9 @@
  * per message (pingpong), per line (pipeline) or per connection (churn).
  * Idle time, and the start-up before the port is open, are left out. Needs `make -C bench` first (the load generator).
  *
+ * A module is listed when it takes at least 0.5 % of some server's busy
+ * time (PROFILE_MIN_SHARE=0.002 lists smaller ones); the rest is summed.
+ *
  * SERVER is `name-echo` (bin/name-echo serve, default logging as `npm start`
  * runs it), `node-raw` (the ceiling of the technique, bench/peers/node-raw),
  * or `LABEL=PATH` for another name-echo checkout's bin/name-echo (to profile
