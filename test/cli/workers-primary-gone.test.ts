@@ -7,20 +7,11 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
 import { BALANCES } from "../helpers/balances.js";
-import { childPids, startServe } from "../helpers/cli.js";
+import { childPids, isRunning, startServe } from "../helpers/cli.js";
 import { LineClient } from "../helpers/fault.js";
 import { waitFor } from "../helpers/wait.js";
 
 const CLIENTS = 24;
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Resolves once none of `pids` runs. They are not this process's children

@@ -10,7 +10,7 @@ import * as tls from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { reusePortUnavailable } from "../../src/server/reuse-port.js";
 import { AUTO_BALANCE, BALANCES } from "../helpers/balances.js";
-import { childPids, runCli, startServe } from "../helpers/cli.js";
+import { childPids, isRunning, runCli, startServe } from "../helpers/cli.js";
 import { LineClient } from "../helpers/fault.js";
 import { collect, holderOfConnectionFrom } from "../helpers/net.js";
 import { makeCertificate, type TestCertificate } from "../helpers/tls.js";
@@ -25,15 +25,6 @@ async function client(port: number): Promise<{ socket: net.Socket; received: () 
   socket.write("Hello\r\n");
   await data.until("Hello Ali\r\n");
   return { socket, received: () => data.text, closed };
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("serve --workers", { timeout: 300_000, skip: skipUnless("ss") }, () => {

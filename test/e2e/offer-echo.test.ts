@@ -10,7 +10,7 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { rowsFrom } from "../helpers/client-pane.js";
-import { telnetConnected } from "../helpers/inetutils-telnet.js";
+import { inetutilsTelnet } from "../helpers/inetutils-telnet.js";
 import { realClientSuite } from "../helpers/real-client.js";
 import { endsWith, hasOption, hex, telnet } from "../helpers/wire-tap.js";
 
@@ -18,12 +18,7 @@ describe("inetutils telnet with offerEcho", () => {
   const clients = realClientSuite("offer-echo", { offerEcho: true });
 
   test("telnet starts in character mode; 日本語 and Grüße typed come back whole", { timeout: 20_000 }, async (t) => {
-    const opened = await clients.open(t, {
-      needs: ["telnet", "tmux"],
-      command: (port) => `telnet 127.0.0.1 ${port}`,
-      ready: telnetConnected,
-      what: "telnet to connect",
-    });
+    const opened = await clients.open(t, inetutilsTelnet());
     if (!opened) return;
     const { pane, tap } = opened;
     // No `mode character` typed: the server's offer did it.

@@ -13,7 +13,7 @@ import { OpsHttpServer } from "../../src/ops/http-server.js";
 import { LocalView } from "../../src/ops/view.js";
 import { launchChromium } from "../browser/chromium.js";
 import { cleanupsAfterEach } from "../helpers/cleanup.js";
-import { characterMode, telnetConnected } from "../helpers/inetutils-telnet.js";
+import { characterMode, inetutilsTelnet } from "../helpers/inetutils-telnet.js";
 import { realClientSuite, type RealClient } from "../helpers/real-client.js";
 import { hasOption, telnet } from "../helpers/wire-tap.js";
 
@@ -86,12 +86,7 @@ describe("a character-mode user's half line in /connections and on the status pa
   });
 
   test("inetutils telnet in `mode character`", { timeout: 60_000 }, async (t) => {
-    const opened = await clients.open(t, {
-      needs: ["telnet", "tmux"],
-      command: (port) => `telnet 127.0.0.1 ${port}`,
-      ready: telnetConnected,
-      what: "telnet to connect",
-    });
+    const opened = await clients.open(t, inetutilsTelnet());
     if (!opened) return;
     await characterMode(opened.pane, opened.tap);
     await typedHalfLineIsShown(t, opened);

@@ -10,7 +10,7 @@
  */
 import * as assert from "node:assert/strict";
 import { describe, test, type TestContext } from "node:test";
-import { telnetConnected } from "../helpers/inetutils-telnet.js";
+import { inetutilsTelnet } from "../helpers/inetutils-telnet.js";
 import { realClientSuite, type RealClient } from "../helpers/real-client.js";
 import { waitFor } from "../helpers/wait.js";
 import { hasOption, telnet } from "../helpers/wire-tap.js";
@@ -92,13 +92,7 @@ describe("a wrapped line edited in a narrow terminal: inetutils telnet (asked fo
   const clients = realClientSuite("wrap-inetutils", { offerEcho: true });
 
   test("insert and erase in the middle of a line that wraps: the screen shows the line", { timeout: 30_000 }, async (t: TestContext) => {
-    const opened = await clients.open(t, {
-      needs: ["telnet", "tmux"],
-      command: (port) => `telnet 127.0.0.1 ${port}`,
-      ready: telnetConnected,
-      what: "telnet to connect",
-      width: WIDTH,
-    });
+    const opened = await clients.open(t, inetutilsTelnet(WIDTH));
     if (!opened) return;
     await opened.tap.untilClient((bytes) => bytes.includes(Buffer.from([0xff, 0xfa, NAWS, 0, WIDTH])), "telnet's window size");
     await opened.pane.waitForTerminalMode("raw");

@@ -217,3 +217,13 @@ export function childPids(pid: number): number[] {
     return [];
   }
 }
+
+/** Whether a process with this pid is still there (signal 0 tests for it without signalling). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

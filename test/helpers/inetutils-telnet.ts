@@ -1,9 +1,15 @@
 /** Driving the inetutils `telnet` (Debian's `telnet`) in a ClientPane: its telnet> prompt and its modes. */
 import type { ClientPane } from "./client-pane.js";
+import type { RealClientProgram } from "./real-client.js";
 import { hasOption, telnet, type WireTap } from "./wire-tap.js";
 
 /** Whether telnet has connected (it says so, with its escape character). */
 export const telnetConnected = (rows: string[]): boolean => rows.some((row) => row.startsWith("Escape character is"));
+
+/** inetutils telnet as a real client of the tap (realClientSuite().open()); `width` for a narrow pane. */
+export function inetutilsTelnet(width?: number): RealClientProgram {
+  return { needs: ["telnet", "tmux"], command: (port) => `telnet 127.0.0.1 ${port}`, ready: telnetConnected, what: "telnet to connect", width };
+}
 
 /** Ctrl-], then `command` at the telnet> prompt. */
 export async function telnetCommand(pane: ClientPane, command: string): Promise<void> {
